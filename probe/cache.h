@@ -1,0 +1,104 @@
+/* cache.h — the flow cache: a fixed pool of flows, a hash index, and the
+ * three time-ordered lists that make expiry cost O(expired flows).
+ *
+ *   lru list    ordered by last packet time  → idle timeout, emergency eviction
+ *   start list  ordered by record start time → active timeout
+ *   close list  ordered by close time        → TCP close timeout
+ *
+ * Every timeout is the same for all flows, so appending at the tail keeps each
+ * list sorted and expiry only ever looks at list heads. */
+#ifndef NFPROBE_CACHE_H
+#define NFPROBE_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "flowkey.h"
+
+#define FLOW_NONE UINT32_MAX
+
+struct list_link {
+    uint32_t prev, next;
+};
+
+struct list_head {
+    uint32_t head, tail;
+};
+
+enum { DIR_FWD = 0, DIR_REV = 1 };
+
+/* Flow state bits. */
+enum {
+    FLOW_FIN_FWD = 1u << 0,
+    FLOW_FIN_REV = 1u << 1,
+    FLOW_CLOSING = 1u << 2,     /* on the close list */
+    FLOW_IN_USE = 1u << 3,
+    FLOW_RST = 1u << 4,
+};
+
+/* One metered flow. "Forward" is the initiator's direction (sender of the
+ * first packet); key_dir tells which end of the canonical key that is. */
+struct flow {
+    struct flow_key key;
+    uint64_t first_us[2];       /* first packet per direction (0 = none yet) */
+    uint64_t last_us[2];
+    uint64_t packets[2];
+    uint64_t ip_octets[2];
+    uint64_t l2_octets[2];
+    uint64_t id;                /* unique within the run */
+    uint64_t list_us;           /* start list: record start; close list: close time */
+    void *ext;                  /* cold per-flow data (DPI, plugins) */
+    uint32_t hash;
+    uint32_t hash_next;
+    struct list_link lru;
+    struct list_link start;     /* start list, or close list when closing */
+    uint16_t icmp_type_code;    /* of the first packet */
+    uint8_t tcp_flags[2];
+    uint8_t key_dir;            /* key end that initiated the flow */
+    uint8_t state;
+};
+
+struct flow_cache {
+    struct flow *flows;         /* pool, capacity entries */
+    uint32_t *buckets;          /* hash index heads */
+    uint32_t capacity;
+    uint32_t bucket_mask;
+    uint32_t used;
+    uint32_t free_head;         /* free list through hash_next */
+    uint32_t never_used;        /* pool entries below this were handed out once */
+    struct list_head lru, start, closing;
+};
+
+/* Allocate a cache for at most capacity flows. Returns 0, or -1 (errno). */
+int cache_init(struct flow_cache *c, uint32_t capacity);
+void cache_free(struct flow_cache *c);
+
+/* Find the flow of key, or NULL. */
+struct flow *cache_lookup(struct flow_cache *c, const struct flow_key *key, uint32_t hash);
+
+/* Take a free flow for key and index it. NULL when the cache is full (the
+ * caller evicts first). The flow is zeroed except for its key and links. */
+struct flow *cache_insert(struct flow_cache *c, const struct flow_key *key, uint32_t hash);
+
+/* Unindex the flow and return it to the pool. */
+void cache_remove(struct flow_cache *c, struct flow *f);
+
+bool cache_full(const struct flow_cache *c);
+
+/* Keep the time lists in order: call when a flow sees a packet / starts a new
+ * record / starts closing. */
+void cache_touch(struct flow_cache *c, struct flow *f);
+void cache_restart(struct flow_cache *c, struct flow *f);
+void cache_mark_closing(struct flow_cache *c, struct flow *f);
+
+/* Heads of the time lists, NULL when empty. */
+struct flow *cache_lru_oldest(struct flow_cache *c);
+struct flow *cache_start_oldest(struct flow_cache *c);
+struct flow *cache_closing_oldest(struct flow_cache *c);
+
+static inline uint32_t cache_index(const struct flow_cache *c, const struct flow *f)
+{
+    return (uint32_t)(f - c->flows);
+}
+
+#endif

@@ -1,0 +1,40 @@
+/* capture.h — packets in, from libpcap: a live interface or a capture file. */
+#ifndef NFPROBE_CAPTURE_H
+#define NFPROBE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct capture_packet {
+    uint64_t ts_us;
+    uint32_t caplen;
+    uint32_t wirelen;
+    const uint8_t *data;
+};
+
+struct capture_stats {
+    uint64_t received;      /* live: packets the kernel saw */
+    uint64_t dropped;       /* live: dropped by the kernel (buffer full) */
+    uint64_t if_dropped;    /* live: dropped by the interface/driver */
+};
+
+enum capture_result { CAPTURE_PACKET = 1, CAPTURE_TIMEOUT = 0, CAPTURE_END = -2, CAPTURE_ERROR = -1 };
+
+struct capture;
+
+struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen);
+struct capture *capture_open_live(const char *iface, uint32_t snaplen, const char *bpf,
+                                  char *err, size_t errlen);
+/* Next packet; on CAPTURE_ERROR capture_error() says what happened. */
+enum capture_result capture_next(struct capture *c, struct capture_packet *pkt);
+const char *capture_error(const struct capture *c);
+int capture_datalink(const struct capture *c);
+bool capture_is_live(const struct capture *c);
+const char *capture_name(const struct capture *c);
+void capture_get_stats(struct capture *c, struct capture_stats *s);
+/* Make a blocked capture_next() return (signal handlers). */
+void capture_break(struct capture *c);
+void capture_close(struct capture *c);
+
+#endif

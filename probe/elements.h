@@ -1,0 +1,94 @@
+/* elements.h — one description of every element nfprobe can export.
+ *
+ * Each row says what an element is called (IPFIX name, JSON names), how the
+ * wire formats number it (IANA id or PEN/id, NetFlow v9 id), its type and
+ * length, and how to read it from a record. IPFIX, NetFlow, JSON and
+ * --list-fields all walk this table; templates are lists of names. Extensions
+ * (DPI, plugins) add rows at start-up with elements_register(). */
+#ifndef NFPROBE_ELEMENTS_H
+#define NFPROBE_ELEMENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+
+#define PEN_REVERSE 29305u      /* RFC 5103 reverse information elements */
+#define ELEM_VARLEN 0xFFFFu
+
+enum elem_type {
+    ET_UNSIGNED,        /* 1, 2, 4 or 8 bytes, network order on the wire */
+    ET_IPV4,
+    ET_IPV6,
+    ET_DATETIME_MS,     /* dateTimeMilliseconds: 8 bytes */
+    ET_STRING,          /* UTF-8, variable length unless len says otherwise */
+    ET_OCTETS,
+};
+
+/* A value read from a record. Strings and octets point into the record. */
+struct elem_value {
+    uint64_t u;
+    uint8_t addr[16];
+    const uint8_t *bytes;
+    size_t nbytes;
+};
+
+/* How a record is being read. One-way records (the default export) read
+ * every element for one direction: VIEW_FWD as seen from the initiator,
+ * VIEW_REV from the responder. A biflow record (JSON, RFC 5103) reads the
+ * forward values with VIEW_BIFLOW, where flow-level elements such as the
+ * start time cover both directions, and reverse twins with VIEW_REV. */
+enum { VIEW_FWD = 0, VIEW_REV = 1, VIEW_BIFLOW = 2 };
+static inline int view_dir(int view) { return view & 1; }
+
+/* Read an element from a record in a view. Returns false when the record has
+ * no such value (an IPv6 address of an IPv4 flow, say). */
+typedef bool (*elem_get_fn)(const struct flow_record *r, int view, struct elem_value *v);
+
+struct element {
+    const char *name;       /* IPFIX name (IANA's where there is one) */
+    uint32_t pen;           /* 0 for IANA */
+    uint16_t id;
+    uint16_t v9_id;         /* 0 when NetFlow v9 has none */
+    enum elem_type type;
+    uint16_t len;           /* bytes, or ELEM_VARLEN */
+    bool reversible;        /* differs per direction: --biflow adds a reverse twin */
+    const char *json;       /* JSON name of the src→dst value, NULL: not in JSON */
+    const char *json_rev;   /* JSON name of the dst→src value, NULL: only one */
+    elem_get_fn get;
+};
+
+/* One element as a template uses it: the element, and whether the template
+ * wants its RFC 5103 reverse twin (PEN 29305, read with the opposite dir). */
+struct template_field {
+    const struct element *elem;
+    bool reverse;
+};
+
+struct template_def {
+    char *name;
+    struct template_field *fields;
+    size_t nfields;
+};
+
+/* Register extra rows (their storage must outlive the run). 0 or -1. */
+int elements_register(const struct element *rows, size_t n);
+
+size_t elements_count(void);
+const struct element *elements_at(size_t i);
+const struct element *elements_find(const char *name);
+
+/* Parse a template: one element name per line, '#' comments, blank lines
+ * ignored, "reverseXxx" names the RFC 5103 twin of "xxx". On error returns -1
+ * and writes a message naming the bad line to err. */
+int template_parse(const char *name, const char *text, struct template_def *t,
+                   char *err, size_t errlen);
+void template_free(struct template_def *t);
+
+/* A built-in template shipped in templates/ (compiled in), or NULL. */
+const char *template_builtin(const char *name);
+
+/* The reverse twin's IPFIX name: "octetDeltaCount" -> "reverseOctetDeltaCount". */
+void element_reverse_name(const char *name, char *out, size_t outlen);
+
+#endif

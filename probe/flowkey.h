@@ -1,0 +1,28 @@
+/* flowkey.h — the canonical bidirectional flow key and its symmetric hash.
+ *
+ * Both directions of a conversation produce the same key: the two ends are
+ * stored in a fixed order (lower address:port first), so a lookup needs no
+ * second probe for the reverse direction. */
+#ifndef NFPROBE_FLOWKEY_H
+#define NFPROBE_FLOWKEY_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "decode.h"
+
+struct flow_key {
+    uint8_t addr[2][16];    /* addr[0] <= addr[1] (with ports as tie-break) */
+    uint16_t port[2];
+    uint16_t vlan;
+    uint8_t proto;
+    uint8_t ip_version;
+};
+
+/* Build the canonical key of a packet. Returns which end of the key the
+ * packet's source is (0 or 1). */
+int flowkey_from_packet(const struct packet_view *pv, struct flow_key *key);
+
+uint32_t flowkey_hash(const struct flow_key *key);
+bool flowkey_equal(const struct flow_key *a, const struct flow_key *b);
+
+#endif

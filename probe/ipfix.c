@@ -1,0 +1,376 @@
+#include "ipfix.h"
+
+#include <fixbuf/public.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* One encodable template: its element list, its id, and the size of the
+ * record laid out in libfixbuf's internal form (fields packed in order). */
+struct encoded_template {
+    const struct template_def *def;
+    uint16_t tid;
+    size_t reclen;
+};
+
+struct ipfix_encoder {
+    fbInfoModel_t *model;
+    fbSession_t *session;
+    fBuf_t *fbuf;               /* owns session and exporter */
+    uint8_t *msgbuf;
+    bool biflow;
+    bool message_open;          /* something appended since the last emit */
+    uint32_t records_in_message;
+    struct encoded_template v4, v6;
+    uint16_t stats_tid;
+    uint32_t domain;
+    uint8_t *rec;               /* scratch record, largest template */
+    size_t rec_cap;
+    ipfix_msg_fn out;
+    void *out_ctx;
+    struct export_counters counters;
+};
+
+/* Options template: the probe's reliability statistics (RFC 7011 §4). */
+static const char *const stats_fields[] = {
+    "observationDomainId",          /* scope */
+    "systemInitTimeMilliseconds",
+    "packetTotalCount",
+    "ignoredPacketTotalCount",
+    "droppedPacketTotalCount",
+    "observedFlowTotalCount",
+    "notSentFlowTotalCount",
+    "exportedMessageTotalCount",
+    "exportedFlowRecordTotalCount",
+    "exportedOctetTotalCount",
+};
+enum { STATS_SCOPE_COUNT = 1, STATS_NFIELDS = sizeof stats_fields / sizeof stats_fields[0] };
+
+static void set_err(char *err, size_t errlen, const char *what, GError *gerr)
+{
+    snprintf(err, errlen, "%s: %s", what, gerr ? gerr->message : "failed");
+    if (gerr)
+        g_error_free(gerr);
+}
+
+static size_t field_internal_len(const struct element *el)
+{
+    return el->len == ELEM_VARLEN ? sizeof(fbVarfield_t) : el->len;
+}
+
+static char *field_ipfix_name(const struct template_field *f, char *buf, size_t buflen)
+{
+    if (f->reverse) {
+        element_reverse_name(f->elem->name, buf, buflen);
+        return buf;
+    }
+    snprintf(buf, buflen, "%s", f->elem->name);
+    return buf;
+}
+
+/* libfixbuf knows IANA's elements (and their reverse twins); teach it the
+ * rows that extensions registered under their enterprise numbers. */
+static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
+{
+    if (fbInfoModelGetElementByName(model, el->name))
+        return;
+    fbInfoElement_t ie;
+    memset(&ie, 0, sizeof ie);
+    ie.ref.name = el->name;
+    ie.ent = el->pen;
+    ie.num = el->id;
+    ie.len = el->len;
+    ie.flags = el->reversible ? FB_IE_F_REVERSIBLE : 0;
+    ie.type = el->type == ET_STRING ? FB_STRING
+            : el->type == ET_OCTETS ? FB_OCTET_ARRAY
+            : el->type == ET_IPV4 ? FB_IP4_ADDR
+            : el->type == ET_IPV6 ? FB_IP6_ADDR
+            : el->type == ET_DATETIME_MS ? FB_DT_MILSEC
+            : el->len == 1 ? FB_UINT_8 : el->len == 2 ? FB_UINT_16 : el->len == 4 ? FB_UINT_32
+            : FB_UINT_64;
+    fbInfoModelAddElement(model, &ie);
+}
+
+static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_def *def,
+                                    size_t *reclen, char *err, size_t errlen)
+{
+    fbTemplate_t *t = fbTemplateAlloc(model);
+    *reclen = 0;
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct template_field *f = &def->fields[i];
+        char name[160];
+        ensure_in_model(model, f->elem);
+        fbInfoElementSpec_t spec = {field_ipfix_name(f, name, sizeof name), f->elem->len, 0};
+        GError *gerr = NULL;
+        if (!fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
+            char what[200];
+            snprintf(what, sizeof what, "template %s: element %s", def->name, name);
+            set_err(err, errlen, what, gerr);
+            fbTemplateFreeUnused(t);
+            return NULL;
+        }
+        *reclen += field_internal_len(f->elem);
+    }
+    return t;
+}
+
+static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t *tid,
+                        char *err, size_t errlen)
+{
+    GError *gerr = NULL;
+    uint16_t id = fbSessionAddTemplate(e->session, TRUE, FB_TID_AUTO, t, &gerr);
+    if (!id || !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr)) {
+        set_err(err, errlen, "adding template to session", gerr);
+        return -1;
+    }
+    *tid = id;
+    return 0;
+}
+
+static int setup_flow_template(struct ipfix_encoder *e, const struct template_def *def,
+                               struct encoded_template *et, char *err, size_t errlen)
+{
+    et->def = def;
+    fbTemplate_t *t = build_template(e->model, def, &et->reclen, err, errlen);
+    if (!t)
+        return -1;
+    if (add_template(e, t, &et->tid, err, errlen) < 0)
+        return -1;
+    if (et->reclen > e->rec_cap)
+        e->rec_cap = et->reclen;
+    return 0;
+}
+
+static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errlen)
+{
+    fbTemplate_t *t = fbTemplateAlloc(e->model);
+    for (size_t i = 0; i < STATS_NFIELDS; i++) {
+        const fbInfoElement_t *ie = fbInfoModelGetElementByName(e->model, stats_fields[i]);
+        fbInfoElementSpec_t spec = {(char *)stats_fields[i], ie ? ie->len : 0, 0};
+        GError *gerr = NULL;
+        if (!ie || !fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
+            set_err(err, errlen, "statistics options template", gerr);
+            fbTemplateFreeUnused(t);
+            return -1;
+        }
+    }
+    fbTemplateSetOptionsScope(t, STATS_SCOPE_COUNT);
+    return add_template(e, t, &e->stats_tid, err, errlen);
+}
+
+struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
+                                char *err, size_t errlen)
+{
+    struct ipfix_encoder *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->biflow = cfg->biflow;
+    e->out = out;
+    e->out_ctx = ctx;
+    e->domain = cfg->domain;
+    e->model = fbInfoModelAlloc();
+    e->session = fbSessionAlloc(e->model);
+    fbSessionSetDomain(e->session, cfg->domain);
+    if (setup_flow_template(e, cfg->tmpl_v4, &e->v4, err, errlen) < 0 ||
+        setup_flow_template(e, cfg->tmpl_v6, &e->v6, err, errlen) < 0 ||
+        setup_stats_template(e, err, errlen) < 0) {
+        fbSessionFree(e->session);
+        fbInfoModelFree(e->model);
+        free(e);
+        return NULL;
+    }
+    e->rec = calloc(1, e->rec_cap ? e->rec_cap : 1);
+    e->msgbuf = malloc(cfg->mtu);
+    if (!e->rec || !e->msgbuf) {
+        snprintf(err, errlen, "out of memory");
+        fbSessionFree(e->session);
+        fbInfoModelFree(e->model);
+        free(e->rec);
+        free(e->msgbuf);
+        free(e);
+        return NULL;
+    }
+    fbExporter_t *x = fbExporterAllocBuffer(e->msgbuf, cfg->mtu);
+    e->fbuf = fBufAllocForExport(e->session, x);
+    fBufSetAutomaticMode(e->fbuf, FALSE);
+    return e;
+}
+
+void ipfix_free(struct ipfix_encoder *e)
+{
+    if (!e)
+        return;
+    fBufFree(e->fbuf);
+    fbInfoModelFree(e->model);
+    free(e->rec);
+    free(e->msgbuf);
+    free(e);
+}
+
+const struct export_counters *ipfix_counters(const struct ipfix_encoder *e)
+{
+    return &e->counters;
+}
+
+static int emit(struct ipfix_encoder *e, bool templates)
+{
+    GError *gerr = NULL;
+    if (!fBufEmit(e->fbuf, &gerr)) {
+        log_error("IPFIX: cannot finish message: %s", gerr ? gerr->message : "?");
+        if (gerr)
+            g_error_free(gerr);
+        return -1;
+    }
+    fbExporter_t *x = fBufGetExporter(e->fbuf);
+    size_t len = fbExporterGetMsgLen(x);
+    uint32_t nrec = e->records_in_message;
+    e->message_open = false;
+    e->records_in_message = 0;
+    if (len == 0)
+        return 0;
+    e->counters.messages++;
+    e->counters.octets += len;
+    return e->out(e->out_ctx, e->msgbuf, len, nrec, templates);
+}
+
+int ipfix_flush(struct ipfix_encoder *e)
+{
+    return e->message_open ? emit(e, false) : 0;
+}
+
+int ipfix_send_templates(struct ipfix_encoder *e)
+{
+    if (ipfix_flush(e) < 0)
+        return -1;
+    GError *gerr = NULL;
+    if (!fbSessionExportTemplates(e->session, &gerr)) {
+        log_error("IPFIX: templates do not fit in one message (--mtu too small?): %s",
+                  gerr ? gerr->message : "?");
+        if (gerr)
+            g_error_free(gerr);
+        return -1;
+    }
+    e->message_open = true;
+    return emit(e, true);
+}
+
+/* Append one record; when the message is full, send it and start another. */
+static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, size_t len,
+                  bool is_flow)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        GError *gerr = NULL;
+        if (!fBufSetInternalTemplate(e->fbuf, tid, &gerr) ||
+            !fBufSetExportTemplate(e->fbuf, tid, &gerr)) {
+            log_error("IPFIX: template %u: %s", tid, gerr ? gerr->message : "?");
+            if (gerr)
+                g_error_free(gerr);
+            return -1;
+        }
+        if (fBufAppend(e->fbuf, (uint8_t *)rec, len, &gerr)) {
+            e->message_open = true;
+            if (is_flow) {
+                e->records_in_message++;
+                e->counters.records++;
+            }
+            return 0;
+        }
+        bool full = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
+        if (!full || attempt == 1) {
+            log_error("IPFIX: cannot add record: %s%s", gerr ? gerr->message : "?",
+                      full ? " (record larger than --mtu)" : "");
+            g_clear_error(&gerr);
+            return -1;
+        }
+        g_clear_error(&gerr);
+        if (emit(e, false) < 0)
+            return -1;
+    }
+    return -1;
+}
+
+/* Lay a value out as libfixbuf's internal record wants it: integers and IPv4
+ * addresses in host order at their length, IPv6 as bytes, strings as
+ * fbVarfield_t. */
+static void put_value(uint8_t *dst, const struct element *el, const struct elem_value *v)
+{
+    switch (el->type) {
+    case ET_IPV4: {
+        uint32_t a = (uint32_t)v->addr[0] << 24 | (uint32_t)v->addr[1] << 16 |
+                     (uint32_t)v->addr[2] << 8 | v->addr[3];
+        memcpy(dst, &a, 4);
+        return;
+    }
+    case ET_IPV6:
+        memcpy(dst, v->addr, 16);
+        return;
+    case ET_STRING: case ET_OCTETS:
+        if (el->len == ELEM_VARLEN) {
+            fbVarfield_t vf = {v->nbytes, (uint8_t *)v->bytes};
+            memcpy(dst, &vf, sizeof vf);
+        } else {
+            size_t n = v->nbytes < el->len ? v->nbytes : el->len;
+            memset(dst, 0, el->len);
+            if (n)
+                memcpy(dst, v->bytes, n);
+        }
+        return;
+    case ET_UNSIGNED: case ET_DATETIME_MS:
+        switch (el->len) {
+        case 1: { uint8_t x = (uint8_t)v->u; memcpy(dst, &x, 1); return; }
+        case 2: { uint16_t x = (uint16_t)v->u; memcpy(dst, &x, 2); return; }
+        case 4: { uint32_t x = (uint32_t)v->u; memcpy(dst, &x, 4); return; }
+        default: memcpy(dst, &v->u, 8); return;
+        }
+    }
+}
+
+static void fill_record(const struct encoded_template *et, const struct flow_record *r,
+                        int view, uint8_t *rec)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < et->def->nfields; i++) {
+        const struct template_field *f = &et->def->fields[i];
+        struct elem_value v;
+        memset(&v, 0, sizeof v);
+        /* A value the record lacks (no ICMP type for TCP) goes out as zero. */
+        f->elem->get(r, f->reverse ? VIEW_REV : view, &v);
+        put_value(rec + off, f->elem, &v);
+        off += field_internal_len(f->elem);
+    }
+}
+
+int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r)
+{
+    const struct encoded_template *et = r->ip_version == 6 ? &e->v6 : &e->v4;
+    if (e->biflow) {
+        fill_record(et, r, VIEW_BIFLOW, e->rec);
+        return append(e, et->tid, e->rec, et->reclen, true);
+    }
+    for (int dir = DIR_FWD; dir <= DIR_REV; dir++) {
+        if (r->packets[dir] == 0)
+            continue;
+        fill_record(et, r, dir == DIR_FWD ? VIEW_FWD : VIEW_REV, e->rec);
+        if (append(e, et->tid, e->rec, et->reclen, true) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s)
+{
+    /* Counters as of this record: what was exported before it. */
+    struct {
+        uint32_t domain;
+        uint64_t start_ms, packets, ignored, dropped, flows, not_sent, messages, records, octets;
+    } __attribute__((packed)) rec = {
+        e->domain, s->start_ms, s->packets_observed, s->packets_ignored, s->packets_dropped,
+        s->flows_observed, s->flows_not_sent, e->counters.messages, e->counters.records,
+        e->counters.octets,
+    };
+    return append(e, e->stats_tid, (const uint8_t *)&rec, sizeof rec, false);
+}

@@ -1,0 +1,64 @@
+/* ipfix.h — IPFIX (RFC 7011) messages from flow records, encoded by libfixbuf.
+ *
+ * libfixbuf encodes into memory (its buffer exporter, manual mode); each
+ * finished message is handed to a callback, so the transport is ours: UDP,
+ * TCP with reconnect, a file, and later TLS or SCTP, without asking
+ * Debian's libfixbuf for transports it was built without. */
+#ifndef NFPROBE_IPFIX_H
+#define NFPROBE_IPFIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "elements.h"
+#include "record.h"
+
+/* A finished message: its bytes, how many flow records it carries, and
+ * whether it is the templates-only message a transport re-sends after a
+ * reconnect. */
+typedef int (*ipfix_msg_fn)(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                            bool templates);
+
+struct ipfix_config {
+    uint32_t domain;            /* observation domain id */
+    uint16_t mtu;               /* largest message */
+    bool biflow;                /* RFC 5103 records instead of two one-way records */
+    const struct template_def *tmpl_v4;
+    const struct template_def *tmpl_v6;
+};
+
+/* Exporter statistics, for the options records (RFC 7011 §4.3). */
+struct export_counters {
+    uint64_t messages;
+    uint64_t records;           /* data records sent (one-way records count one each) */
+    uint64_t octets;            /* message bytes */
+};
+
+/* Metering process statistics sent as an options record. */
+struct probe_stats_record {
+    uint64_t packets_observed;
+    uint64_t packets_ignored;   /* not metered: undecodable */
+    uint64_t packets_dropped;   /* lost before metering (kernel drops) */
+    uint64_t flows_observed;
+    uint64_t flows_not_sent;    /* dropped by the exporter */
+    uint64_t start_ms;          /* when the probe started */
+};
+
+struct ipfix_encoder;
+
+struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
+                                char *err, size_t errlen);
+void ipfix_free(struct ipfix_encoder *e);
+
+/* Add a flow (one or two data records). 0, or -1 with a message logged. */
+int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r);
+/* Add an options record with the probe's statistics. */
+int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s);
+/* Finish the current message, then send one with every template in it. */
+int ipfix_send_templates(struct ipfix_encoder *e);
+/* Send the current message if it holds anything. */
+int ipfix_flush(struct ipfix_encoder *e);
+
+const struct export_counters *ipfix_counters(const struct ipfix_encoder *e);
+
+#endif

@@ -1,0 +1,11 @@
+/* json.h — one JSON object per flow, with nfstream's field names. */
+#ifndef NFPROBE_JSON_H
+#define NFPROBE_JSON_H
+
+#include <stdio.h>
+#include "record.h"
+
+/* Write the record as one line. Returns 0, or -1 on a write error. */
+int json_write_record(FILE *out, const struct flow_record *r);
+
+#endif

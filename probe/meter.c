@@ -1,0 +1,185 @@
+#include "meter.h"
+
+#include <string.h>
+
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
+enum { FRAG_SETS = 4096 };
+#define FRAG_TIMEOUT_US (30ull * 1000000u)
+
+int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->sink = sink;
+    m->sink_ctx = ctx;
+    if (cache_init(&m->cache, cfg->max_flows) < 0)
+        return -1;
+    if (frag_init(&m->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
+        cache_free(&m->cache);
+        return -1;
+    }
+    return 0;
+}
+
+void meter_free(struct meter *m)
+{
+    cache_free(&m->cache);
+    frag_free(&m->frags);
+}
+
+static bool flow_has_packets(const struct flow *f)
+{
+    return f->packets[DIR_FWD] + f->packets[DIR_REV] > 0;
+}
+
+static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
+{
+    if (!flow_has_packets(f))
+        return;     /* a restarted record that saw nothing: nothing to say */
+    struct flow_record r;
+    record_from_flow(f, reason, &r);
+    m->stats.records++;
+    m->stats.records_by_reason[reason]++;
+    m->sink(m->sink_ctx, &r);
+}
+
+static void expire_flow(struct meter *m, struct flow *f, enum end_reason reason)
+{
+    emit(m, f, reason);
+    cache_remove(&m->cache, f);
+}
+
+/* Active timeout: report what was metered so far, keep metering the same
+ * conversation in a fresh record. */
+static void restart_flow(struct meter *m, struct flow *f)
+{
+    emit(m, f, END_ACTIVE);
+    memset(f->first_us, 0, sizeof f->first_us);
+    memset(f->last_us, 0, sizeof f->last_us);
+    memset(f->packets, 0, sizeof f->packets);
+    memset(f->ip_octets, 0, sizeof f->ip_octets);
+    memset(f->l2_octets, 0, sizeof f->l2_octets);
+    memset(f->tcp_flags, 0, sizeof f->tcp_flags);
+    f->id = ++m->next_id;
+    f->list_us = m->now_us;
+    cache_restart(&m->cache, f);
+}
+
+static uint64_t flow_last_us(const struct flow *f)
+{
+    uint64_t a = f->last_us[DIR_FWD], b = f->last_us[DIR_REV];
+    return a > b ? a : b;
+}
+
+void meter_advance(struct meter *m, uint64_t now_us)
+{
+    if (now_us > m->now_us)
+        m->now_us = now_us;
+    uint64_t now = m->now_us;
+    struct flow *f;
+    while ((f = cache_closing_oldest(&m->cache)) && now - f->list_us >= m->cfg.tcp_close_us &&
+           f->list_us <= now)
+        expire_flow(m, f, END_OF_FLOW);
+    while ((f = cache_lru_oldest(&m->cache))) {
+        uint64_t last = flow_last_us(f);
+        if (last > now || now - last < m->cfg.idle_us)
+            break;
+        expire_flow(m, f, END_IDLE);
+    }
+    while ((f = cache_start_oldest(&m->cache)) && f->list_us <= now &&
+           now - f->list_us >= m->cfg.active_us)
+        restart_flow(m, f);
+}
+
+/* A TCP conversation that already closed ended by itself, even if the input
+ * stops before its close timeout ran out. */
+void meter_flush(struct meter *m)
+{
+    struct flow *f;
+    while ((f = cache_lru_oldest(&m->cache)))
+        expire_flow(m, f, (f->state & FLOW_CLOSING) ? END_OF_FLOW : END_FORCED);
+}
+
+static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32_t hash,
+                             int src_end, const struct packet_view *pv)
+{
+    if (cache_full(&m->cache))
+        expire_flow(m, cache_lru_oldest(&m->cache), END_LACK_OF_RESOURCES);
+    struct flow *f = cache_insert(&m->cache, key, hash);
+    f->key_dir = (uint8_t)src_end;
+    f->id = ++m->next_id;
+    f->list_us = pv->ts_us;
+    f->icmp_type_code = pv->icmp_type_code;
+    m->stats.flows_created++;
+    if (m->cache.used > m->stats.active_flows_peak)
+        m->stats.active_flows_peak = m->cache.used;
+    return f;
+}
+
+/* FIN both ways or an RST ends a TCP conversation; it is reported after the
+ * close timeout so the last ACKs still count to it. */
+static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t flags)
+{
+    if (flags & TCP_FIN)
+        f->state |= dir == DIR_FWD ? FLOW_FIN_FWD : FLOW_FIN_REV;
+    if (flags & TCP_RST)
+        f->state |= FLOW_RST;
+    bool closed = (f->state & FLOW_RST) ||
+                  ((f->state & FLOW_FIN_FWD) && (f->state & FLOW_FIN_REV));
+    if (closed && !(f->state & FLOW_CLOSING)) {
+        f->list_us = m->now_us;
+        cache_mark_closing(&m->cache, f);
+    }
+}
+
+static void account(struct flow *f, int dir, const struct packet_view *pv)
+{
+    if (f->packets[dir] == 0)
+        f->first_us[dir] = pv->ts_us;
+    f->last_us[dir] = pv->ts_us;
+    f->packets[dir]++;
+    f->ip_octets[dir] += pv->ip_len;
+    f->l2_octets[dir] += pv->wirelen;
+    f->tcp_flags[dir] |= pv->tcp_flags;
+}
+
+static void resolve_fragment(struct meter *m, struct packet_view *pv)
+{
+    if (!pv->frag.is_fragment)
+        return;
+    if (pv->frag.offset == 0)
+        frag_remember(&m->frags, pv);
+    else
+        frag_resolve(&m->frags, pv);
+}
+
+void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
+{
+    m->stats.packets++;
+    if (st != DECODE_OK) {
+        m->stats.undecoded[st]++;
+        return;
+    }
+    m->stats.decoded++;
+    m->stats.l4_truncated += pv->l4_truncated;
+    meter_advance(m, pv->ts_us);
+    resolve_fragment(m, pv);
+
+    struct flow_key key;
+    int src_end = flowkey_from_packet(pv, &key);
+    uint32_t hash = flowkey_hash(&key);
+    struct flow *f = cache_lookup(&m->cache, &key, hash);
+    /* A new SYN on a closed conversation is a new connection (port reuse). */
+    if (f && (f->state & FLOW_CLOSING) && pv->proto == 6 &&
+        (pv->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        expire_flow(m, f, END_OF_FLOW);
+        f = NULL;
+    }
+    if (!f)
+        f = new_flow(m, &key, hash, src_end, pv);
+    int dir = src_end == f->key_dir ? DIR_FWD : DIR_REV;
+    account(f, dir, pv);
+    cache_touch(&m->cache, f);
+    if (pv->proto == 6)
+        track_tcp_close(m, f, dir, pv->tcp_flags);
+}

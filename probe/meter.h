@@ -1,0 +1,58 @@
+/* meter.h — one worker's metering: packets in, finished flow records out.
+ *
+ * Everything a packet touches lives here (cache, fragment table, counters),
+ * so several workers can later run side by side without sharing state.
+ * Expiry looks only at the heads of the cache's time lists. */
+#ifndef NFPROBE_METER_H
+#define NFPROBE_METER_H
+
+#include <stdint.h>
+#include "cache.h"
+#include "decode.h"
+#include "frag.h"
+#include "record.h"
+
+struct meter_config {
+    uint64_t idle_us;
+    uint64_t active_us;
+    uint64_t tcp_close_us;
+    uint32_t max_flows;
+};
+
+struct meter_stats {
+    uint64_t packets;               /* seen */
+    uint64_t decoded;               /* metered */
+    uint64_t undecoded[DECODE_STATUS_COUNT];
+    uint64_t l4_truncated;          /* metered with ports 0 */
+    uint64_t flows_created;
+    uint64_t records;               /* handed to the exporter */
+    uint64_t records_by_reason[6];  /* indexed by enum end_reason */
+    uint64_t active_flows_peak;
+};
+
+typedef void (*record_sink_fn)(void *ctx, const struct flow_record *r);
+
+struct meter {
+    struct meter_config cfg;
+    struct flow_cache cache;
+    struct frag_table frags;
+    struct meter_stats stats;
+    uint64_t now_us;                /* meter clock: packet time offline */
+    uint64_t next_id;
+    record_sink_fn sink;
+    void *sink_ctx;
+};
+
+int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx);
+void meter_free(struct meter *m);
+
+/* Count one decoded (or undecodable) packet. */
+void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv);
+
+/* Move the clock to now_us (never backwards) and export what has expired. */
+void meter_advance(struct meter *m, uint64_t now_us);
+
+/* Export every flow with reason END_FORCED (end of file, signal). */
+void meter_flush(struct meter *m);
+
+#endif

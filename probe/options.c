@@ -1,0 +1,223 @@
+#include "options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+enum {
+    OPT_JSON = 256, OPT_BIFLOW, OPT_IDLE, OPT_ACTIVE, OPT_TCP_CLOSE, OPT_MAX_FLOWS,
+    OPT_TMPL_REFRESH, OPT_MTU, OPT_EXPORT_RATE, OPT_STATS, OPT_NO_DISSECT, OPT_MAX_TCP,
+    OPT_MAX_UDP, OPT_QUEUE, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"interface", required_argument, NULL, 'i'},
+    {"read", required_argument, NULL, 'r'},
+    {"filter", required_argument, NULL, 'f'},
+    {"snaplen", required_argument, NULL, 's'},
+    {"collector", required_argument, NULL, 'c'},
+    {"output", required_argument, NULL, 'o'},
+    {"domain", required_argument, NULL, 'O'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"biflow", no_argument, NULL, OPT_BIFLOW},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"active-timeout", required_argument, NULL, OPT_ACTIVE},
+    {"tcp-close-timeout", required_argument, NULL, OPT_TCP_CLOSE},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"template-refresh", required_argument, NULL, OPT_TMPL_REFRESH},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"export-rate", required_argument, NULL, OPT_EXPORT_RATE},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"queue-size", required_argument, NULL, OPT_QUEUE},
+    {"no-dissect", no_argument, NULL, OPT_NO_DISSECT},
+    {"max-tcp-dissections", required_argument, NULL, OPT_MAX_TCP},
+    {"max-udp-dissections", required_argument, NULL, OPT_MAX_UDP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *out)
+{
+    fputs(
+"usage: nfprobe (-i IFACE | -r FILE) [options]\n"
+"Meter packets into bidirectional flows and export them as IPFIX or JSON.\n"
+"\n"
+"input:\n"
+"  -i, --interface IFACE     capture live on IFACE (promiscuous)\n"
+"  -r, --read FILE           read a capture file (pcap or pcapng)\n"
+"  -f, --filter EXPR         BPF filter\n"
+"  -s, --snaplen N           bytes captured per packet, live (default 65535)\n"
+"output (with neither -c nor -o, JSON lines go to stdout):\n"
+"  -c, --collector [udp://|tcp://]HOST[:PORT]   IPFIX collector (port 4739)\n"
+"  -o, --output FILE         write IPFIX to FILE (RFC 5655)\n"
+"      --json                also print flows as JSON lines on stdout\n"
+"      --biflow              RFC 5103 biflow records instead of one record per direction\n"
+"  -O, --domain N            observation domain id (default 0)\n"
+"      --template-refresh S  re-send templates over UDP every S seconds (default 60)\n"
+"      --mtu N               largest IPFIX message in bytes (default 1400)\n"
+"      --export-rate N       at most N records per second (default unlimited)\n"
+"      --queue-size BYTES    TCP: bytes kept while the collector is away (default 16 MiB)\n"
+"metering:\n"
+"      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
+"      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
+"      --tcp-close-timeout S export S seconds after FIN both ways or RST (default 2)\n"
+"      --max-flows N         flow cache size (default 1000000)\n"
+"      --no-dissect          no layer-7 dissection\n"
+"      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
+"other:\n"
+"      --stats S             print statistics every S seconds (and at exit)\n"
+"  -q, --quiet               no informational messages\n"
+"  -h, --help, --version\n", out);
+}
+
+static void set_defaults(struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->snaplen = 65535;
+    o->idle_us = 30ull * 1000000;
+    o->active_us = 300ull * 1000000;
+    o->tcp_close_us = 2ull * 1000000;
+    o->max_flows = 1000000;
+    o->template_refresh_us = 60ull * 1000000;
+    o->mtu = 1400;
+    o->queue_bytes = 16ull << 20;
+    o->dissect = true;
+    o->max_tcp_dissections = 10;
+    o->max_udp_dissections = 16;
+}
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+    log_error("%s '%s': %s", opt, val, want);
+    return -1;
+}
+
+static int parse_number(const char *opt, const char *val, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!parse_u64(val, min, max, out)) {
+        char want[96];
+        snprintf(want, sizeof want, "expected a whole number from %llu to %llu",
+                 (unsigned long long)min, (unsigned long long)max);
+        return bad(opt, val, want);
+    }
+    return 0;
+}
+
+static int parse_timeout(const char *opt, const char *val, uint64_t *out)
+{
+    if (!parse_seconds_us(val, 100000000ull, out))
+        return bad(opt, val, "expected seconds (e.g. 30 or 0.5)");
+    return 0;
+}
+
+static int check_consistency(struct options *o)
+{
+    if (!!o->interface == !!o->read_file) {
+        log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
+        return -1;
+    }
+    if (o->ncollectors == 0 && !o->ipfix_file)
+        o->json = true;
+    if (o->idle_us == 0 || o->active_us == 0) {
+        log_error("--idle-timeout and --active-timeout must be more than 0");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_one(int c, const char *arg, struct options *o)
+{
+    uint64_t n;
+    switch (c) {
+    case 'i': o->interface = arg; return 0;
+    case 'r': o->read_file = arg; return 0;
+    case 'f': o->bpf = arg; return 0;
+    case 's':
+        if (parse_number("-s", arg, 64, 262144, &n) < 0) return -1;
+        o->snaplen = (uint32_t)n;
+        return 0;
+    case 'c':
+        if (o->ncollectors == MAX_COLLECTORS) {
+            log_error("-c: at most %d collectors", MAX_COLLECTORS);
+            return -1;
+        }
+        o->collectors[o->ncollectors++] = arg;
+        return 0;
+    case 'o': o->ipfix_file = arg; return 0;
+    case 'O':
+        if (parse_number("-O", arg, 0, UINT32_MAX, &n) < 0) return -1;
+        o->domain = (uint32_t)n;
+        return 0;
+    case 'q': o->quiet = true; return 0;
+    case OPT_JSON: o->json = true; return 0;
+    case OPT_BIFLOW: o->biflow = true; return 0;
+    case OPT_IDLE: return parse_timeout("--idle-timeout", arg, &o->idle_us);
+    case OPT_ACTIVE: return parse_timeout("--active-timeout", arg, &o->active_us);
+    case OPT_TCP_CLOSE: return parse_timeout("--tcp-close-timeout", arg, &o->tcp_close_us);
+    case OPT_TMPL_REFRESH: return parse_timeout("--template-refresh", arg, &o->template_refresh_us);
+    case OPT_STATS: return parse_timeout("--stats", arg, &o->stats_interval_us);
+    case OPT_MAX_FLOWS:
+        if (parse_number("--max-flows", arg, 1, 100000000, &n) < 0) return -1;
+        o->max_flows = (uint32_t)n;
+        return 0;
+    case OPT_MTU:
+        if (parse_number("--mtu", arg, 512, 65000, &n) < 0) return -1;
+        o->mtu = (uint16_t)n;
+        return 0;
+    case OPT_EXPORT_RATE: return parse_number("--export-rate", arg, 1, 100000000, &o->export_rate);
+    case OPT_QUEUE: return parse_number("--queue-size", arg, 65536, 1ull << 34, &o->queue_bytes);
+    case OPT_NO_DISSECT: o->dissect = false; return 0;
+    case OPT_MAX_TCP:
+        if (parse_number("--max-tcp-dissections", arg, 1, 1000, &n) < 0) return -1;
+        o->max_tcp_dissections = (uint32_t)n;
+        return 0;
+    case OPT_MAX_UDP:
+        if (parse_number("--max-udp-dissections", arg, 1, 1000, &n) < 0) return -1;
+        o->max_udp_dissections = (uint32_t)n;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int options_parse(int argc, char **argv, struct options *o)
+{
+    set_defaults(o);
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("nfprobe %s\n", PACKAGE_VERSION);
+            return 1;
+        case '?':
+            if (optopt)
+                log_error("unknown option '-%c' (see --help)", optopt);
+            else
+                log_error("unknown option '%s' (see --help)", argv[optind - 1]);
+            return -1;
+        case ':':
+            log_error("option '%s' needs a value (see --help)", argv[optind - 1]);
+            return -1;
+        default:
+            if (parse_one(c, optarg, o) < 0)
+                return -1;
+        }
+    }
+    if (optind < argc) {
+        log_error("unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    return check_consistency(o);
+}

@@ -1,0 +1,37 @@
+/* options.h — the command line. */
+#ifndef NFPROBE_OPTIONS_H
+#define NFPROBE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_COLLECTORS 8
+
+struct options {
+    const char *interface;      /* -i */
+    const char *read_file;      /* -r */
+    const char *bpf;            /* -f */
+    uint32_t snaplen;           /* -s */
+    const char *collectors[MAX_COLLECTORS];   /* -c */
+    int ncollectors;
+    const char *ipfix_file;     /* -o */
+    bool json;                  /* --json (or neither -c nor -o) */
+    bool biflow;
+    uint32_t domain;            /* -O */
+    uint64_t idle_us, active_us, tcp_close_us;
+    uint32_t max_flows;
+    uint64_t template_refresh_us;
+    uint16_t mtu;
+    uint64_t export_rate;       /* records per second, 0: unlimited */
+    uint64_t stats_interval_us; /* 0: only at exit */
+    uint64_t queue_bytes;
+    bool dissect;
+    uint32_t max_tcp_dissections, max_udp_dissections;
+    bool quiet;
+};
+
+/* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a
+ * bad command line (message printed; exit 2). */
+int options_parse(int argc, char **argv, struct options *o);
+
+#endif

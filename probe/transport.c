@@ -1,0 +1,472 @@
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define DEFAULT_PORT "4739"
+#define BACKOFF_MIN_US 250000ull
+#define BACKOFF_MAX_US 30000000ull
+#define CONNECT_TIMEOUT_MS 2000
+#define SEND_TIMEOUT_S 5
+#define SOCKBUF_BYTES (4 * 1024 * 1024)
+
+struct queued_msg {
+    struct queued_msg *next;
+    size_t len;
+    uint32_t nrecords;
+    uint8_t bytes[];
+};
+
+struct transport {
+    enum transport_kind kind;
+    char name[300];
+    int fd;
+    FILE *file;
+    struct addrinfo *addrs;
+    /* TCP: messages waiting for a connection, oldest first. */
+    struct queued_msg *head, *tail;
+    size_t queued_bytes, queue_limit;
+    uint64_t next_attempt_us, backoff_us;
+    bool warned_down;
+    uint8_t *templates;         /* last templates-only message */
+    size_t templates_len;
+    struct transport_stats stats;
+};
+
+/* ---- address parsing -------------------------------------------------------- */
+
+static int split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
+                           char *err, size_t errlen)
+{
+    const char *p;
+    size_t hl;
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close) {
+            snprintf(err, errlen, "collector '%s': missing ']' after IPv6 address", hp);
+            return -1;
+        }
+        hl = (size_t)(close - hp - 1);
+        hp++;
+        p = close[1] == ':' ? close + 2 : close[1] == '\0' ? NULL : close;
+        if (p == close) {
+            snprintf(err, errlen, "collector '%s': expected ':port' after ']'", hp - 1);
+            return -1;
+        }
+    } else {
+        p = strrchr(hp, ':');
+        if (p && strchr(hp, ':') != p) {
+            snprintf(err, errlen, "collector '%s': write IPv6 addresses as [addr]:port", hp);
+            return -1;
+        }
+        hl = p ? (size_t)(p - hp) : strlen(hp);
+        if (p)
+            p++;
+    }
+    if (hl == 0 || hl >= hostlen) {
+        snprintf(err, errlen, "collector '%s': missing or too long host name", hp);
+        return -1;
+    }
+    memcpy(host, hp, hl);
+    host[hl] = '\0';
+    const char *portstr = p ? p : DEFAULT_PORT;
+    uint64_t n;
+    if (!parse_u64(portstr, 1, 65535, &n)) {
+        snprintf(err, errlen, "collector '%s': port '%s' is not a number from 1 to 65535", hp, portstr);
+        return -1;
+    }
+    snprintf(port, portlen, "%u", (unsigned)n);
+    return 0;
+}
+
+static int parse_scheme(const char *spec, enum transport_kind *kind, const char **rest,
+                        char *err, size_t errlen)
+{
+    const char *sep = strstr(spec, "://");
+    *kind = TRANSPORT_UDP;
+    *rest = spec;
+    if (!sep)
+        return 0;
+    size_t n = (size_t)(sep - spec);
+    *rest = sep + 3;
+    if (n == 3 && strncmp(spec, "udp", 3) == 0)
+        return 0;
+    if (n == 3 && strncmp(spec, "tcp", 3) == 0) {
+        *kind = TRANSPORT_TCP;
+        return 0;
+    }
+    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp:// or tcp://)",
+             spec, (int)n, spec);
+    return -1;
+}
+
+/* ---- sockets ---------------------------------------------------------------- */
+
+static void close_fd(struct transport *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+}
+
+static int wait_connected(int fd)
+{
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    int rc = poll(&pfd, 1, CONNECT_TIMEOUT_MS);
+    if (rc <= 0)
+        return rc == 0 ? ETIMEDOUT : errno;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        return errno;
+    return soerr;
+}
+
+/* Connect to the first address that answers. Returns 0 or an errno value. */
+static int connect_any(struct transport *t)
+{
+    int last = ECONNREFUSED;
+    for (struct addrinfo *ai = t->addrs; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+        if (rc == EINPROGRESS)
+            rc = wait_connected(fd);
+        if (rc == 0) {
+            int flags = fcntl(fd, F_GETFL);
+            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+            struct timeval tv = {SEND_TIMEOUT_S, 0};
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            int sz = SOCKBUF_BYTES;
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+            t->fd = fd;
+            return 0;
+        }
+        last = rc;
+        close(fd);
+    }
+    return last;
+}
+
+/* The collector closed or reset the connection: it reads nothing we send. */
+static bool peer_gone(int fd)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLERR | POLLHUP))
+        return true;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* UDP: a refused datagram (no collector listening yet) is lost; a full
+ * socket buffer is waited out briefly. */
+static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        if (send(t->fd, msg, len, 0) == (ssize_t)len)
+            return 0;
+        if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR && errno != ECONNREFUSED)
+            break;
+        if (errno == ECONNREFUSED && tries > 0)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+/* ---- TCP queue ---------------------------------------------------------------- */
+
+static void drop_oldest(struct transport *t)
+{
+    struct queued_msg *m = t->head;
+    t->head = m->next;
+    if (!t->head)
+        t->tail = NULL;
+    t->queued_bytes -= m->len;
+    t->stats.records_dropped += m->nrecords;
+    free(m);
+}
+
+static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
+{
+    struct queued_msg *m = malloc(sizeof *m + len);
+    if (!m) {
+        t->stats.records_dropped += nrecords;
+        return;
+    }
+    m->next = NULL;
+    m->len = len;
+    m->nrecords = nrecords;
+    memcpy(m->bytes, msg, len);
+    if (t->tail)
+        t->tail->next = m;
+    else
+        t->head = m;
+    t->tail = m;
+    t->queued_bytes += len;
+    while (t->queued_bytes > t->queue_limit && t->head != m)
+        drop_oldest(t);
+}
+
+static void schedule_retry(struct transport *t)
+{
+    t->backoff_us = t->backoff_us ? t->backoff_us * 2 : BACKOFF_MIN_US;
+    if (t->backoff_us > BACKOFF_MAX_US)
+        t->backoff_us = BACKOFF_MAX_US;
+    t->next_attempt_us = now_mono_us() + t->backoff_us;
+}
+
+static void connection_lost(struct transport *t, int err)
+{
+    if (!t->warned_down)
+        log_error("collector %s: %s; queueing records and retrying", t->name, strerror(err));
+    t->warned_down = true;
+    close_fd(t);
+    schedule_retry(t);
+}
+
+/* Templates first on every new connection: the collector knows nothing of
+ * what an earlier connection carried. */
+static int send_templates(struct transport *t)
+{
+    if (!t->templates)
+        return 0;
+    return write_all(t->fd, t->templates, t->templates_len);
+}
+
+static void try_connect(struct transport *t)
+{
+    if (t->fd >= 0 || now_mono_us() < t->next_attempt_us)
+        return;
+    int rc = connect_any(t);
+    if (rc == 0 && send_templates(t) == 0) {
+        if (t->warned_down)
+            log_info("collector %s: connected", t->name);
+        t->warned_down = false;
+        t->backoff_us = 0;
+        t->stats.reconnects++;
+        return;
+    }
+    connection_lost(t, rc ? rc : errno);
+}
+
+static void drain(struct transport *t)
+{
+    while (t->head && t->fd >= 0) {
+        if (peer_gone(t->fd) || write_all(t->fd, t->head->bytes, t->head->len) < 0) {
+            connection_lost(t, errno ? errno : ECONNRESET);
+            return;
+        }
+        struct queued_msg *m = t->head;
+        t->stats.messages_sent++;
+        t->stats.records_sent += m->nrecords;
+        t->head = m->next;
+        if (!t->head)
+            t->tail = NULL;
+        t->queued_bytes -= m->len;
+        free(m);
+    }
+}
+
+void transport_poll(struct transport *t)
+{
+    if (t->kind != TRANSPORT_TCP)
+        return;
+    try_connect(t);
+    drain(t);
+}
+
+static void remember_templates(struct transport *t, const uint8_t *msg, size_t len)
+{
+    uint8_t *copy = realloc(t->templates, len);
+    if (!copy)
+        return;
+    memcpy(copy, msg, len);
+    t->templates = copy;
+    t->templates_len = len;
+}
+
+static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
+                    bool templates)
+{
+    if (templates) {
+        remember_templates(t, msg, len);
+        if (t->fd < 0)
+            return 0;   /* sent first once connected */
+    }
+    enqueue(t, msg, len, nrecords);
+    transport_poll(t);
+    return 0;
+}
+
+int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
+                   bool templates)
+{
+    switch (t->kind) {
+    case TRANSPORT_TCP:
+        return send_tcp(t, msg, len, nrecords, templates);
+    case TRANSPORT_UDP:
+        if (send_datagram(t, msg, len) < 0) {
+            t->stats.records_dropped += nrecords;
+            if (!t->warned_down)
+                log_error("collector %s: %s (records are lost until it listens)", t->name,
+                          strerror(errno));
+            t->warned_down = true;
+            return 0;
+        }
+        t->warned_down = false;
+        break;
+    case TRANSPORT_FILE:
+        if (fwrite(msg, 1, len, t->file) != len) {
+            log_error("cannot write %s: %s", t->name, strerror(errno));
+            t->stats.records_dropped += nrecords;
+            return -1;
+        }
+        break;
+    }
+    t->stats.messages_sent++;
+    t->stats.records_sent += nrecords;
+    return 0;
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+static struct transport *transport_alloc(enum transport_kind kind, const char *name)
+{
+    struct transport *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->kind = kind;
+    t->fd = -1;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    return t;
+}
+
+struct transport *transport_open_collector(const char *spec, size_t queue_bytes,
+                                           char *err, size_t errlen)
+{
+    enum transport_kind kind;
+    const char *rest;
+    char host[256], port[8];
+    if (parse_scheme(spec, &kind, &rest, err, errlen) < 0 ||
+        split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
+        return NULL;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = kind == TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "collector '%s': cannot resolve '%s': %s", spec, host, gai_strerror(rc));
+        return NULL;
+    }
+    struct transport *t = transport_alloc(kind, spec);
+    if (!t) {
+        freeaddrinfo(res);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->addrs = res;
+    t->queue_limit = queue_bytes;
+    if (kind == TRANSPORT_TCP) {
+        transport_poll(t);
+        return t;
+    }
+    if (connect_any(t) != 0) {
+        snprintf(err, errlen, "collector '%s': cannot open a UDP socket: %s", spec, strerror(errno));
+        transport_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+struct transport *transport_open_file(const char *path, char *err, size_t errlen)
+{
+    struct transport *t = transport_alloc(TRANSPORT_FILE, path);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->file = fopen(path, "wb");
+    if (!t->file) {
+        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void transport_close(struct transport *t, unsigned wait_ms)
+{
+    if (t->kind == TRANSPORT_TCP) {
+        uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
+        while (t->head && now_mono_us() < deadline) {
+            transport_poll(t);
+            if (t->head) {
+                struct timespec ts = {0, 20000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        while (t->head)
+            drop_oldest(t);
+        if (t->fd >= 0)
+            shutdown(t->fd, SHUT_WR);
+    }
+    if (t->file && fclose(t->file) != 0)
+        log_error("cannot finish writing %s: %s", t->name, strerror(errno));
+    t->file = NULL;
+    close_fd(t);
+}
+
+void transport_free(struct transport *t)
+{
+    if (!t)
+        return;
+    if (t->file)
+        fclose(t->file);
+    close_fd(t);
+    while (t->head)
+        drop_oldest(t);
+    if (t->addrs)
+        freeaddrinfo(t->addrs);
+    free(t->templates);
+    free(t);
+}
+
+enum transport_kind transport_kind(const struct transport *t) { return t->kind; }
+const char *transport_name(const struct transport *t) { return t->name; }
+const struct transport_stats *transport_stats(const struct transport *t) { return &t->stats; }

@@ -1,0 +1,45 @@
+/* transport.h — export messages out: UDP, TCP (reconnect, bounded queue) or
+ * a file. Message boundaries are kept: one call, one IPFIX message. */
+#ifndef NFPROBE_TRANSPORT_H
+#define NFPROBE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE };
+
+struct transport_stats {
+    uint64_t messages_sent;
+    uint64_t records_sent;
+    uint64_t records_dropped;   /* lost to a full queue, a send error or a dead collector */
+    uint64_t reconnects;
+};
+
+struct transport;
+
+/* Parse "[udp://|tcp://]host[:port]" (IPv6 as [addr]:port; port 4739 by
+ * default) and resolve it. NULL with a message in err on a bad spec or an
+ * unresolvable host. A TCP collector that is down is not an error: the
+ * transport keeps retrying with backoff. */
+struct transport *transport_open_collector(const char *spec, size_t queue_bytes,
+                                           char *err, size_t errlen);
+struct transport *transport_open_file(const char *path, char *err, size_t errlen);
+
+/* Send or queue one message carrying nrecords flow records. A templates-only
+ * message is also remembered, to be sent first on every new connection. */
+int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
+                   bool templates);
+
+/* Retry a lost TCP connection and drain the queue, if the backoff allows. */
+void transport_poll(struct transport *t);
+
+/* Drain for at most wait_ms, close, and count whatever was left as dropped. */
+void transport_close(struct transport *t, unsigned wait_ms);
+
+enum transport_kind transport_kind(const struct transport *t);
+const char *transport_name(const struct transport *t);
+const struct transport_stats *transport_stats(const struct transport *t);
+void transport_free(struct transport *t);
+
+#endif

@@ -1,0 +1,36 @@
+/* util.h — small helpers shared by every stage: messages, numbers, time. */
+#ifndef NFPROBE_UTIL_H
+#define NFPROBE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One-line messages to stderr, prefixed "nfprobe: ". */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_set_quiet(bool quiet);
+
+/* Parse a whole decimal number in [min, max]; false on junk or range. */
+bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parse seconds, fractions allowed ("0.5"), into microseconds. */
+bool parse_seconds_us(const char *s, uint64_t max_s, uint64_t *out_us);
+
+uint64_t now_wall_us(void);
+uint64_t now_mono_us(void);
+
+/* Format an address of ip_version 4 or 6 (16-byte storage). */
+void addr_to_string(int ip_version, const uint8_t addr[16], char *out, size_t outlen);
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint16_t rd16le(const uint8_t *p) { return (uint16_t)(p[1] << 8 | p[0]); }
+static inline uint32_t rd32le(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+#endif
