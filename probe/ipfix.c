@@ -116,11 +116,15 @@ static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_
     return t;
 }
 
-static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t *tid,
+/* Fixed template ids keep a collector's view stable across refreshes and
+ * restarts. */
+enum { TID_IPV4 = 256, TID_IPV6 = 257, TID_STATS = 258 };
+
+static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t want, uint16_t *tid,
                         char *err, size_t errlen)
 {
     GError *gerr = NULL;
-    uint16_t id = fbSessionAddTemplate(e->session, TRUE, FB_TID_AUTO, t, &gerr);
+    uint16_t id = fbSessionAddTemplate(e->session, TRUE, want, t, &gerr);
     if (!id || !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr)) {
         set_err(err, errlen, "adding template to session", gerr);
         return -1;
@@ -130,13 +134,13 @@ static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t *tid,
 }
 
 static int setup_flow_template(struct ipfix_encoder *e, const struct template_def *def,
-                               struct encoded_template *et, char *err, size_t errlen)
+                               uint16_t tid, struct encoded_template *et, char *err, size_t errlen)
 {
     et->def = def;
     fbTemplate_t *t = build_template(e->model, def, &et->reclen, err, errlen);
     if (!t)
         return -1;
-    if (add_template(e, t, &et->tid, err, errlen) < 0)
+    if (add_template(e, t, tid, &et->tid, err, errlen) < 0)
         return -1;
     if (et->reclen > e->rec_cap)
         e->rec_cap = et->reclen;
@@ -157,7 +161,7 @@ static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errle
         }
     }
     fbTemplateSetOptionsScope(t, STATS_SCOPE_COUNT);
-    return add_template(e, t, &e->stats_tid, err, errlen);
+    return add_template(e, t, TID_STATS, &e->stats_tid, err, errlen);
 }
 
 struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
@@ -175,8 +179,8 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     e->model = fbInfoModelAlloc();
     e->session = fbSessionAlloc(e->model);
     fbSessionSetDomain(e->session, cfg->domain);
-    if (setup_flow_template(e, cfg->tmpl_v4, &e->v4, err, errlen) < 0 ||
-        setup_flow_template(e, cfg->tmpl_v6, &e->v6, err, errlen) < 0 ||
+    if (setup_flow_template(e, cfg->tmpl_v4, TID_IPV4, &e->v4, err, errlen) < 0 ||
+        setup_flow_template(e, cfg->tmpl_v6, TID_IPV6, &e->v6, err, errlen) < 0 ||
         setup_stats_template(e, err, errlen) < 0) {
         fbSessionFree(e->session);
         fbInfoModelFree(e->model);
@@ -216,21 +220,24 @@ const struct export_counters *ipfix_counters(const struct ipfix_encoder *e)
     return &e->counters;
 }
 
+/* Finish the current message and hand it on. libfixbuf's buffer exporter
+ * keeps the length of the last message it wrote even when an emit writes
+ * nothing, so the message header itself tells whether a new one is there. */
 static int emit(struct ipfix_encoder *e, bool templates)
 {
     GError *gerr = NULL;
+    memset(e->msgbuf, 0, 4);
     if (!fBufEmit(e->fbuf, &gerr)) {
         log_error("IPFIX: cannot finish message: %s", gerr ? gerr->message : "?");
         if (gerr)
             g_error_free(gerr);
         return -1;
     }
-    fbExporter_t *x = fBufGetExporter(e->fbuf);
-    size_t len = fbExporterGetMsgLen(x);
     uint32_t nrec = e->records_in_message;
     e->message_open = false;
     e->records_in_message = 0;
-    if (len == 0)
+    size_t len = (size_t)e->msgbuf[2] << 8 | e->msgbuf[3];
+    if (e->msgbuf[1] != 10 || len < 16)
         return 0;
     e->counters.messages++;
     e->counters.octets += len;
@@ -246,23 +253,32 @@ int ipfix_send_templates(struct ipfix_encoder *e)
 {
     if (ipfix_flush(e) < 0)
         return -1;
-    GError *gerr = NULL;
-    if (!fbSessionExportTemplates(e->session, &gerr)) {
-        log_error("IPFIX: templates do not fit in one message (--mtu too small?): %s",
-                  gerr ? gerr->message : "?");
-        if (gerr)
-            g_error_free(gerr);
-        return -1;
+    /* In manual mode libfixbuf refuses the first template set after data
+     * with "end of message" once, to make the caller start a fresh message;
+     * the message is empty here, so asking again succeeds. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        GError *gerr = NULL;
+        if (fbSessionExportTemplates(e->session, &gerr)) {
+            e->message_open = true;
+            return emit(e, true);
+        }
+        bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
+        if (!eom || attempt == 1) {
+            log_error("IPFIX: cannot export templates%s: %s",
+                      eom ? " (they do not fit in --mtu)" : "", gerr ? gerr->message : "?");
+            g_clear_error(&gerr);
+            return -1;
+        }
+        g_clear_error(&gerr);
     }
-    e->message_open = true;
-    return emit(e, true);
+    return -1;
 }
 
 /* Append one record; when the message is full, send it and start another. */
 static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, size_t len,
                   bool is_flow)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < 3; attempt++) {
         GError *gerr = NULL;
         if (!fBufSetInternalTemplate(e->fbuf, tid, &gerr) ||
             !fBufSetExportTemplate(e->fbuf, tid, &gerr)) {
@@ -280,7 +296,7 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
             return 0;
         }
         bool full = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
-        if (!full || attempt == 1) {
+        if (!full || attempt == 2) {
             log_error("IPFIX: cannot add record: %s%s", gerr ? gerr->message : "?",
                       full ? " (record larger than --mtu)" : "");
             g_clear_error(&gerr);
