@@ -52,8 +52,8 @@ static int check_link(struct capture *c, char *err, size_t errlen)
     if (decode_link_supported(c->dlt))
         return 0;
     const char *dname = pcap_datalink_val_to_name(c->dlt);
-    snprintf(err, errlen, "%s: link type %d (%s) is not supported", c->name, c->dlt,
-             dname ? dname : "unknown");
+    snprintf(err, errlen, "%s: link type %d%s%s%s is not supported", c->name, c->dlt,
+             dname ? " (" : "", dname ? dname : "", dname ? ")" : "");
     return -1;
 }
 

@@ -8,7 +8,6 @@
 #include "util.h"
 
 #define FLUSH_AFTER_US 1000000ull     /* live: no record waits longer for a full message */
-#define DRAIN_WAIT_MS 10000u          /* at exit, how long a TCP collector may take */
 
 static int send_message(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords, bool templates)
 {
@@ -65,6 +64,7 @@ int exporter_open(struct exporter *x, const struct options *o)
     x->json = o->json ? stdout : NULL;
     x->rate = o->export_rate;
     x->biflow = o->biflow;
+    x->drain_ms = (unsigned)(o->drain_us / 1000);
     x->tokens = 1;
     x->refresh_us = o->template_refresh_us;
     if (o->ncollectors == 0 && !o->ipfix_file)
@@ -159,7 +159,7 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
     ipfix_flush(x->ipfix);
     exporter_send_stats(x, final_stats);
     for (int i = 0; i < x->ntransports; i++)
-        transport_close(x->transports[i], DRAIN_WAIT_MS);
+        transport_close(x->transports[i], x->drain_ms);
 }
 
 uint64_t exporter_records_dropped(const struct exporter *x)

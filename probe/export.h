@@ -22,6 +22,7 @@ struct exporter {
     uint64_t refresh_us, next_refresh_us;
     uint64_t flush_deadline_us; /* a partial message waits at most this long */
     uint64_t rate;              /* records per second, 0: unlimited */
+    unsigned drain_ms;
     double tokens;
     uint64_t tokens_at_us;
     uint64_t flows;             /* records handed to the exporter */

@@ -52,8 +52,13 @@ static struct capture *open_input(const struct options *o)
     char err[512];
     struct capture *c = o->read_file ? capture_open_file(o->read_file, o->bpf, err, sizeof err)
                                      : capture_open_live(o->interface, o->snaplen, o->bpf, err, sizeof err);
-    if (!c)
+    if (!c) {
         log_error("%s", err);
+        return NULL;
+    }
+    /* Tests and init scripts wait on this line: capture is running. */
+    if (capture_is_live(c))
+        log_info("capturing on %s", capture_name(c));
     return c;
 }
 

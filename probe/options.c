@@ -13,7 +13,7 @@
 enum {
     OPT_JSON = 256, OPT_BIFLOW, OPT_IDLE, OPT_ACTIVE, OPT_TCP_CLOSE, OPT_MAX_FLOWS,
     OPT_TMPL_REFRESH, OPT_MTU, OPT_EXPORT_RATE, OPT_STATS, OPT_NO_DISSECT, OPT_MAX_TCP,
-    OPT_MAX_UDP, OPT_QUEUE, OPT_VERSION,
+    OPT_MAX_UDP, OPT_QUEUE, OPT_DRAIN, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -37,6 +37,7 @@ static const struct option long_opts[] = {
     {"export-rate", required_argument, NULL, OPT_EXPORT_RATE},
     {"stats", required_argument, NULL, OPT_STATS},
     {"queue-size", required_argument, NULL, OPT_QUEUE},
+    {"drain-timeout", required_argument, NULL, OPT_DRAIN},
     {"no-dissect", no_argument, NULL, OPT_NO_DISSECT},
     {"max-tcp-dissections", required_argument, NULL, OPT_MAX_TCP},
     {"max-udp-dissections", required_argument, NULL, OPT_MAX_UDP},
@@ -65,6 +66,7 @@ static void usage(FILE *out)
 "      --mtu N               largest IPFIX message in bytes (default 1400)\n"
 "      --export-rate N       at most N records per second (default unlimited)\n"
 "      --queue-size BYTES    TCP: bytes kept while the collector is away (default 16 MiB)\n"
+"      --drain-timeout S     TCP: at exit, wait S seconds for the collector (default 10)\n"
 "metering:\n"
 "      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
 "      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
@@ -89,6 +91,7 @@ static void set_defaults(struct options *o)
     o->template_refresh_us = 60ull * 1000000;
     o->mtu = 1400;
     o->queue_bytes = 16ull << 20;
+    o->drain_us = 10ull * 1000000;
     o->dissect = true;
     o->max_tcp_dissections = 10;
     o->max_udp_dissections = 16;
@@ -164,6 +167,7 @@ static int parse_one(int c, const char *arg, struct options *o)
     case OPT_TCP_CLOSE: return parse_timeout("--tcp-close-timeout", arg, &o->tcp_close_us);
     case OPT_TMPL_REFRESH: return parse_timeout("--template-refresh", arg, &o->template_refresh_us);
     case OPT_STATS: return parse_timeout("--stats", arg, &o->stats_interval_us);
+    case OPT_DRAIN: return parse_timeout("--drain-timeout", arg, &o->drain_us);
     case OPT_MAX_FLOWS:
         if (parse_number("--max-flows", arg, 1, 100000000, &n) < 0) return -1;
         o->max_flows = (uint32_t)n;

@@ -25,6 +25,7 @@ struct options {
     uint64_t export_rate;       /* records per second, 0: unlimited */
     uint64_t stats_interval_us; /* 0: only at exit */
     uint64_t queue_bytes;
+    uint64_t drain_us;          /* at exit, how long to wait for a TCP collector */
     bool dissect;
     uint32_t max_tcp_dissections, max_udp_dissections;
     bool quiet;

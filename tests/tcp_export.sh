@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# IPFIX over TCP when the collector is not there: records wait in the queue
+# and arrive once it listens; if it never does, the loss is counted, reported
+# and turns the exit status to 1.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+pcap="$top_srcdir/samples/sample.pcap"
+"$NFPROBE" -r "$pcap" -q > "$work/flows.json" || fail_setup "nfprobe --json failed"
+# One IPFIX record per direction that saw packets.
+want=$(python3 -c '
+import json, sys
+print(sum((f["src2dst_packets"] > 0) + (f["dst2src_packets"] > 0) for f in map(json.loads, open(sys.argv[1]))))' "$work/flows.json")
+
+# 1. Collector down at start, up later: everything arrives, exit 0.
+port=$(free_port tcp)
+"$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" -o "$work/late.ipfix" --drain-timeout 30 \
+    > /dev/null 2> "$work/late.err" &
+probe=$!
+wait_for_line "$work/late.err" "queueing records and retrying" 10 || not_ok "no retry message: $(cat "$work/late.err")"
+start_collector tcp "$port" "$work/late.jsonl"
+rc=0; wait $probe || rc=$?
+check "late collector: nfprobe exit 0" test "$rc" -eq 0
+wait_for_records "$work/late.jsonl" "$want" 10
+stop_collectors
+got=$(grep -vc '"_options"' "$work/late.jsonl" || true)
+check "late collector: $want records arrive (got $got)" test "$got" -eq "$want"
+check "late collector: reconnect reported" grep -q "collector tcp://127.0.0.1:$port: connected" "$work/late.err"
+"$COLLECTOR" -r "$work/late.ipfix" | sort > "$work/file.sorted"
+sort "$work/late.jsonl" > "$work/late.sorted"
+check "late collector: same records as the file written in the same run" diff -q "$work/file.sorted" "$work/late.sorted"
+
+# 2. Collector never there: every record is counted as dropped, exit 1.
+port=$(free_port tcp)
+rc=0
+"$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" --drain-timeout 0.5 > /dev/null 2> "$work/down.err" || rc=$?
+check "no collector: exit 1" test "$rc" -eq 1
+check "no collector: $want records reported dropped" grep -q "^nfprobe: $want flow records could not be delivered" "$work/down.err"
+check "no collector: export line counts the drops" grep -q "records sent, $want records dropped" "$work/down.err"
+
+finish
