@@ -3,6 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+
+_Static_assert(offsetof(struct flow, first_us) == 64, "packet counters start the second cache line");
+_Static_assert(sizeof(struct flow) == 192, "a flow is three cache lines");
 
 /* ---- intrusive index lists ---------------------------------------------- */
 
@@ -62,9 +66,12 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
         return -1;
     }
     uint32_t nb = buckets_for(capacity);
-    /* calloc'd pages are only made resident as flows are handed out in
-     * order, so a large --max-flows costs address space, not memory. */
-    c->flows = calloc(capacity, sizeof *c->flows);
+    /* A large pool is mmap'd: its pages become resident only as flows are
+     * handed out (in order, then reused from the free list), so a large
+     * --max-flows costs address space, not memory. */
+    size_t pool_bytes = (size_t)capacity * sizeof *c->flows;
+    if (posix_memalign((void **)&c->flows, 64, pool_bytes) != 0)
+        c->flows = NULL;
     c->buckets = malloc((size_t)nb * sizeof *c->buckets);
     if (!c->flows || !c->buckets) {
         cache_free(c);

@@ -37,26 +37,33 @@ enum {
 };
 
 /* One metered flow. "Forward" is the initiator's direction (sender of the
- * first packet); key_dir tells which end of the canonical key that is. */
+ * first packet); key_dir tells which end of the canonical key that is.
+ *
+ * Laid out for the packet path: the first 64-byte line holds what a lookup
+ * compares and the state bits; the next 80 bytes are the counters one packet
+ * updates. The pool is 64-byte aligned and a flow is three lines. */
 struct flow {
     struct flow_key key;
-    uint64_t first_us[2];       /* first packet per direction (0 = none yet) */
+    uint32_t hash;
+    uint32_t hash_next;
+    uint64_t list_us;           /* start list: record start; close list: close time */
+    uint8_t state;
+    uint8_t key_dir;            /* key end that initiated the flow */
+    uint8_t tcp_flags[2];
+    uint16_t icmp_type_code;    /* of the first packet */
+    uint8_t pad_[2];
+    /* -- second line: per-direction counters -- */
+    uint64_t first_us[2];       /* first packet per direction */
     uint64_t last_us[2];
     uint64_t packets[2];
     uint64_t ip_octets[2];
     uint64_t l2_octets[2];
+    /* -- colder -- */
     uint64_t id;                /* unique within the run */
-    uint64_t list_us;           /* start list: record start; close list: close time */
     void *ext;                  /* cold per-flow data (DPI, plugins) */
-    uint32_t hash;
-    uint32_t hash_next;
     struct list_link lru;
     struct list_link start;     /* start list, or close list when closing */
-    uint16_t icmp_type_code;    /* of the first packet */
-    uint8_t tcp_flags[2];
-    uint8_t key_dir;            /* key end that initiated the flow */
-    uint8_t state;
-};
+} __attribute__((aligned(64)));
 
 struct flow_cache {
     struct flow *flows;         /* pool, capacity entries */

@@ -56,7 +56,3 @@ uint32_t flowkey_hash(const struct flow_key *key)
     return (uint32_t)mix64(h);
 }
 
-bool flowkey_equal(const struct flow_key *a, const struct flow_key *b)
-{
-    return memcmp(a, b, sizeof *a) == 0;
-}

@@ -8,9 +8,10 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 #include "decode.h"
 
-struct flow_key {
+struct __attribute__((aligned(8))) flow_key {
     uint8_t addr[2][16];    /* addr[0] <= addr[1] (with ports as tie-break) */
     uint16_t port[2];
     uint16_t vlan;
@@ -23,6 +24,14 @@ struct flow_key {
 int flowkey_from_packet(const struct packet_view *pv, struct flow_key *key);
 
 uint32_t flowkey_hash(const struct flow_key *key);
-bool flowkey_equal(const struct flow_key *a, const struct flow_key *b);
+
+/* Inline: the flow cache compares keys on every packet. */
+static inline bool flowkey_equal(const struct flow_key *a, const struct flow_key *b)
+{
+    uint64_t x[5], y[5];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
 
 #endif
