@@ -223,9 +223,15 @@ static enum decode_status link_null(struct cursor *c, int network_order, enum ne
     return *kind == NET_NONE ? DECODE_NOT_IP : DECODE_OK;
 }
 
-/* PPP, with or without the HDLC-like address/control bytes (ff 03). */
-static enum decode_status link_ppp(struct cursor *c, enum net_kind *kind)
+static enum decode_status link_chdlc(struct cursor *c, struct packet_view *pv, enum net_kind *kind);
+
+/* PPP, with or without the HDLC-like address/control bytes (ff 03). Routers
+ * also write Cisco HDLC frames (address 0x0f or 0x8f) under the PPP link
+ * type, as Wireshark recognises. */
+static enum decode_status link_ppp(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
 {
+    if (c->len >= 2 && (c->p[0] == 0x0F || c->p[0] == 0x8F) && c->p[1] == 0x00)
+        return link_chdlc(c, pv, kind);
     if (c->len >= 2 && c->p[0] == 0xFF && c->p[1] == 0x03)
         skip(c, 2);
     if (c->len < 1)
@@ -298,7 +304,7 @@ static enum decode_status decode_link(int dlt, struct cursor *c, struct packet_v
     case DLT_IPV6: *kind = NET_IPV6; return DECODE_OK;
     case DLT_NULL: return link_null(c, 0, kind);
     case DLT_LOOP: return link_null(c, 1, kind);
-    case DLT_PPP: case DLT_PPP_SERIAL: return link_ppp(c, kind);
+    case DLT_PPP: case DLT_PPP_SERIAL: return link_ppp(c, pv, kind);
     case DLT_PPP_ETHER: return link_pppoe_raw(c, kind);
     case DLT_C_HDLC: return link_chdlc(c, pv, kind);
     case DLT_NFLOG: return link_nflog(c, kind);

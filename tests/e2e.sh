@@ -5,7 +5,8 @@
 #   - the JSON flows equal the capture's expected flows (tests/expected/*.flows,
 #     computed independently from tshark's per-packet fields);
 #   - the records collector-test decodes from the file, UDP and TCP are
-#     identical, and equal the expected flows as well.
+#     identical, equal the expected flows as well, and equal the JSON field
+#     by field; the same for a second run with --biflow (RFC 5103 records).
 # Timeouts are set beyond any capture's length so that a flow is one record
 # per key, as in the expected tables (expiry has its own unit tests).
 set -u
@@ -52,10 +53,19 @@ for pcap in $pcaps; do
     "$COLLECTOR" -r "$work/$i.ipfix" > "$work/$i.file.jsonl" 2> "$work/$i.file.err" ||
         not_ok "$name: collector-test cannot read the IPFIX file: $(head -2 "$work/$i.file.err")"
     check "$name: IPFIX file records = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.file.jsonl" --format ipfix
+    check "$name: IPFIX records = JSON, field by field" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.json" "$work/$i.file.jsonl"
+
+    # RFC 5103 biflow records carry the same flows.
+    "$NFPROBE" -r "$pcap" -q --json --biflow -O "$i" \
+        --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \
+        -o "$work/$i.bi.ipfix" > "$work/$i.bi.json" 2> /dev/null
+    "$COLLECTOR" -r "$work/$i.bi.ipfix" > "$work/$i.bi.jsonl" 2> /dev/null
+    check "$name: --biflow records = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.bi.jsonl" --format ipfix
+    check "$name: --biflow records = JSON" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.bi.json" "$work/$i.bi.jsonl" --biflow
 done
 
 # Every record of every run must reach the UDP collector before comparing.
-want=$(cat "$work"/*.file.jsonl | grep -vc '"_options"' || true)
+want=$(cat "$work"/[0-9]*.file.jsonl | grep -vc '"_options"' || true)
 wait_for_records "$work/udp.jsonl" "$want" 30
 wait_for_records "$work/tcp.jsonl" "$want" 30
 stop_collectors

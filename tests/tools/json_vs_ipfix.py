@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Check that nfprobe's JSON flows and the IPFIX records a collector decoded
+from the same run say the same thing, field by field.
+
+usage: json_vs_ipfix.py FLOWS.json RECORDS.jsonl [--biflow]
+
+FLOWS.json: nfprobe --json lines (one biflow per line, nfstream names).
+RECORDS.jsonl: collector-test lines (IPFIX element names). By default each flow
+must appear as one record per direction that saw packets (biflowDirection 1
+for src->dst, 2 for dst->src, same flowId); with --biflow as one RFC 5103
+record with reverse elements. Exit 0 when everything matches.
+"""
+import ipaddress
+import json
+import sys
+
+
+def addr(s):
+    return str(ipaddress.ip_address(s))
+
+
+def one_way(flow, direction):
+    """The IPFIX record nfprobe must send for one direction of a JSON flow."""
+    fwd = direction == 1
+    a, b = ("src", "dst") if fwd else ("dst", "src")
+    d = "src2dst" if fwd else "dst2src"
+    v6 = flow["ip_version"] == 6
+    rec = {
+        "flowId": flow["id"],
+        "sourceIPv6Address" if v6 else "sourceIPv4Address": addr(flow[a + "_ip"]),
+        "destinationIPv6Address" if v6 else "destinationIPv4Address": addr(flow[b + "_ip"]),
+        "sourceTransportPort": flow[a + "_port"],
+        "destinationTransportPort": flow[b + "_port"],
+        "protocolIdentifier": flow["protocol"],
+        "ipVersion": flow["ip_version"],
+        "vlanId": flow["vlan_id"],
+        "packetDeltaCount": flow[d + "_packets"],
+        "octetDeltaCount": flow[d + "_bytes"],
+        "layer2OctetDeltaCount": flow[d + "_l2_bytes"],
+        "tcpControlBits": flow.get(d + "_tcp_flags", 0),
+        "flowEndReason": flow["end_reason"],
+        "biflowDirection": direction,
+        ("icmpTypeCodeIPv6" if v6 else "icmpTypeCodeIPv4"): flow.get("icmp_type_code", 0),
+    }
+    return rec
+
+
+def biflow(flow):
+    rec = one_way(flow, 1)
+    del rec["biflowDirection"]
+    rec["flowStartMilliseconds"] = flow["first_seen_ms"]
+    rec["flowEndMilliseconds"] = flow["last_seen_ms"]
+    for f, j in (("PacketDeltaCount", "packets"), ("OctetDeltaCount", "bytes"),
+                 ("Layer2OctetDeltaCount", "l2_bytes"), ("TcpControlBits", "tcp_flags")):
+        rec["reverse" + f] = flow.get("dst2src_" + j, 0)
+    return rec
+
+
+def normalise(rec):
+    out = {}
+    for k, v in rec.items():
+        if k.startswith("_"):
+            continue
+        if k.endswith("IPv4Address") or k.endswith("IPv6Address"):
+            v = addr(v)
+        out[k] = v
+    return out
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    bi = "--biflow" in sys.argv
+    flows = [json.loads(l) for l in open(args[0]) if l.strip()]
+    by_id = {f["id"]: f for f in flows}
+    got = {}
+    for line in open(args[1]):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if r.get("_options"):
+            continue
+        key = (r["flowId"], 0 if bi else r["biflowDirection"])
+        if key in got:
+            print("duplicate record", key)
+            return 1
+        got[key] = normalise(r)
+    want = {}
+    for f in flows:
+        if bi:
+            want[(f["id"], 0)] = biflow(f)
+            continue
+        for direction, d in ((1, "src2dst"), (2, "dst2src")):
+            if f[d + "_packets"] > 0:
+                want[(f["id"], direction)] = one_way(f, direction)
+    bad = 0
+    for key, w in sorted(want.items()):
+        g = got.get(key)
+        if g is None:
+            print("missing record", key, w)
+            bad += 1
+            continue
+        diff = {k: (v, g.get(k)) for k, v in w.items() if g.get(k) != v}
+        if not bi:
+            # One-way records carry their direction's times, inside the flow's.
+            flow = by_id[key[0]]
+            s, e = g.get("flowStartMilliseconds"), g.get("flowEndMilliseconds")
+            if s is None or e is None or not (flow["first_seen_ms"] <= s <= e <= flow["last_seen_ms"]):
+                diff["times"] = ((flow["first_seen_ms"], flow["last_seen_ms"]), (s, e))
+        if diff:
+            print("record", key, "differs (json, ipfix):", diff)
+            bad += 1
+    for key in sorted(set(got) - set(want)):
+        print("extra record", key, got[key])
+        bad += 1
+    print(f"{len(want)} records: {len(want) - bad} match, {bad} differ")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
