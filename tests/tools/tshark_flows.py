@@ -18,11 +18,13 @@ Python 3 standard library only.
 """
 
 import argparse
+import codecs
 import ipaddress
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 
 # Reassembly of any kind is turned off so that every frame is dissected on its
@@ -74,6 +76,9 @@ DECLARED = {
              ("null.type", ETHERTYPES)],
     "nflog": [("nflog.family", {2: 4, 10: 6})],
 }
+
+
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
 def tshark_version():
@@ -130,12 +135,13 @@ def nested_protos(proto):
 class Packet:
     """What the generator decided for one frame."""
     __slots__ = ("num", "wire_len", "cap_len", "metered", "reason", "key",
-                 "src", "sport", "dst", "dport", "ip_bytes", "notes")
+                 "src", "sport", "dst", "dport", "ip_bytes", "notes", "tcp_flags")
 
     def __init__(self):
         self.metered = False
         self.reason = ""
         self.notes = []
+        self.tcp_flags = 0
 
 
 def analyse(pkt_el, frag_table):
@@ -150,7 +156,7 @@ def analyse(pkt_el, frag_table):
 
     ip_idx = next((i for i, n in enumerate(names) if n in ("ip", "ipv6")), None)
     if ip_idx is None:
-        p.reason = "no IP layer (" + ":".join(names) + ")"
+        p.reason = "no IP layer (" + (":".join(names) or "no layers") + ")"
         return p
     link = layers[:ip_idx]
     bad = [n for n in names[:ip_idx] if n not in ALLOWED_LINK]
@@ -295,6 +301,8 @@ def analyse(pkt_el, frag_table):
                 tpos = to_int(t.get("pos"))
                 if sp is not None and dp is not None and tpos + 4 <= p.cap_len:
                     sport, dport = sp, dp
+                    if lay == "tcp" and tpos + 14 <= p.cap_len:
+                        p.tcp_flags = (to_int(fval(t, "tcp.flags")) or 0) & 0xFF
                 else:
                     p.notes.append("%s ports not captured -> 0" % lay)
             else:
@@ -316,8 +324,18 @@ def run_tshark(path):
     for pref in TSHARK_PREFS:
         cmd += ["-o", pref]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
+    # stderr goes to a temporary file: a pipe could fill up and block tshark
+    errf = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, env=env)
+    proc.errf = errf
+    return proc
+
+
+def read_stderr(proc):
+    proc.errf.seek(0)
+    data = proc.errf.read()
+    proc.errf.close()
+    return data
 
 
 def clean_stderr(err):
@@ -326,17 +344,37 @@ def clean_stderr(err):
     return " ".join(lines)
 
 
+# tshark copies undecodable bytes of fuzzed packets into PDML attributes; the
+# stream is decoded leniently and characters that XML 1.0 forbids are dropped.
+BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def pdml_packets(stream):
+    """Yield each <packet> element of a PDML byte stream as it completes."""
+    parser = ET.XMLPullParser(events=("end",))
+    dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while True:
+        chunk = stream.read(1 << 20)
+        text = dec.decode(chunk, final=not chunk)
+        if text:
+            parser.feed(BAD_XML_CHARS.sub("", text))
+        for _event, el in parser.read_events():
+            if el.tag == "packet":
+                yield el
+        if not chunk:
+            break
+    parser.close()
+
+
 def flows_for(path, explain=None):
     """Return (flows dict, tshark error text or '', packet count, stats)."""
     proc = run_tshark(path)
     flows = {}
-    order = []
+    done = []       # flows ended by a new SYN on their ports
     frag_table = {}
     stats = {"packets": 0, "metered": 0, "skipped": {}}
     try:
-        for event, el in ET.iterparse(proc.stdout, events=("end",)):
-            if el.tag != "packet":
-                continue
+        for el in pdml_packets(proc.stdout):
             p = analyse(el, frag_table)
             el.clear()
             stats["packets"] += 1
@@ -349,11 +387,21 @@ def flows_for(path, explain=None):
             a, b = (p.src, p.sport), (p.dst, p.dport)
             fk = p.key + ((a, b) if (a <= b) else (b, a),)
             f = flows.get(fk)
+            # A TCP conversation that ended (RST, or FIN both ways) and sees a
+            # new SYN is a new connection on the same ports: a new flow.
+            if f is not None and f["closed"] and (p.tcp_flags & (SYN | ACK)) == SYN:
+                done.append(f)
+                f = None
+                if explain:
+                    explain.write("%s #%s: SYN after close -> new flow\n" % (os.path.basename(path), p.num))
             if f is None:
-                f = {"key": p.key, "src": a, "dst": b, "c": [0, 0, 0, 0, 0, 0]}
+                f = {"key": p.key, "src": a, "dst": b, "c": [0, 0, 0, 0, 0, 0], "fin": 0, "closed": False}
                 flows[fk] = f
-                order.append(fk)
             d = 0 if a == f["src"] else 3
+            if p.tcp_flags & FIN:
+                f["fin"] |= 1 if d == 0 else 2
+            if p.tcp_flags & RST or f["fin"] == 3:
+                f["closed"] = True
             f["c"][d] += 1
             f["c"][d + 1] += p.ip_bytes
             f["c"][d + 2] += p.wire_len
@@ -363,16 +411,16 @@ def flows_for(path, explain=None):
                     p.dport, p.ip_bytes, p.wire_len,
                     ("  [" + "; ".join(p.notes) + "]") if p.notes else ""))
     except ET.ParseError as e:
-        err = clean_stderr(proc.stderr.read())
-        proc.wait()
-        if stats["packets"] == 0:
-            return None, err or ("pdml parse error: %s" % e), 0, stats
+        # tshark stopped in the middle of its output (e.g. it crashed)
         stats["parse_error"] = str(e)
-    err = clean_stderr(proc.stderr.read())
+        proc.stdout.read()
     rc = proc.wait()
-    if stats["packets"] == 0 and rc != 0:
+    err = clean_stderr(read_stderr(proc))
+    if "parse_error" in stats:
+        err = (err + " " if err else "") + "(PDML output cut: %s)" % stats["parse_error"]
+    if stats["packets"] == 0 and (rc != 0 or "parse_error" in stats):
         return None, err or ("tshark exit status %d" % rc), 0, stats
-    return flows, err, stats["packets"], stats
+    return done + list(flows.values()), err, stats["packets"], stats
 
 
 def sort_key(f):
@@ -385,14 +433,15 @@ def sort_key(f):
 def render(path, out, version, explain=None):
     name = os.path.basename(path)
     flows, err, npk, stats = flows_for(path, explain)
-    out.write("# generated by tests/tools/tshark_flows.py from %s (tshark %s)\n" % (name, version))
     if flows is None:
+        # the file holds only this line
         out.write("# unreadable: %s\n" % err)
         return stats, None
+    out.write("# generated by tests/tools/tshark_flows.py from %s (tshark %s)\n" % (name, version))
     if err:
         # tshark read some packets, then complained (e.g. a cut-short file)
         out.write("# tshark: %s\n" % err)
-    for f in sorted(flows.values(), key=sort_key):
+    for f in sorted(flows, key=sort_key):
         vlan, ver, proto = f["key"]
         c = f["c"]
         out.write("%d %d %s %d %s %d %d %d %d %d %d %d\n" % (
