@@ -50,8 +50,7 @@ struct flow {
     uint8_t state;
     uint8_t key_dir;            /* key end that initiated the flow */
     uint8_t tcp_flags[2];
-    uint16_t icmp_type_code;    /* of the first packet */
-    uint8_t pad_[2];
+    uint16_t icmp_type_code[2]; /* of each direction's first packet */
     /* -- second line: per-direction counters -- */
     uint64_t first_us[2];       /* first packet per direction */
     uint64_t last_us[2];

@@ -1,6 +1,7 @@
 #include "capture.h"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,13 @@ static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t err
     pcap_set_buffer_size(c->p, LIVE_BUFFER_BYTES);
     pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
     int rc = pcap_activate(c->p);
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    /* libpcap's read timeout does not fire on an idle Linux ring (TPACKET_V3
+     * waits in poll forever), so read without blocking and wait ourselves. */
+    if (rc >= 0 && pcap_setnonblock(c->p, 1, ebuf) < 0) {
+        snprintf(err, errlen, "cannot capture on %s: %s", c->name, ebuf);
+        return -1;
+    }
     if (rc < 0) {
         const char *hint = rc == PCAP_ERROR_PERM_DENIED ? " (run as root or grant CAP_NET_RAW)"
                          : rc == PCAP_ERROR_NO_SUCH_DEVICE ? " (see 'ip link' for interfaces)" : "";
@@ -121,11 +129,22 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
     return c;
 }
 
+/* Live and idle: wait for the ring to fill, at most LIVE_TIMEOUT_MS, so the
+ * caller's clock work (idle expiry, statistics) runs when the link is quiet.
+ * Only called when a non-blocking read found nothing: no syscall per packet. */
+static bool wait_readable(struct capture *c)
+{
+    struct pollfd pfd = {pcap_get_selectable_fd(c->p), POLLIN, 0};
+    return pfd.fd >= 0 && poll(&pfd, 1, LIVE_TIMEOUT_MS) > 0;
+}
+
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(c->p, &h, &data);
+    if (rc == 0 && c->live && wait_readable(c))
+        rc = pcap_next_ex(c->p, &h, &data);
     if (rc == 1) {
         pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
         pkt->caplen = h->caplen;

@@ -137,7 +137,7 @@ static enum decode_status walk_ethertype(struct cursor *c, uint16_t type,
                                          struct packet_view *pv, enum net_kind *kind)
 {
     int tagged = 0;
-    for (int depth = 0; depth < MAX_ENCAP_DEPTH; depth++) {
+    for (int depth = 0; depth <= MAX_ENCAP_DEPTH; depth++) {     /* 16 headers, then the type */
         switch (type) {
         case ETH_VLAN: case ETH_QINQ: case ETH_QINQ_OLD:
             if (c->len < 4)
@@ -232,6 +232,8 @@ static enum decode_status link_ppp(struct cursor *c, struct packet_view *pv, enu
 {
     if (c->len >= 2 && (c->p[0] == 0x0F || c->p[0] == 0x8F) && c->p[1] == 0x00)
         return link_chdlc(c, pv, kind);
+    if (c->len == 1 && (c->p[0] == 0xFF || c->p[0] == 0x0F || c->p[0] == 0x8F))
+        return DECODE_TRUNCATED_L2;     /* address byte only */
     if (c->len >= 2 && c->p[0] == 0xFF && c->p[1] == 0x03)
         skip(c, 2);
     if (c->len < 1)
@@ -266,7 +268,7 @@ static enum decode_status link_chdlc(struct cursor *c, struct packet_view *pv, e
 
 /* NFLOG: family, version, resource id, then TLVs in host (little-endian)
  * order; the packet is the NFULA_PAYLOAD TLV (type 9). */
-static enum decode_status link_nflog(struct cursor *c, enum net_kind *kind)
+static enum decode_status link_nflog(struct cursor *c, uint32_t wirelen, enum net_kind *kind)
 {
     enum { NFULA_PAYLOAD = 9 };
     if (c->len < 4)
@@ -287,7 +289,8 @@ static enum decode_status link_nflog(struct cursor *c, enum net_kind *kind)
         if (skip(c, padded) < 0)
             return DECODE_TRUNCATED_L2;
     }
-    return DECODE_NOT_IP;
+    /* A partial TLV header, or TLVs cut at a boundary: the capture ended. */
+    return c->len > 0 || c->off < wirelen ? DECODE_TRUNCATED_L2 : DECODE_NOT_IP;
 }
 
 static enum decode_status decode_link(int dlt, struct cursor *c, struct packet_view *pv,
@@ -307,7 +310,7 @@ static enum decode_status decode_link(int dlt, struct cursor *c, struct packet_v
     case DLT_PPP: case DLT_PPP_SERIAL: return link_ppp(c, pv, kind);
     case DLT_PPP_ETHER: return link_pppoe_raw(c, kind);
     case DLT_C_HDLC: return link_chdlc(c, pv, kind);
-    case DLT_NFLOG: return link_nflog(c, kind);
+    case DLT_NFLOG: return link_nflog(c, pv->wirelen, kind);
     default: return DECODE_UNKNOWN_LINK;
     }
 }
@@ -378,6 +381,7 @@ static enum decode_status decode_ipv4(struct packet_view *pv, uint32_t wire_avai
     pv->frag.more = (frag & 0x2000) != 0;
     pv->frag.is_fragment = pv->frag.offset != 0 || pv->frag.more;
     pv->frag.id = rd16(ip + 4);
+    pv->frag.next_header = pv->proto;
     if (pv->frag.offset != 0)
         return DECODE_OK;       /* no transport header in a non-first fragment */
     pv->l4 = ip + ihl;
@@ -404,7 +408,8 @@ static enum decode_status decode_ipv6(struct packet_view *pv, uint32_t wire_avai
     if ((ip[0] >> 4) != 6)
         return DECODE_BAD_IP;
     pv->ip_version = 6;
-    pv->ip_len = ip_octets(40u + rd16(ip + 4), 40, wire_avail);
+    uint32_t plen = rd16(ip + 4);
+    pv->ip_len = plen ? ip_octets(40u + plen, 40, wire_avail) : wire_avail;
     pv->ttl = ip[7];
     memcpy(pv->src, ip + 8, 16);
     memcpy(pv->dst, ip + 24, 16);
@@ -423,6 +428,7 @@ static enum decode_status decode_ipv6(struct packet_view *pv, uint32_t wire_avai
             pv->frag.more = fo & 1;
             pv->frag.is_fragment = 1;
             pv->frag.id = rd32(h + 4);
+            pv->frag.next_header = h[0];
             hlen = 8;
         } else if (nh == 51) {
             hlen = ((uint32_t)h[1] + 2) * 4;

@@ -28,6 +28,9 @@ struct frag_info {
     uint16_t offset;        /* in 8-byte units */
     uint8_t is_fragment;    /* offset != 0 or more-fragments set */
     uint8_t more;           /* more-fragments bit */
+    uint8_t next_header;    /* what the fragments carry: IPv4 protocol, or the
+                               IPv6 fragment header's next header (which may
+                               be an extension header before the transport) */
 };
 
 /* What the rest of the probe knows of one packet. Addresses are kept in

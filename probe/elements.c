@@ -116,18 +116,16 @@ static bool get_l2_octets(const struct flow_record *r, int view, struct elem_val
 }
 static bool get_icmp4(const struct flow_record *r, int view, struct elem_value *v)
 {
-    (void)view;
     if (r->ip_version != 4 || r->proto != 1)
         return false;
-    v->u = r->icmp_type_code;
+    v->u = r->icmp_type_code[view_dir(view)];
     return true;
 }
 static bool get_icmp6(const struct flow_record *r, int view, struct elem_value *v)
 {
-    (void)view;
     if (r->ip_version != 6 || r->proto != 58)
         return false;
-    v->u = r->icmp_type_code;
+    v->u = r->icmp_type_code[view_dir(view)];
     return true;
 }
 static bool get_end_reason(const struct flow_record *r, int view, struct elem_value *v)
@@ -165,8 +163,8 @@ static const struct element builtin[] = {
     {"octetDeltaCount",         0, 1,   1,   U(8),              true,  "src2dst_bytes",   "dst2src_bytes", get_octets},
     {"layer2OctetDeltaCount",   0, 352, 0,   U(8),              true,  "src2dst_l2_bytes", "dst2src_l2_bytes", get_l2_octets},
     {"tcpControlBits",          0, 6,   6,   U(2),              true,  "src2dst_tcp_flags", "dst2src_tcp_flags", get_tcp_flags},
-    {"icmpTypeCodeIPv4",        0, 32,  32,  U(2),              false, "icmp_type_code",  NULL, get_icmp4},
-    {"icmpTypeCodeIPv6",        0, 139, 139, U(2),              false, "icmp_type_code",  NULL, get_icmp6},
+    {"icmpTypeCodeIPv4",        0, 32,  32,  U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp4},
+    {"icmpTypeCodeIPv6",        0, 139, 139, U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp6},
     {"flowEndReason",           0, 136, 136, U(1),              false, "end_reason",      NULL, get_end_reason},
     {"biflowDirection",         0, 239, 239, U(1),              false, NULL,              NULL, get_biflow_direction},
 };
@@ -251,8 +249,10 @@ int template_parse(const char *name, const char *text, struct template_def *t,
         return -1;
     }
     int lineno = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = copy, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         lineno++;
         char *word = trim(line);
         if (!*word)

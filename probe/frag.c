@@ -24,7 +24,7 @@ void frag_free(struct frag_table *t)
 
 static uint32_t frag_hash(const struct packet_view *pv)
 {
-    uint32_t h = pv->frag.id * 0x9E3779B1u ^ pv->proto;
+    uint32_t h = pv->frag.id * 0x9E3779B1u ^ pv->frag.next_header;
     for (int i = 0; i < 16; i += 4) {
         uint32_t a, b;
         memcpy(&a, pv->src + i, 4);
@@ -37,7 +37,7 @@ static uint32_t frag_hash(const struct packet_view *pv)
 
 static bool entry_matches(const struct frag_entry *e, const struct packet_view *pv)
 {
-    return e->expires_us && e->id == pv->frag.id && e->proto == pv->proto &&
+    return e->expires_us && e->id == pv->frag.id && e->next_header == pv->frag.next_header &&
            e->ip_version == pv->ip_version && memcmp(e->src, pv->src, 16) == 0 &&
            memcmp(e->dst, pv->dst, 16) == 0;
 }
@@ -65,6 +65,7 @@ void frag_remember(struct frag_table *t, const struct packet_view *pv)
     memcpy(victim->src, pv->src, 16);
     memcpy(victim->dst, pv->dst, 16);
     victim->id = pv->frag.id;
+    victim->next_header = pv->frag.next_header;
     victim->proto = pv->proto;
     victim->ip_version = pv->ip_version;
     victim->sport = pv->sport;
@@ -81,6 +82,7 @@ bool frag_resolve(struct frag_table *t, struct packet_view *pv)
         if (entry_matches(e, pv) && e->expires_us > pv->ts_us) {
             pv->sport = e->sport;
             pv->dport = e->dport;
+            pv->proto = e->proto;
             t->resolved++;
             return true;
         }

@@ -17,7 +17,8 @@ struct frag_entry {
     uint32_t id;
     uint16_t sport, dport;
     uint64_t expires_us;    /* 0: empty */
-    uint8_t proto;
+    uint8_t next_header;    /* frag_info.next_header: part of the datagram's identity */
+    uint8_t proto;          /* the transport protocol found in the first fragment */
     uint8_t ip_version;
 };
 
@@ -37,8 +38,9 @@ void frag_free(struct frag_table *t);
 
 /* A first fragment (offset 0, more set): remember its ports. */
 void frag_remember(struct frag_table *t, const struct packet_view *pv);
-/* A non-first fragment: fill in the ports of its first fragment. false (and
- * counted as orphan) when there is none; the ports stay 0. */
+/* A non-first fragment: fill in the ports (and, for IPv6, the transport
+ * protocol) of its first fragment. false (and counted as orphan) when there
+ * is none; the ports stay 0. */
 bool frag_resolve(struct frag_table *t, struct packet_view *pv);
 
 #define FRAG_WAYS 4

@@ -55,7 +55,6 @@ static void restart_flow(struct meter *m, struct flow *f)
 {
     emit(m, f, END_ACTIVE);
     memset(f->first_us, 0, sizeof f->first_us);
-    memset(f->last_us, 0, sizeof f->last_us);
     memset(f->packets, 0, sizeof f->packets);
     memset(f->ip_octets, 0, sizeof f->ip_octets);
     memset(f->l2_octets, 0, sizeof f->l2_octets);
@@ -109,7 +108,6 @@ static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32
     f->key_dir = (uint8_t)src_end;
     f->id = ++m->next_id;
     f->list_us = pv->ts_us;
-    f->icmp_type_code = pv->icmp_type_code;
     m->stats.flows_created++;
     if (m->cache.used > m->stats.active_flows_peak)
         m->stats.active_flows_peak = m->cache.used;
@@ -134,8 +132,10 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
 
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
-    if (f->packets[dir] == 0)
+    if (f->packets[dir] == 0) {
         f->first_us[dir] = pv->ts_us;
+        f->icmp_type_code[dir] = pv->icmp_type_code;
+    }
     f->last_us[dir] = pv->ts_us;
     f->packets[dir]++;
     f->ip_octets[dir] += pv->ip_len;

@@ -9,11 +9,12 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
     r->id = f->id;
     for (int dir = 0; dir < 2; dir++) {
         r->first_ms[dir] = f->first_us[dir] / 1000;
-        r->last_ms[dir] = f->last_us[dir] / 1000;
+        r->last_ms[dir] = f->packets[dir] ? f->last_us[dir] / 1000 : 0;
         r->packets[dir] = f->packets[dir];
         r->ip_octets[dir] = f->ip_octets[dir];
         r->l2_octets[dir] = f->l2_octets[dir];
         r->tcp_flags[dir] = f->tcp_flags[dir];
+        r->icmp_type_code[dir] = f->icmp_type_code[dir];
     }
     memcpy(r->src, f->key.addr[s], 16);
     memcpy(r->dst, f->key.addr[d], 16);
@@ -22,7 +23,6 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
     r->vlan = f->key.vlan;
     r->proto = f->key.proto;
     r->ip_version = f->key.ip_version;
-    r->icmp_type_code = f->icmp_type_code;
     r->end_reason = (uint8_t)reason;
     r->ext = f->ext;
 }

@@ -30,7 +30,7 @@ struct flow_record {
     uint8_t dst[16];
     uint16_t sport, dport;
     uint16_t vlan;
-    uint16_t icmp_type_code;
+    uint16_t icmp_type_code[2]; /* each direction's first packet */
     uint8_t ip_version;
     uint8_t proto;
     uint8_t tcp_flags[2];

@@ -81,3 +81,83 @@ wait_for_records() {   # file count seconds
         sleep 0.1
     done
 }
+
+# ---- Helpers for the interoperability and live tests ----
+
+NEVER=${NEVER:-100000000}   # seconds: no timeout inside a capture
+
+# Wait until a UDP socket is bound to PORT on this host (a daemon is listening).
+wait_udp_bound() {   # port seconds
+    local deadline=$((SECONDS + $2))
+    until ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
+# Wait until the UDP socket bound to PORT has nothing queued (its daemon has
+# read every datagram).
+wait_udp_drained() {   # port seconds
+    local deadline=$((SECONDS + $2)) q
+    while :; do
+        q=$(ss -Hlun "sport = :$1" 2>/dev/null | awk '{q += $2} END {print q + 0}')
+        [ "$q" -eq 0 ] && return 0
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
+# UDP receive-buffer overruns so far on this host (kernel counter).
+udp_rcvbuf_errors() {
+    awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp
+}
+
+# Wait until process PID (not necessarily our child) is gone.
+wait_pid_gone() {   # pid seconds
+    local deadline=$((SECONDS + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
+# Totals of an expected flow table (tests/expected/*.flows):
+# "packets bytes one-way-records" (a one-way record per direction with packets).
+expected_totals() {   # file.flows
+    awk '!/^#/ && NF >= 12 { p += $7 + $10; b += $8 + $11; r += ($7 > 0) + ($10 > 0) }
+         END { print p + 0, b + 0, r + 0 }' "$1"
+}
+
+# A deterministic synthetic capture from bench/gen_pcap.c (IPv4 and IPv6, TCP
+# and UDP), with OUT.meta holding its exact totals (packets, ip_bytes,
+# flow_directions, ...). Built into $work.
+synthetic_pcap() {   # out.pcap packets flows seed seconds
+    [ -x "$work/gen_pcap" ] || ${CC:-cc} -std=c11 -O2 -o "$work/gen_pcap" "$top_srcdir/bench/gen_pcap.c" || return 1
+    "$work/gen_pcap" "$@" 2> /dev/null
+}
+
+meta_value() {   # file.meta key
+    sed -n "s/^$2=//p" "$1"
+}
+
+# A one-packet capture: UDP 198.51.100.254:SPORT -> 198.51.100.253:9 (an
+# IPv4 datagram of 42 bytes), sent to a collector to mark a point in a stream.
+marker_pcap() {   # out.pcap sport
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+out, sport = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+payload = b"nfprobe-marker"
+udp = struct.pack("!HHHH", sport, 9, 8 + len(payload), 0) + payload
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                 bytes([198, 51, 100, 254]), bytes([198, 51, 100, 253]))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+frame = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + udp
+with open(out, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    f.write(struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
+PY
+}

@@ -40,7 +40,7 @@ def one_way(flow, direction):
         "tcpControlBits": flow.get(d + "_tcp_flags", 0),
         "flowEndReason": flow["end_reason"],
         "biflowDirection": direction,
-        ("icmpTypeCodeIPv6" if v6 else "icmpTypeCodeIPv4"): flow.get("icmp_type_code", 0),
+        ("icmpTypeCodeIPv6" if v6 else "icmpTypeCodeIPv4"): flow.get(d + "_icmp_type_code", 0),
     }
     return rec
 

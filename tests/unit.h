@@ -1,0 +1,14 @@
+/* unit.h — the Check suites tests/unit runs (one per probe module). */
+#ifndef NFPROBE_TESTS_UNIT_H
+#define NFPROBE_TESTS_UNIT_H
+
+#include <check.h>
+
+Suite *decode_suite(void);
+Suite *flowkey_suite(void);
+Suite *cache_suite(void);
+Suite *meter_suite(void);
+Suite *frag_suite(void);
+Suite *elements_suite(void);
+
+#endif

@@ -1,0 +1,20 @@
+/* unit_main.c — run every unit suite; exit status says whether all passed.
+ * Tests fork (CK_FORK, Check's default) so a crash or sanitizer abort in one
+ * test is reported as an error of that test. */
+#include <stdlib.h>
+
+#include "unit.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(decode_suite());
+    srunner_add_suite(sr, flowkey_suite());
+    srunner_add_suite(sr, cache_suite());
+    srunner_add_suite(sr, meter_suite());
+    srunner_add_suite(sr, frag_suite());
+    srunner_add_suite(sr, elements_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
