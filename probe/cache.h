@@ -59,6 +59,7 @@ struct flow {
     uint64_t l2_octets[2];
     /* -- colder -- */
     uint64_t id;                /* unique within the run */
+    uint64_t touch_us;          /* when it last moved to the lru tail */
     void *ext;                  /* cold per-flow data (DPI, plugins) */
     struct list_link lru;
     struct list_link start;     /* start list, or close list when closing */

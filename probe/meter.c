@@ -10,6 +10,7 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    m->touch_slack_us = cfg->idle_us / 64;
     m->sink = sink;
     m->sink_ctx = ctx;
     if (cache_init(&m->cache, cfg->max_flows) < 0)
@@ -108,6 +109,7 @@ static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32
     f->key_dir = (uint8_t)src_end;
     f->id = ++m->next_id;
     f->list_us = pv->ts_us;
+    f->touch_us = pv->ts_us;
     m->stats.flows_created++;
     if (m->cache.used > m->stats.active_flows_peak)
         m->stats.active_flows_peak = m->cache.used;
@@ -141,6 +143,18 @@ static void account(struct flow *f, int dir, const struct packet_view *pv)
     f->ip_octets[dir] += pv->ip_len;
     f->l2_octets[dir] += pv->wirelen;
     f->tcp_flags[dir] |= pv->tcp_flags;
+}
+
+/* Keep the least-recently-seen order, but move a flow at most once per
+ * 1/64 of the idle timeout: moving it touches two other flows, and bursts of
+ * one flow would pay that on every packet. The order is then exact to that
+ * slack, and so is idle expiry (the list head is the next to idle out). */
+static void touch(struct meter *m, struct flow *f, uint64_t ts)
+{
+    if (ts - f->touch_us < m->touch_slack_us && ts >= f->touch_us)
+        return;
+    f->touch_us = ts;
+    cache_touch(&m->cache, f);
 }
 
 static void resolve_fragment(struct meter *m, struct packet_view *pv)
@@ -179,7 +193,7 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
         f = new_flow(m, &key, hash, src_end, pv);
     int dir = src_end == f->key_dir ? DIR_FWD : DIR_REV;
     account(f, dir, pv);
-    cache_touch(&m->cache, f);
+    touch(m, f, pv->ts_us);
     if (pv->proto == 6)
         track_tcp_close(m, f, dir, pv->tcp_flags);
 }

@@ -39,6 +39,7 @@ struct meter {
     struct meter_stats stats;
     uint64_t now_us;                /* meter clock: packet time offline */
     uint64_t next_id;
+    uint64_t touch_slack_us;        /* see touch() */
     record_sink_fn sink;
     void *sink_ctx;
 };

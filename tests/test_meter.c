@@ -107,6 +107,32 @@ START_TEST(idle_timeout_expires_exactly_at_the_boundary)
 }
 END_TEST
 
+/* A flow moves in the least-recently-seen order at most once per idle/64, so
+ * a flow that idled out can wait behind the head for at most that slack. */
+START_TEST(idle_expiry_is_late_by_at_most_the_touch_slack)
+{
+    start_meter(64, 6000, 5, 100);                  /* slack: 1 s */
+    send_view(view(T0, 1, 1000, 2, 53, 17, 0, 40));                 /* A: head */
+    send_view(view(T0 + 200 * MS, 3, 1000, 4, 53, 17, 0, 40));      /* B */
+    send_view(view(T0 + 900 * MS, 1, 1000, 2, 53, 17, 0, 40));      /* A again, not moved */
+    meter_advance(&m, T0 + 64 * SEC + 200 * MS);    /* B is idle, A is not */
+    ck_assert_int_eq(nrecs, 0);
+    meter_advance(&m, T0 + 64 * SEC + 900 * MS);    /* A idles out, then B */
+    ck_assert_int_eq(nrecs, 2);
+    ck_assert_uint_eq(recs[0].src[3], 1);
+    ck_assert_uint_eq(recs[0].packets[0], 2);
+    ck_assert_uint_eq(recs[1].src[3], 3);
+    ck_assert_uint_eq(recs[1].end_reason, END_IDLE);
+    /* Past the slack, a packet moves the flow to the tail again. */
+    send_view(view(T0 + 100 * SEC, 1, 1000, 2, 53, 17, 0, 40));     /* A2 */
+    send_view(view(T0 + 100 * SEC + 10 * MS, 3, 1000, 4, 53, 17, 0, 40)); /* B2 */
+    send_view(view(T0 + 101 * SEC + 500 * MS, 1, 1000, 2, 53, 17, 0, 40)); /* A2 moves */
+    meter_advance(&m, T0 + 164 * SEC + 10 * MS);
+    ck_assert_int_eq(nrecs, 3);
+    ck_assert_uint_eq(recs[2].src[3], 3);           /* B2 went first: A2 was moved behind it */
+}
+END_TEST
+
 START_TEST(packet_at_the_idle_boundary_starts_a_new_flow)
 {
     start_meter(10, 600, 5, 100);
@@ -556,6 +582,7 @@ Suite *meter_suite(void)
     TCase *tc = tcase_create("timeouts");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, idle_timeout_expires_exactly_at_the_boundary);
+    tcase_add_test(tc, idle_expiry_is_late_by_at_most_the_touch_slack);
     tcase_add_test(tc, packet_at_the_idle_boundary_starts_a_new_flow);
     tcase_add_test(tc, active_timeout_continues_in_a_new_record_same_orientation);
     tcase_add_test(tc, active_restarted_flow_without_packets_is_not_exported);
