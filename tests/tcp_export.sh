@@ -30,7 +30,37 @@ check "late collector: reconnect reported" grep -q "collector tcp://127.0.0.1:$p
 sort "$work/late.jsonl" > "$work/late.sorted"
 check "late collector: same records as the file written in the same run" diff -q "$work/file.sorted" "$work/late.sorted"
 
-# 2. Collector never there: every record is counted as dropped, exit 1.
+# 2. Collector goes away mid-run and comes back: nfprobe notices, retries,
+# sends templates again on the new connection, and every record that was not
+# reported as dropped arrives exactly once (paced, so the collector is killed
+# between messages rather than with one half-read).
+port=$(free_port tcp)
+start_collector tcp "$port" "$work/first.jsonl"
+first_pid=${collector_pids[-1]}
+"$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" --export-rate 40 --drain-timeout 30 \
+    > /dev/null 2> "$work/away.err" &
+probe=$!
+wait_for_records "$work/first.jsonl" 20 30
+kill -KILL "$first_pid"; wait "$first_pid" 2>/dev/null
+collector_pids=()
+start_collector tcp "$port" "$work/second.jsonl"
+rc=0; wait $probe || rc=$?
+wait_for_records "$work/second.jsonl" 1 10
+dropped=$(sed -n 's/^nfprobe: \([0-9]*\) flow records could not be delivered.*/\1/p' "$work/away.err")
+dropped=${dropped:-0}
+wait_for_records "$work/second.jsonl" $((want - dropped - $(grep -vc '"_options"' "$work/first.jsonl"))) 10
+stop_collectors
+got1=$(grep -vc '"_options"' "$work/first.jsonl" || true)
+got2=$(grep -vc '"_options"' "$work/second.jsonl" || true)
+check "collector restart: reconnected" grep -q "collector tcp://127.0.0.1:$port: connected" "$work/away.err"
+check "collector restart: $got1 + $got2 received + $dropped dropped = $want" test $((got1 + got2 + dropped)) -eq "$want"
+dups=$(cat "$work/first.jsonl" "$work/second.jsonl" | grep -v '"_options"' | python3 -c '
+import json, sys
+seen = [(r["flowId"], r["biflowDirection"]) for r in map(json.loads, sys.stdin)]
+print(len(seen) - len(set(seen)))')
+check "collector restart: no record twice" test "$dups" -eq 0
+
+# 3. Collector never there: every record is counted as dropped, exit 1.
 port=$(free_port tcp)
 rc=0
 "$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" --drain-timeout 0.5 > /dev/null 2> "$work/down.err" || rc=$?
