@@ -361,6 +361,18 @@ ratio() {  # a b label
 ratio "${PPS_nfprobe:-}" "${PPS_softflowd:-}" "packets/s nfprobe / softflowd"
 ratio "${PPS_nfprobe_json:-}" "${PPS_softflowd:-}" "packets/s nfprobe --json / softflowd"
 echo "B/flow = peak RSS / $CAP_ACTIVE (max flows active under a 30 s idle timeout; whole process, not just the cache)"
+# nfprobe's own view: memory that grows with the flows, per flow in its cache
+# at the busiest moment (its stats line says how many that was).
+if [ -n "${R_RSS[nfprobe]:-}" ]; then
+    base_rss=$( { /usr/bin/time -f '%M' "$NFPROBE" -r "$(dirname "$0")/../samples/sample.pcap" --no-dissect \
+        -o /dev/null -q --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-} > /dev/null; } 2>&1 | tail -n 1)
+    peak=$(sed -n 's/.*active (peak \([0-9]*\)).*/\1/p' "$OUT"/runs/nfprobe-1/err.log 2>/dev/null | tail -n 1)
+    if [ -n "$peak" ] && [ "$peak" -gt 0 ] 2>/dev/null; then
+        awk -v r="${R_RSS[nfprobe]}" -v b="$base_rss" -v p="$peak" 'BEGIN {
+            printf "nfprobe memory per active flow: (%.1f MB peak - %.1f MB with no flows) / %d flows at its peak = %.0f bytes\n",
+                   r / 1024, b / 1024, p, (r - b) * 1024 / p }'
+    fi
+fi
 echo "flows/packets/bytes/totals: first run without UDP drops at nfcapd; exact = nfdump packets"
 echo "        and bytes equal the capture's packets and IP bytes;"
 echo "        'bytes +pad' = bytes counted from the frame length, including $CAP_PAD bytes of Ethernet padding"

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 _Static_assert(offsetof(struct flow, first_us) == 64, "packet counters start the second cache line");
-_Static_assert(sizeof(struct flow) == 192, "a flow is three cache lines");
+_Static_assert(sizeof(struct flow) == 176, "a flow stays small");
 
 /* ---- intrusive index lists ---------------------------------------------- */
 
@@ -43,10 +43,6 @@ static void list_unlink(struct flow_cache *c, struct list_head *l, link_of_fn li
 
 static void list_init(struct list_head *l) { l->head = l->tail = FLOW_NONE; }
 
-static struct flow *list_first(struct flow_cache *c, const struct list_head *l)
-{
-    return l->head == FLOW_NONE ? NULL : &c->flows[l->head];
-}
 
 /* ---- cache ---------------------------------------------------------------- */
 
@@ -185,6 +181,3 @@ void cache_mark_closing(struct flow_cache *c, struct flow *f)
     list_append(c, &c->closing, start_link, i);
 }
 
-struct flow *cache_lru_oldest(struct flow_cache *c) { return list_first(c, &c->lru); }
-struct flow *cache_start_oldest(struct flow_cache *c) { return list_first(c, &c->start); }
-struct flow *cache_closing_oldest(struct flow_cache *c) { return list_first(c, &c->closing); }

@@ -39,9 +39,10 @@ enum {
 /* One metered flow. "Forward" is the initiator's direction (sender of the
  * first packet); key_dir tells which end of the canonical key that is.
  *
- * Laid out for the packet path: the first 64-byte line holds what a lookup
+ * Laid out for the packet path: the first 64 bytes hold what a lookup
  * compares and the state bits; the next 80 bytes are the counters one packet
- * updates. The pool is 64-byte aligned and a flow is three lines. */
+ * updates. 176 bytes in all: memory per flow matters as much as lines per
+ * packet. (A record's flow id is given when it is exported.) */
 struct flow {
     struct flow_key key;
     uint32_t hash;
@@ -58,12 +59,11 @@ struct flow {
     uint64_t ip_octets[2];
     uint64_t l2_octets[2];
     /* -- colder -- */
-    uint64_t id;                /* unique within the run */
     uint64_t touch_us;          /* when it last moved to the lru tail */
     void *ext;                  /* cold per-flow data (DPI, plugins) */
     struct list_link lru;
     struct list_link start;     /* start list, or close list when closing */
-} __attribute__((aligned(64)));
+};
 
 struct flow_cache {
     struct flow *flows;         /* pool, capacity entries */
@@ -98,10 +98,15 @@ void cache_touch(struct flow_cache *c, struct flow *f);
 void cache_restart(struct flow_cache *c, struct flow *f);
 void cache_mark_closing(struct flow_cache *c, struct flow *f);
 
-/* Heads of the time lists, NULL when empty. */
-struct flow *cache_lru_oldest(struct flow_cache *c);
-struct flow *cache_start_oldest(struct flow_cache *c);
-struct flow *cache_closing_oldest(struct flow_cache *c);
+/* Heads of the time lists, NULL when empty (inline: expiry looks at them
+ * for every packet). */
+static inline struct flow *cache_list_first(struct flow_cache *c, const struct list_head *l)
+{
+    return l->head == FLOW_NONE ? NULL : &c->flows[l->head];
+}
+static inline struct flow *cache_lru_oldest(struct flow_cache *c) { return cache_list_first(c, &c->lru); }
+static inline struct flow *cache_start_oldest(struct flow_cache *c) { return cache_list_first(c, &c->start); }
+static inline struct flow *cache_closing_oldest(struct flow_cache *c) { return cache_list_first(c, &c->closing); }
 
 static inline uint32_t cache_index(const struct flow_cache *c, const struct flow *f)
 {

@@ -45,6 +45,7 @@ static int open_transports(struct exporter *x, const struct options *o)
         }
         if (transport_kind(t) == TRANSPORT_UDP)
             x->refresh_templates = true;
+        transport_set_batching(t, o->export_rate == 0);
         x->transports[x->ntransports++] = t;
     }
     if (o->ipfix_file) {

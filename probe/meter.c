@@ -39,6 +39,7 @@ static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
         return;     /* a restarted record that saw nothing: nothing to say */
     struct flow_record r;
     record_from_flow(f, reason, &r);
+    r.id = ++m->next_id;
     m->stats.records++;
     m->stats.records_by_reason[reason]++;
     m->sink(m->sink_ctx, &r);
@@ -60,7 +61,6 @@ static void restart_flow(struct meter *m, struct flow *f)
     memset(f->ip_octets, 0, sizeof f->ip_octets);
     memset(f->l2_octets, 0, sizeof f->l2_octets);
     memset(f->tcp_flags, 0, sizeof f->tcp_flags);
-    f->id = ++m->next_id;
     f->list_us = m->now_us;
     cache_restart(&m->cache, f);
 }
@@ -107,7 +107,6 @@ static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32
         expire_flow(m, cache_lru_oldest(&m->cache), END_LACK_OF_RESOURCES);
     struct flow *f = cache_insert(&m->cache, key, hash);
     f->key_dir = (uint8_t)src_end;
-    f->id = ++m->next_id;
     f->list_us = pv->ts_us;
     f->touch_us = pv->ts_us;
     m->stats.flows_created++;

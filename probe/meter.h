@@ -38,7 +38,7 @@ struct meter {
     struct frag_table frags;
     struct meter_stats stats;
     uint64_t now_us;                /* meter clock: packet time offline */
-    uint64_t next_id;
+    uint64_t next_id;               /* last flow id given to a record */
     uint64_t touch_slack_us;        /* see touch() */
     record_sink_fn sink;
     void *sink_ctx;

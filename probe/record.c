@@ -6,7 +6,6 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
 {
     memset(r, 0, sizeof *r);
     int s = f->key_dir, d = !f->key_dir;
-    r->id = f->id;
     for (int dir = 0; dir < 2; dir++) {
         r->first_ms[dir] = f->first_us[dir] / 1000;
         r->last_ms[dir] = f->packets[dir] ? f->last_us[dir] / 1000 : 0;

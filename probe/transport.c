@@ -21,6 +21,8 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define SEND_TIMEOUT_S 5
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
+#define UDP_BATCH 32                    /* datagrams per sendmmsg() */
+#define UDP_BATCH_BYTES (256 * 1024)
 
 struct queued_msg {
     struct queued_msg *next;
@@ -42,6 +44,13 @@ struct transport {
     bool warned_down;
     uint8_t *templates;         /* last templates-only message */
     size_t templates_len;
+    /* UDP: datagrams waiting for one sendmmsg() call. */
+    bool batching;
+    uint8_t *batch;
+    size_t batch_bytes;
+    unsigned batch_count;
+    size_t batch_len[UDP_BATCH];
+    uint32_t batch_records[UDP_BATCH];
     struct transport_stats stats;
 };
 
@@ -209,6 +218,86 @@ static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
     return -1;
 }
 
+static void count_sent(struct transport *t, uint32_t nrecords)
+{
+    t->stats.messages_sent++;
+    t->stats.records_sent += nrecords;
+    t->warned_down = false;
+}
+
+static void count_lost_datagram(struct transport *t, uint32_t nrecords)
+{
+    t->stats.records_dropped += nrecords;
+    if (!t->warned_down)
+        log_error("collector %s: %s (records are lost until it listens)", t->name, strerror(errno));
+    t->warned_down = true;
+}
+
+/* Send the batched datagrams with as few system calls as the kernel allows;
+ * a datagram it refuses goes through send_datagram()'s retries alone. */
+static void flush_batch(struct transport *t)
+{
+    struct iovec iov[UDP_BATCH];
+    struct mmsghdr msgs[UDP_BATCH];
+    size_t off = 0;
+    for (unsigned i = 0; i < t->batch_count; i++) {
+        iov[i] = (struct iovec){t->batch + off, t->batch_len[i]};
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        off += t->batch_len[i];
+    }
+    unsigned done = 0;
+    while (done < t->batch_count) {
+        int n = sendmmsg(t->fd, msgs + done, t->batch_count - done, 0);
+        if (n > 0) {
+            for (int i = 0; i < n; i++)
+                count_sent(t, t->batch_records[done + (unsigned)i]);
+            done += (unsigned)n;
+            continue;
+        }
+        if (send_datagram(t, iov[done].iov_base, iov[done].iov_len) == 0)
+            count_sent(t, t->batch_records[done]);
+        else
+            count_lost_datagram(t, t->batch_records[done]);
+        done++;
+    }
+    t->batch_count = 0;
+    t->batch_bytes = 0;
+}
+
+static void send_udp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
+{
+    if (!t->batching || len > UDP_BATCH_BYTES) {
+        if (send_datagram(t, msg, len) == 0)
+            count_sent(t, nrecords);
+        else
+            count_lost_datagram(t, nrecords);
+        return;
+    }
+    if (t->batch_count == UDP_BATCH || t->batch_bytes + len > UDP_BATCH_BYTES)
+        flush_batch(t);
+    memcpy(t->batch + t->batch_bytes, msg, len);
+    t->batch_len[t->batch_count] = len;
+    t->batch_records[t->batch_count] = nrecords;
+    t->batch_count++;
+    t->batch_bytes += len;
+}
+
+void transport_set_batching(struct transport *t, bool on)
+{
+    if (t->kind != TRANSPORT_UDP || on == t->batching)
+        return;
+    if (!on) {
+        flush_batch(t);
+        t->batching = false;
+        return;
+    }
+    if (!t->batch)
+        t->batch = malloc(UDP_BATCH_BYTES);
+    t->batching = t->batch != NULL;
+}
+
 /* ---- TCP queue ---------------------------------------------------------------- */
 
 static void drop_oldest(struct transport *t)
@@ -293,8 +382,7 @@ static void drain(struct transport *t)
             return;
         }
         struct queued_msg *m = t->head;
-        t->stats.messages_sent++;
-        t->stats.records_sent += m->nrecords;
+        count_sent(t, m->nrecords);
         t->head = m->next;
         if (!t->head)
             t->tail = NULL;
@@ -305,6 +393,8 @@ static void drain(struct transport *t)
 
 void transport_poll(struct transport *t)
 {
+    if (t->kind == TRANSPORT_UDP && t->batch_count)
+        flush_batch(t);
     if (t->kind != TRANSPORT_TCP)
         return;
     try_connect(t);
@@ -341,26 +431,17 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
     case TRANSPORT_TCP:
         return send_tcp(t, msg, len, nrecords, templates);
     case TRANSPORT_UDP:
-        if (send_datagram(t, msg, len) < 0) {
-            t->stats.records_dropped += nrecords;
-            if (!t->warned_down)
-                log_error("collector %s: %s (records are lost until it listens)", t->name,
-                          strerror(errno));
-            t->warned_down = true;
-            return 0;
-        }
-        t->warned_down = false;
-        break;
+        send_udp(t, msg, len, nrecords);
+        return 0;
     case TRANSPORT_FILE:
         if (fwrite(msg, 1, len, t->file) != len) {
             log_error("cannot write %s: %s", t->name, strerror(errno));
             t->stats.records_dropped += nrecords;
             return -1;
         }
-        break;
+        count_sent(t, nrecords);
+        return 0;
     }
-    t->stats.messages_sent++;
-    t->stats.records_sent += nrecords;
     return 0;
 }
 
@@ -432,6 +513,8 @@ struct transport *transport_open_file(const char *path, char *err, size_t errlen
 
 void transport_close(struct transport *t, unsigned wait_ms)
 {
+    if (t->kind == TRANSPORT_UDP && t->batch_count)
+        flush_batch(t);
     if (t->kind == TRANSPORT_TCP) {
         uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
         while (t->head && now_mono_us() < deadline) {
@@ -464,6 +547,7 @@ void transport_free(struct transport *t)
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);
+    free(t->batch);
     free(t);
 }
 

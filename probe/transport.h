@@ -31,6 +31,11 @@ struct transport *transport_open_file(const char *path, char *err, size_t errlen
 int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
                    bool templates);
 
+/* UDP: gather datagrams and send them with one sendmmsg() per batch
+ * (flushed by transport_poll and transport_close). Off when records are
+ * paced, so the pace reaches the wire. */
+void transport_set_batching(struct transport *t, bool on);
+
 /* Retry a lost TCP connection and drain the queue, if the backoff allows. */
 void transport_poll(struct transport *t);
 

@@ -102,7 +102,7 @@ START_TEST(insert_lookup_remove)
     ck_assert(flowkey_equal(&f->key, &k));
     ck_assert_uint_eq(f->hash, flowkey_hash(&k));
     ck_assert_uint_eq(f->state, FLOW_IN_USE);
-    ck_assert_uint_eq(f->packets[0] + f->packets[1] + f->id + f->list_us, 0);
+    ck_assert_uint_eq(f->packets[0] + f->packets[1] + f->list_us, 0);
     ck_assert_ptr_eq(lookup_n(&c, 1), f);
     ck_assert_ptr_null(lookup_n(&c, 2));
     ck_assert_uint_eq(c.used, 1);
