@@ -24,6 +24,8 @@
  */
 
 #include <fixbuf/public.h>
+/* only for fBufRewind(): see process_message() */
+#include <fixbuf/private.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -342,12 +344,14 @@ static void json_varlen_value(GString *out, const fbInfoElement_t *canon,
 {
     fbVarfield_t vf;
     memcpy(&vf, p, sizeof(vf));
+    /* libfixbuf can leave buf NULL with a stale length on bad input */
     const uint8_t *buf = vf.buf ? vf.buf : (const uint8_t *)"";
+    size_t len = vf.buf ? vf.len : 0;
     if (canon->type == FB_STRING ||
-        (is_alien(canon) && is_printable_utf8(buf, vf.len))) {
-        json_string(out, buf, vf.len);
+        (is_alien(canon) && is_printable_utf8(buf, len))) {
+        json_string(out, buf, len);
     } else {
-        json_hex(out, buf, vf.len);
+        json_hex(out, buf, len);
     }
 }
 
@@ -700,6 +704,23 @@ static bool ensure_internal(fbSession_t *session, uint16_t tid,
     return fbSessionAddTemplate(session, TRUE, tid, ext, err) != 0;
 }
 
+/*
+ * Smallest number of bytes a record of this template takes on the wire
+ * (a variable-length field needs at least its 1-byte length).  libfixbuf
+ * accepts templates whose records are 0 bytes long and would then return
+ * the same empty record forever, so such templates must be refused.
+ */
+static size_t min_wire_length(fbTemplate_t *tmpl)
+{
+    size_t n = 0;
+    uint32_t count = fbTemplateCountElements(tmpl);
+    for (uint32_t i = 0; i < count; i++) {
+        const fbInfoElement_t *ie = fbTemplateGetIndexedIE(tmpl, i);
+        n += (ie->len == FB_IE_VARLEN) ? 1 : ie->len;
+    }
+    return n;
+}
+
 /* Print one record; returns false if its layout could not be walked. */
 static bool print_record(struct collector *c, fbTemplate_t *tmpl,
                          uint16_t tid, uint32_t domain, bool options,
@@ -777,6 +798,14 @@ static bool process_message(struct collector *c, struct tsession *ts,
         uint16_t tid = 0;
         fbTemplate_t *tmpl = fBufNextCollectionTemplate(ts->fbuf, &tid, &err);
         if (tmpl) {
+            /* each record consumes >= 1 byte, so nrec <= len bounds the loop
+             * even if libfixbuf stops advancing */
+            if (min_wire_length(tmpl) == 0 || nrec >= len) {
+                fprintf(stderr, PROG ": %s: template %u describes empty "
+                        "records, skipping rest of message\n", ts->label, tid);
+                ok = false;
+                break;
+            }
             if (!ensure_internal(ts->session, tid, tmpl, &err) ||
                 !fBufSetInternalTemplate(ts->fbuf, tid, &err)) {
                 break;
@@ -786,35 +815,46 @@ static bool process_message(struct collector *c, struct tsession *ts,
             memset(c->rec, 0, fbTemplateGetIELenOfMemBuffer(tmpl));
             size_t reclen = REC_BUF_SIZE;
             if (!fBufNext(ts->fbuf, c->rec, &reclen, &err)) {
+                /* a failed transcode may leave list buffers allocated */
+                fBufListFree(tmpl, c->rec);
                 break;
             }
             nrec++;
+            c->last_record = now_mono();
             bool options = fbTemplateGetOptionsScope(tmpl) > 0;
-            if (!print_record(c, tmpl, tid, domain, options, reclen)) {
+            bool printed = print_record(c, tmpl, tid, domain, options, reclen);
+            fBufListFree(tmpl, c->rec);
+            if (!printed) {
                 fprintf(stderr, PROG ": %s: cannot walk record of template "
                         "%u (%zu bytes)\n", ts->label, tid, reclen);
-            }
-            fBufListFree(tmpl, c->rec);
-            c->last_record = now_mono();
-            if (options) {
+            } else if (options) {
                 c->options_records++;
-            } else if (++c->records == (unsigned long long)c->opt.max_records) {
+            } else if (++c->records ==
+                       (unsigned long long)c->opt.max_records) {
                 c->done = true;
             }
         } else {
             break;
         }
     }
-    if (err) {
-        /* EOM / BUFSZ simply mean "message consumed" */
-        if (!g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
-            !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_BUFSZ)) {
-            fprintf(stderr, PROG ": %s: libfixbuf: %s\n", ts->label,
-                    err->message);
-            ok = false;
-        }
-        g_clear_error(&err);
+    /* EOM / BUFSZ simply mean "message consumed" */
+    if (err && !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
+        !g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_BUFSZ)) {
+        fprintf(stderr, PROG ": %s: libfixbuf: %s\n", ts->label,
+                err->message);
+        ok = false;
     }
+    if (!err || !ok) {
+        /*
+         * The message was abandoned part-way (error, -n reached, signal).
+         * fBufSetBuffer() does not reset the buffer's set/message state,
+         * so the next message would be parsed from a stale position (or
+         * crash libfixbuf 2.4.1).  fBufRewind() is only declared in
+         * private.h, but it is the one call that resets that state.
+         */
+        fBufRewind(ts->fbuf);
+    }
+    g_clear_error(&err);
     seq_check(c, ts, domain, seq, nrec);
     return ok;
 }
@@ -967,17 +1007,27 @@ static int open_socket(const struct options *o)
     return fd;
 }
 
-/* Announce the bound address (real port if 0 was requested). */
+/*
+ * Announce readiness.  The host is echoed as given on the command line so
+ * tests can wait for the exact string; the port is the bound one, which
+ * differs when port 0 (ephemeral) was requested.
+ */
 static void announce(const struct options *o, int fd)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char addr[INET6_ADDRSTRLEN + 16] = "?";
+    unsigned port = 0;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        format_sockaddr((struct sockaddr *)&ss, addr, sizeof(addr));
+        if (ss.ss_family == AF_INET) {
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
     }
-    fprintf(stderr, "listening on %s://%s\n",
-            o->mode == MODE_UDP ? "udp" : "tcp", addr);
+    bool v6 = strchr(o->host, ':') != NULL;
+    fprintf(stderr, "listening on %s://%s%s%s:%u\n",
+            o->mode == MODE_UDP ? "udp" : "tcp", v6 ? "[" : "", o->host,
+            v6 ? "]" : "", port);
     fflush(stderr);
 }
 
@@ -1292,7 +1342,8 @@ static void parse_args(struct options *o, int argc, char **argv)
     o->idle_timeout = -1;
     opterr = 0;  /* we print our own single-line error */
     int ch;
-    while ((ch = getopt_long(argc, argv, ":l:r:n:t:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":l:r:n:t:h", longopts, NULL)) !=
+           -1) {
         char *end;
         switch (ch) {
         case 'l':
