@@ -17,8 +17,8 @@ pcaps=$(ls "$DATA"/* | sort)
 
 udp_port=$(free_port udp)
 tcp_port=$(free_port tcp)
-start_collector udp "$udp_port" "$work/udp.jsonl"
-start_collector tcp "$tcp_port" "$work/tcp.jsonl"
+start_collector udp "$udp_port" "$work/udp.jsonl" --seq-check
+start_collector tcp "$tcp_port" "$work/tcp.jsonl" --seq-check
 
 NEVER=100000000   # seconds: no timeout inside a capture
 i=0
@@ -69,6 +69,9 @@ want=$(cat "$work"/[0-9]*.file.jsonl | grep -vc '"_options"' || true)
 wait_for_records "$work/udp.jsonl" "$want" 30
 wait_for_records "$work/tcp.jsonl" "$want" 30
 stop_collectors
+for t in udp tcp; do
+    check "$t: IPFIX sequence numbers have no gap over $i runs" grep -q "^sequence gaps: 0$" "$work/$t.jsonl.err"
+done
 
 for pcap in $pcaps; do
     name=$(basename "$pcap")

@@ -58,10 +58,11 @@ wait_for_line() {   # file pattern seconds
     done
 }
 
-start_collector() {   # udp|tcp port output
-    "$COLLECTOR" -l "$1://127.0.0.1:$2" > "$3" 2> "$3.err" &
+start_collector() {   # udp|tcp port output [collector-test options]
+    local kind=$1 port=$2 out=$3; shift 3
+    "$COLLECTOR" -l "$kind://127.0.0.1:$port" "$@" > "$out" 2> "$out.err" &
     collector_pids+=($!)
-    wait_for_line "$3.err" "listening on" 10 || fail_setup "collector-test on $1 port $2 did not start: $(cat "$3.err")"
+    wait_for_line "$out.err" "listening on" 10 || fail_setup "collector-test on $kind port $port did not start: $(cat "$out.err")"
 }
 
 stop_collectors() {
