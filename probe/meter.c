@@ -4,6 +4,14 @@
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 enum { FRAG_SETS = 4096 };
+enum { BLOCK_HEADER = 16, BLOCKS_PER_CHUNK = 4096 };
+
+/* A flow's extension block starts with the set of extensions that said
+ * they are done with its packets. */
+struct block_header {
+    uint32_t done;
+    uint32_t export_requested;
+};
 #define FRAG_TIMEOUT_US (30ull * 1000000u)
 
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
@@ -22,10 +30,108 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
     return 0;
 }
 
+int meter_add_extension(struct meter *m, const struct extension *e, size_t *offset)
+{
+    if (m->next == EXT_MAX)
+        return -1;
+    if (m->block_size == 0)
+        m->block_size = BLOCK_HEADER;
+    size_t at = (m->block_size + 15) & ~(size_t)15;
+    m->ext[m->next++] = (struct ext_slot){e, at};
+    m->block_size = at + e->state_size;
+    slab_destroy(&m->blocks);
+    slab_init(&m->blocks, m->block_size, BLOCKS_PER_CHUNK);
+    *offset = at;
+    return 0;
+}
+
+static void *state_of(const struct flow *f, const struct ext_slot *s)
+{
+    return (uint8_t *)f->ext + s->offset;
+}
+
+/* ---- extension calls ----------------------------------------------------- */
+
+static void ext_attach(struct meter *m, struct flow *f)
+{
+    if (!m->next)
+        return;
+    f->ext = slab_alloc(&m->blocks);
+    if (!f->ext) {
+        m->stats.ext_unavailable++;
+        return;
+    }
+    memset(f->ext, 0, m->block_size);
+}
+
+static void ext_verdict(struct flow *f, int i, enum ext_verdict v)
+{
+    struct block_header *h = f->ext;
+    if (v != EXT_MORE)
+        h->done |= 1u << i;
+    if (v == EXT_EXPORT)
+        h->export_requested = 1;
+}
+
+static void ext_first_packet(struct meter *m, struct flow *f, const struct packet_view *pv)
+{
+    for (int i = 0; i < m->next && f->ext; i++) {
+        const struct extension *e = m->ext[i].ext;
+        enum ext_verdict v = e->flow_init ? e->flow_init(e->ctx, state_of(f, &m->ext[i]), f, pv)
+                                          : EXT_MORE;
+        if (!e->flow_packet && v == EXT_MORE)
+            v = EXT_DONE;
+        ext_verdict(f, i, v);
+    }
+}
+
+static void ext_packet(struct meter *m, struct flow *f, const struct packet_view *pv, int dir)
+{
+    struct block_header *h = f->ext;
+    for (int i = 0; i < m->next && h; i++) {
+        if (h->done & (1u << i))
+            continue;
+        const struct extension *e = m->ext[i].ext;
+        ext_verdict(f, i, e->flow_packet(e->ctx, state_of(f, &m->ext[i]), f, pv, dir));
+    }
+}
+
+static void ext_before_export(struct meter *m, const struct flow *f, enum end_reason reason)
+{
+    for (int i = 0; i < m->next && f->ext; i++) {
+        const struct extension *e = m->ext[i].ext;
+        if (e->flow_export)
+            e->flow_export(e->ctx, state_of(f, &m->ext[i]), f, reason);
+    }
+}
+
+static void ext_restart(struct meter *m, struct flow *f)
+{
+    for (int i = 0; i < m->next && f->ext; i++) {
+        const struct extension *e = m->ext[i].ext;
+        if (e->flow_restart)
+            e->flow_restart(e->ctx, state_of(f, &m->ext[i]), f);
+    }
+}
+
+static void ext_release(struct meter *m, struct flow *f)
+{
+    if (!f->ext)
+        return;
+    for (int i = 0; i < m->next; i++) {
+        const struct extension *e = m->ext[i].ext;
+        if (e->flow_free)
+            e->flow_free(e->ctx, state_of(f, &m->ext[i]));
+    }
+    slab_free(&m->blocks, f->ext);
+    f->ext = NULL;
+}
+
 void meter_free(struct meter *m)
 {
     cache_free(&m->cache);
     frag_free(&m->frags);
+    slab_destroy(&m->blocks);
 }
 
 static bool flow_has_packets(const struct flow *f)
@@ -37,6 +143,7 @@ static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
 {
     if (!flow_has_packets(f))
         return;     /* a restarted record that saw nothing: nothing to say */
+    ext_before_export(m, f, reason);
     struct flow_record r;
     record_from_flow(f, reason, &r);
     r.id = ++m->next_id;
@@ -48,6 +155,7 @@ static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
 static void expire_flow(struct meter *m, struct flow *f, enum end_reason reason)
 {
     emit(m, f, reason);
+    ext_release(m, f);
     cache_remove(&m->cache, f);
 }
 
@@ -63,6 +171,7 @@ static void restart_flow(struct meter *m, struct flow *f)
     memset(f->tcp_flags, 0, sizeof f->tcp_flags);
     f->list_us = m->now_us;
     cache_restart(&m->cache, f);
+    ext_restart(m, f);
 }
 
 static uint64_t flow_last_us(const struct flow *f)
@@ -188,11 +297,24 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
         expire_flow(m, f, END_OF_FLOW);
         f = NULL;
     }
-    if (!f)
+    bool created = !f;
+    if (created) {
         f = new_flow(m, &key, hash, src_end, pv);
+        ext_attach(m, f);
+    }
     int dir = src_end == f->key_dir ? DIR_FWD : DIR_REV;
     account(f, dir, pv);
     touch(m, f, pv->ts_us);
     if (pv->proto == 6)
         track_tcp_close(m, f, dir, pv->tcp_flags);
+    if (!f->ext)
+        return;
+    if (created)
+        ext_first_packet(m, f, pv);
+    else
+        ext_packet(m, f, pv, dir);
+    if (((struct block_header *)f->ext)->export_requested) {
+        m->stats.ext_exports++;
+        expire_flow(m, f, END_OF_FLOW);
+    }
 }

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include "cache.h"
 #include "decode.h"
+#include "extension.h"
 #include "frag.h"
 #include "record.h"
+#include "slab.h"
 
 struct meter_config {
     uint64_t idle_us;
@@ -28,6 +30,8 @@ struct meter_stats {
     uint64_t records;               /* handed to the exporter */
     uint64_t records_by_reason[6];  /* indexed by enum end_reason */
     uint64_t active_flows_peak;
+    uint64_t ext_unavailable;       /* flows metered without extensions: no memory */
+    uint64_t ext_exports;           /* records exported because an extension asked */
 };
 
 typedef void (*record_sink_fn)(void *ctx, const struct flow_record *r);
@@ -42,10 +46,20 @@ struct meter {
     uint64_t touch_slack_us;        /* see touch() */
     record_sink_fn sink;
     void *sink_ctx;
+    /* Extensions: one block per flow holds all their states. */
+    struct ext_slot ext[EXT_MAX];
+    int next;
+    size_t block_size;
+    struct slab blocks;
 };
 
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx);
 void meter_free(struct meter *m);
+
+/* Attach an extension to every flow created from now on; call before the
+ * first packet. *offset tells where its state sits (see ext_state()).
+ * 0, or -1 when EXT_MAX extensions are attached already. */
+int meter_add_extension(struct meter *m, const struct extension *e, size_t *offset);
 
 /* Count one decoded (or undecodable) packet. */
 void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv);

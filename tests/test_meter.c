@@ -576,6 +576,144 @@ START_TEST(decoded_frames_are_metered_with_wire_and_ip_lengths)
 }
 END_TEST
 
+/* ---- extensions ------------------------------------------------------------- */
+
+/* A counting extension: how often each callback ran, and what it saw. */
+struct probe_ext_state {
+    uint32_t packets;       /* init + packet calls for this flow */
+    uint32_t restarts;
+    uint8_t marker;         /* set at init: shows the state is the flow's own */
+};
+static struct {
+    int init, packet, exported, restart, freed;
+    uint32_t stop_after;    /* say done after this many packets (0: never) */
+    uint32_t export_after;  /* ask for export after this many packets (0: never) */
+    uint32_t packets_at_export[MAX_RECS];
+} ext_log;
+static size_t ext_offset;
+
+static enum ext_verdict probe_verdict(struct probe_ext_state *st)
+{
+    if (ext_log.export_after && st->packets == ext_log.export_after)
+        return EXT_EXPORT;
+    if (ext_log.stop_after && st->packets == ext_log.stop_after)
+        return EXT_DONE;
+    return EXT_MORE;
+}
+
+static enum ext_verdict probe_init(void *ctx, void *state, const struct flow *f,
+                                   const struct packet_view *pv)
+{
+    (void)ctx, (void)pv;
+    struct probe_ext_state *st = state;
+    ck_assert_uint_eq(st->packets + st->marker, 0);     /* zeroed */
+    ck_assert_uint_eq(f->packets[0] + f->packets[1], 1); /* counted first */
+    st->marker = 0xA5;
+    st->packets = 1;
+    ext_log.init++;
+    return probe_verdict(st);
+}
+
+static enum ext_verdict probe_packet(void *ctx, void *state, const struct flow *f,
+                                     const struct packet_view *pv, int dir)
+{
+    (void)ctx, (void)f, (void)pv, (void)dir;
+    struct probe_ext_state *st = state;
+    ck_assert_uint_eq(st->marker, 0xA5);
+    st->packets++;
+    ext_log.packet++;
+    return probe_verdict(st);
+}
+
+static void probe_export(void *ctx, void *state, const struct flow *f, enum end_reason reason)
+{
+    (void)ctx, (void)f, (void)reason;
+    ext_log.exported++;
+    (void)state;
+}
+
+static void probe_restart(void *ctx, void *state, const struct flow *f)
+{
+    (void)ctx, (void)f;
+    ((struct probe_ext_state *)state)->restarts++;
+    ext_log.restart++;
+}
+
+static void probe_free(void *ctx, void *state)
+{
+    (void)ctx, (void)state;
+    ext_log.freed++;
+}
+
+static void ext_sink(void *ctx, const struct flow_record *r)
+{
+    sink(ctx, r);
+    const struct probe_ext_state *st = ext_state(r, ext_offset);
+    ck_assert_ptr_nonnull(st);
+    ext_log.packets_at_export[nrecs - 1] = st->packets;
+}
+
+static const struct extension probe_ext = {
+    "probe", sizeof(struct probe_ext_state), NULL,
+    probe_init, probe_packet, probe_export, probe_restart, probe_free,
+};
+
+static void start_meter_with_ext(uint32_t stop_after, uint32_t export_after)
+{
+    memset(&ext_log, 0, sizeof ext_log);
+    ext_log.stop_after = stop_after;
+    ext_log.export_after = export_after;
+    struct meter_config cfg = {30 * SEC, 60 * SEC, 5 * SEC, 100};
+    nrecs = 0;
+    memset(recs, 0, sizeof recs);
+    ck_assert_int_eq(meter_init(&m, &cfg, ext_sink, &m), 0);
+    ck_assert_int_eq(meter_add_extension(&m, &probe_ext, &ext_offset), 0);
+}
+
+START_TEST(extension_callbacks_run_once_per_flow_packet_and_record)
+{
+    start_meter_with_ext(0, 0);
+    long_conversation();                            /* 7 packets, one flow */
+    send_view(view(T0 + 1 * SEC, 3, 5000, 4, 53, 17, 0, 40));    /* a second flow */
+    b_to_a(T0 + 60 * SEC, TCPF_ACK);               /* active timeout splits the first */
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 3);
+    ck_assert_int_eq(ext_log.init, 2);              /* once per flow, not per record */
+    ck_assert_int_eq(ext_log.packet, 7);            /* 8 + 1 packets, minus the 2 first ones */
+    ck_assert_int_eq(ext_log.exported, 3);          /* once per record */
+    ck_assert_int_eq(ext_log.restart, 1);
+    ck_assert_int_eq(ext_log.freed, 2);             /* once per flow */
+    ck_assert_uint_eq(m.blocks.in_use, 0);
+}
+END_TEST
+
+START_TEST(an_extension_that_is_done_gets_no_more_packets)
+{
+    start_meter_with_ext(3, 0);
+    long_conversation();
+    meter_flush(&m);
+    ck_assert_int_eq(ext_log.init, 1);
+    ck_assert_int_eq(ext_log.packet, 2);
+    ck_assert_uint_eq(ext_log.packets_at_export[0], 3);
+    ck_assert_uint_eq(recs[0].packets[0] + recs[0].packets[1], 7);
+}
+END_TEST
+
+START_TEST(an_extension_can_export_its_flow_early)
+{
+    start_meter_with_ext(0, 3);
+    long_conversation();
+    ck_assert_int_eq(nrecs, 2);                     /* after packet 3, and after 3 more */
+    ck_assert_uint_eq(recs[0].end_reason, END_OF_FLOW);
+    ck_assert_uint_eq(recs[0].packets[0] + recs[0].packets[1], 3);
+    ck_assert_uint_eq(m.stats.ext_exports, 2);
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 3);
+    ck_assert_uint_eq(recs[2].packets[0] + recs[2].packets[1], 1);
+    ck_assert_int_eq(ext_log.freed, 3);
+}
+END_TEST
+
 Suite *meter_suite(void)
 {
     Suite *s = suite_create("meter");
@@ -594,6 +732,13 @@ Suite *meter_suite(void)
     tcase_add_test(tc, new_syn_from_the_responder_starts_a_flow_it_initiates);
     tcase_add_test(tc, flush_forces_open_flows_and_ends_closed_ones);
     tcase_add_test(tc, full_cache_evicts_the_least_recently_seen_flow);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("extensions");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, extension_callbacks_run_once_per_flow_packet_and_record);
+    tcase_add_test(tc, an_extension_that_is_done_gets_no_more_packets);
+    tcase_add_test(tc, an_extension_can_export_its_flow_early);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("records");

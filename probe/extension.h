@@ -1,0 +1,58 @@
+/* extension.h — how DPI and plugins attach to flows.
+ *
+ * An extension declares the per-flow state it needs and the callbacks it
+ * wants; the meter gives every flow one block holding all extensions' states
+ * (from a slab: no allocation per packet, none per flow once warm) and calls
+ * the callbacks at flow creation, on each packet, before export and when the
+ * flow goes. What an extension exports it describes as element rows
+ * (elements.h), read from its state through ext_state() at export. */
+#ifndef NFPROBE_EXTENSION_H
+#define NFPROBE_EXTENSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cache.h"
+#include "decode.h"
+#include "record.h"
+
+/* What flow_packet asks for next. */
+enum ext_verdict {
+    EXT_MORE = 0,       /* keep calling me with this flow's packets */
+    EXT_DONE = 1,       /* no more packets for me (my state stays until export) */
+    EXT_EXPORT = 2,     /* export the flow now (custom expiry); implies done */
+};
+
+struct extension {
+    const char *name;
+    size_t state_size;  /* bytes of per-flow state, zeroed at flow creation */
+    void *ctx;          /* the extension's own, passed to every callback */
+    /* The flow's first packet (dir is DIR_FWD), after it was counted. */
+    enum ext_verdict (*flow_init)(void *ctx, void *state, const struct flow *f,
+                                  const struct packet_view *pv);
+    /* Every later packet, after it was counted, until the extension says done. */
+    enum ext_verdict (*flow_packet)(void *ctx, void *state, const struct flow *f,
+                                    const struct packet_view *pv, int dir);
+    /* Just before a record of the flow is exported. */
+    void (*flow_export)(void *ctx, void *state, const struct flow *f, enum end_reason reason);
+    /* An active timeout split the flow: the next record starts now (optional). */
+    void (*flow_restart)(void *ctx, void *state, const struct flow *f);
+    /* The flow leaves the cache: release what the state points to (optional). */
+    void (*flow_free)(void *ctx, void *state);
+};
+
+#define EXT_MAX 16
+
+/* Where an extension's state sits in a flow's block; fixed at start-up. */
+struct ext_slot {
+    const struct extension *ext;
+    size_t offset;
+};
+
+/* The state of the extension at offset, from an exported record (NULL when
+ * the flow has no block: no extension was registered). */
+static inline const void *ext_state(const struct flow_record *r, size_t offset)
+{
+    return r->ext ? (const uint8_t *)r->ext + offset : NULL;
+}
+
+#endif

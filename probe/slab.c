@@ -1,0 +1,59 @@
+#include "slab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void slab_init(struct slab *s, size_t object_size, size_t per_chunk)
+{
+    memset(s, 0, sizeof *s);
+    size_t min = sizeof(void *);
+    s->size = ((object_size < min ? min : object_size) + 15) & ~(size_t)15;
+    s->per_chunk = per_chunk ? per_chunk : 1024;
+}
+
+static int grow(struct slab *s)
+{
+    void **chunks = realloc(s->chunks, (s->nchunks + 1) * sizeof *chunks);
+    if (!chunks)
+        return -1;
+    s->chunks = chunks;
+    char *chunk = malloc(s->size * s->per_chunk);
+    if (!chunk)
+        return -1;
+    s->chunks[s->nchunks++] = chunk;
+    /* Thread the new objects onto the free list, first object first out. */
+    for (size_t i = s->per_chunk; i-- > 0;) {
+        void *obj = chunk + i * s->size;
+        memcpy(obj, &s->free_list, sizeof s->free_list);
+        s->free_list = obj;
+    }
+    return 0;
+}
+
+void *slab_alloc(struct slab *s)
+{
+    if (!s->free_list && grow(s) < 0)
+        return NULL;
+    void *obj = s->free_list;
+    memcpy(&s->free_list, obj, sizeof s->free_list);
+    if (++s->in_use > s->peak)
+        s->peak = s->in_use;
+    return obj;
+}
+
+void slab_free(struct slab *s, void *p)
+{
+    if (!p)
+        return;
+    memcpy(p, &s->free_list, sizeof s->free_list);
+    s->free_list = p;
+    s->in_use--;
+}
+
+void slab_destroy(struct slab *s)
+{
+    for (size_t i = 0; i < s->nchunks; i++)
+        free(s->chunks[i]);
+    free(s->chunks);
+    memset(s, 0, sizeof *s);
+}
