@@ -111,6 +111,22 @@ static void pace(struct exporter *x, unsigned nrecords)
     }
 }
 
+/* Clock work of the IPFIX stream: a partial message waits at most
+ * FLUSH_AFTER_US, templates go out again every --template-refresh over UDP.
+ * Also run per record, since a long run of exports (a forced end, a paced
+ * replay) happens between ticks. */
+static void ipfix_timers(struct exporter *x, uint64_t now_mono)
+{
+    if (x->flush_deadline_us && now_mono >= x->flush_deadline_us) {
+        ipfix_flush(x->ipfix);
+        x->flush_deadline_us = 0;
+    }
+    if (x->refresh_templates && now_mono >= x->next_refresh_us) {
+        ipfix_send_templates(x->ipfix);
+        x->next_refresh_us = now_mono + x->refresh_us;
+    }
+}
+
 void exporter_record(void *ctx, const struct flow_record *r)
 {
     struct exporter *x = ctx;
@@ -120,8 +136,10 @@ void exporter_record(void *ctx, const struct flow_record *r)
     if (!x->ipfix)
         return;
     pace(x, !x->biflow && r->packets[DIR_REV] ? 2 : 1);
+    uint64_t now = now_mono_us();
+    ipfix_timers(x, now);
     if (x->flush_deadline_us == 0)
-        x->flush_deadline_us = now_mono_us() + FLUSH_AFTER_US;
+        x->flush_deadline_us = now + FLUSH_AFTER_US;
     ipfix_add_flow(x->ipfix, r);
 }
 
@@ -131,14 +149,7 @@ void exporter_tick(struct exporter *x, uint64_t now_mono)
         fflush(x->json);
     if (!x->ipfix)
         return;
-    if (x->flush_deadline_us && now_mono >= x->flush_deadline_us) {
-        ipfix_flush(x->ipfix);
-        x->flush_deadline_us = 0;
-    }
-    if (x->refresh_templates && now_mono >= x->next_refresh_us) {
-        ipfix_send_templates(x->ipfix);
-        x->next_refresh_us = now_mono + x->refresh_us;
-    }
+    ipfix_timers(x, now_mono);
     for (int i = 0; i < x->ntransports; i++)
         transport_poll(x->transports[i]);
 }

@@ -27,29 +27,7 @@ CAPTURES=${INTEROP_TSHARK_CAPTURES:-"1kxun.pcap http_ipv6.pcap icmp6-ping.pcap q
 port=$(free_port udp)
 start_collector udp "$port" "$work/collector.jsonl"   # something must receive: no ICMP unreachable
 
-tshark_pid=
-stop_tshark() {
-    [ -n "$tshark_pid" ] || return 0
-    kill -INT "$tshark_pid" 2> /dev/null
-    wait "$tshark_pid" 2> /dev/null
-    tshark_pid=
-}
-trap 'stop_tshark; cleanup' EXIT
-
-# "Capturing on 'Loopback: lo'" on stderr is not enough: a datagram sent right
-# after it can be missed (seen: the first message, with the templates). So
-# tshark also captures a probe port, and probes are sent there until one is in
-# its file; the analysis reads only the export port's frames.
-probe_port=$(free_port udp)
-tshark -i lo -f "udp port $port or udp port $probe_port" -w "$work/all.pcapng" > "$work/tshark.out" 2> "$work/tshark.err" &
-tshark_pid=$!
-wait_for_line "$work/tshark.err" "Capturing on" 20 || fail_setup "tshark did not start capturing: $(cat "$work/tshark.err")"
-deadline=$((SECONDS + 20))
-until [ "$(tshark -r "$work/all.pcapng" -T fields -e frame.number 2> /dev/null | wc -l)" -ge 1 ]; do
-    [ $SECONDS -lt $deadline ] || fail_setup "tshark captured none of the probes to port $probe_port"
-    python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", ("127.0.0.1", int(sys.argv[1])))' "$probe_port"
-    sleep 0.1
-done
+start_tshark "$port" "$work/all.pcapng"
 
 declare -A want_p want_b want_r pkts_of
 runs=() messages=0 i=0

@@ -162,3 +162,30 @@ with open(out, "wb") as f:
     f.write(struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
 PY
 }
+
+# tshark capturing UDP to PORT on lo into FILE, stopped by stop_tshark (and at
+# exit). "Capturing on 'Loopback: lo'" on stderr is not enough: a datagram sent
+# right after it can be missed (seen: the first message, with the templates).
+# So tshark also captures a probe port, and probes are sent there until one is
+# in its file; read only PORT's frames from FILE.
+tshark_pid=
+start_tshark() {   # port file
+    local probe_port deadline
+    probe_port=$(free_port udp)
+    tshark -i lo -f "udp port $1 or udp port $probe_port" -w "$2" > "$2.out" 2> "$2.err" &
+    tshark_pid=$!
+    trap 'stop_tshark; cleanup' EXIT
+    wait_for_line "$2.err" "Capturing on" 20 || fail_setup "tshark did not start capturing: $(cat "$2.err")"
+    deadline=$((SECONDS + 20))
+    until [ "$(tshark -r "$2" -T fields -e frame.number 2> /dev/null | wc -l)" -ge 1 ]; do
+        [ $SECONDS -lt $deadline ] || fail_setup "tshark captured none of the probes to port $probe_port"
+        python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", ("127.0.0.1", int(sys.argv[1])))' "$probe_port"
+        sleep 0.1
+    done
+}
+stop_tshark() {
+    [ -n "$tshark_pid" ] || return 0
+    kill -INT "$tshark_pid" 2> /dev/null
+    wait "$tshark_pid" 2> /dev/null
+    tshark_pid=
+}
