@@ -146,27 +146,27 @@ static bool get_biflow_direction(const struct flow_record *r, int view, struct e
 
 #define U(n) ET_UNSIGNED, n
 static const struct element builtin[] = {
-    /* name                    pen id   v9   type/len           rev    json              json_rev */
-    {"flowId",                  0, 148, 148, U(8),              false, "id",              NULL, get_flow_id},
-    {"flowStartMilliseconds",   0, 152, 152, ET_DATETIME_MS, 8, true,  "first_seen_ms",   NULL, get_start},
-    {"flowEndMilliseconds",     0, 153, 153, ET_DATETIME_MS, 8, true,  "last_seen_ms",    NULL, get_end},
-    {"ipVersion",               0, 60,  60,  U(1),              false, "ip_version",      NULL, get_ip_version},
-    {"protocolIdentifier",      0, 4,   4,   U(1),              false, "protocol",        NULL, get_proto},
-    {"vlanId",                  0, 58,  58,  U(2),              false, "vlan_id",         NULL, get_vlan},
-    {"sourceIPv4Address",       0, 8,   8,   ET_IPV4, 4,        false, "src_ip",          NULL, get_src4},
-    {"sourceIPv6Address",       0, 27,  27,  ET_IPV6, 16,       false, "src_ip",          NULL, get_src6},
-    {"sourceTransportPort",     0, 7,   7,   U(2),              false, "src_port",        NULL, get_sport},
-    {"destinationIPv4Address",  0, 12,  12,  ET_IPV4, 4,        false, "dst_ip",          NULL, get_dst4},
-    {"destinationIPv6Address",  0, 28,  28,  ET_IPV6, 16,       false, "dst_ip",          NULL, get_dst6},
-    {"destinationTransportPort",0, 11,  11,  U(2),              false, "dst_port",        NULL, get_dport},
-    {"packetDeltaCount",        0, 2,   2,   U(8),              true,  "src2dst_packets", "dst2src_packets", get_packets},
-    {"octetDeltaCount",         0, 1,   1,   U(8),              true,  "src2dst_bytes",   "dst2src_bytes", get_octets},
-    {"layer2OctetDeltaCount",   0, 352, 0,   U(8),              true,  "src2dst_l2_bytes", "dst2src_l2_bytes", get_l2_octets},
-    {"tcpControlBits",          0, 6,   6,   U(2),              true,  "src2dst_tcp_flags", "dst2src_tcp_flags", get_tcp_flags},
-    {"icmpTypeCodeIPv4",        0, 32,  32,  U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp4},
-    {"icmpTypeCodeIPv6",        0, 139, 139, U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp6},
-    {"flowEndReason",           0, 136, 136, U(1),              false, "end_reason",      NULL, get_end_reason},
-    {"biflowDirection",         0, 239, 239, U(1),              false, NULL,              NULL, get_biflow_direction},
+    /* name                    pen id   v9   type/len           rev    json              json_rev  get  family */
+    {"flowId",                  0, 148, 148, U(8),              false, "id",              NULL, get_flow_id, 0},
+    {"flowStartMilliseconds",   0, 152, 152, ET_DATETIME_MS, 8, true,  "first_seen_ms",   NULL, get_start, 0},
+    {"flowEndMilliseconds",     0, 153, 153, ET_DATETIME_MS, 8, true,  "last_seen_ms",    NULL, get_end, 0},
+    {"ipVersion",               0, 60,  60,  U(1),              false, "ip_version",      NULL, get_ip_version, 0},
+    {"protocolIdentifier",      0, 4,   4,   U(1),              false, "protocol",        NULL, get_proto, 0},
+    {"vlanId",                  0, 58,  58,  U(2),              false, "vlan_id",         NULL, get_vlan, 0},
+    {"sourceIPv4Address",       0, 8,   8,   ET_IPV4, 4,        false, "src_ip",          NULL, get_src4, 4},
+    {"sourceIPv6Address",       0, 27,  27,  ET_IPV6, 16,       false, "src_ip",          NULL, get_src6, 6},
+    {"sourceTransportPort",     0, 7,   7,   U(2),              false, "src_port",        NULL, get_sport, 0},
+    {"destinationIPv4Address",  0, 12,  12,  ET_IPV4, 4,        false, "dst_ip",          NULL, get_dst4, 4},
+    {"destinationIPv6Address",  0, 28,  28,  ET_IPV6, 16,       false, "dst_ip",          NULL, get_dst6, 6},
+    {"destinationTransportPort",0, 11,  11,  U(2),              false, "dst_port",        NULL, get_dport, 0},
+    {"packetDeltaCount",        0, 2,   2,   U(8),              true,  "src2dst_packets", "dst2src_packets", get_packets, 0},
+    {"octetDeltaCount",         0, 1,   1,   U(8),              true,  "src2dst_bytes",   "dst2src_bytes", get_octets, 0},
+    {"layer2OctetDeltaCount",   0, 352, 0,   U(8),              true,  "src2dst_l2_bytes", "dst2src_l2_bytes", get_l2_octets, 0},
+    {"tcpControlBits",          0, 6,   6,   U(2),              true,  "src2dst_tcp_flags", "dst2src_tcp_flags", get_tcp_flags, 0},
+    {"icmpTypeCodeIPv4",        0, 32,  32,  U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp4, 4},
+    {"icmpTypeCodeIPv6",        0, 139, 139, U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp6, 6},
+    {"flowEndReason",           0, 136, 136, U(1),              false, "end_reason",      NULL, get_end_reason, 0},
+    {"biflowDirection",         0, 239, 239, U(1),              false, NULL,              NULL, get_biflow_direction, 0},
 };
 #undef U
 
@@ -286,6 +286,25 @@ fail:
     free(copy);
     template_free(t);
     return -1;
+}
+
+int template_for_family(const struct template_def *t, int family, struct template_def *out)
+{
+    memset(out, 0, sizeof *out);
+    char name[160];
+    snprintf(name, sizeof name, "%s-ipv%d", t->name, family);
+    out->name = strdup(name);
+    out->fields = calloc(t->nfields ? t->nfields : 1, sizeof *out->fields);
+    if (!out->name || !out->fields) {
+        template_free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < t->nfields; i++) {
+        uint8_t fam = t->fields[i].elem->family;
+        if (fam == 0 || fam == family)
+            out->fields[out->nfields++] = t->fields[i];
+    }
+    return 0;
 }
 
 void template_free(struct template_def *t)

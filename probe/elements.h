@@ -56,6 +56,7 @@ struct element {
     const char *json;       /* JSON name of the src→dst value, NULL: not in JSON */
     const char *json_rev;   /* JSON name of the dst→src value, NULL: only one */
     elem_get_fn get;
+    uint8_t family;         /* 4 or 6: only in that address family's template; 0: both */
 };
 
 /* One element as a template uses it: the element, and whether the template
@@ -84,6 +85,10 @@ const struct element *elements_find(const char *name);
 int template_parse(const char *name, const char *text, struct template_def *t,
                    char *err, size_t errlen);
 void template_free(struct template_def *t);
+
+/* The fields of t that an address family's records carry (elements of the
+ * other family left out), named "<t>-ipv4" or "<t>-ipv6". 0 or -1. */
+int template_for_family(const struct template_def *t, int family, struct template_def *out);
 
 /* A built-in template shipped in templates/ (compiled in), or NULL. */
 const char *template_builtin(const char *name);

@@ -72,11 +72,9 @@ int exporter_open(struct exporter *x, const struct options *o)
         return 0;
     if (open_transports(x, o) < 0)
         return -1;
-    const char *v4 = o->biflow ? "biflow-ipv4" : "ipv4";
-    const char *v6 = o->biflow ? "biflow-ipv6" : "ipv6";
-    if (load_template(v4, &x->tmpl_v4) < 0 || load_template(v6, &x->tmpl_v6) < 0)
+    if (load_template(o->biflow ? "biflow" : "default", &x->tmpl) < 0)
         return -1;
-    struct ipfix_config cfg = {o->domain, o->mtu, o->biflow, &x->tmpl_v4, &x->tmpl_v6};
+    struct ipfix_config cfg = {o->domain, o->mtu, o->biflow, &x->tmpl};
     char err[512];
     x->ipfix = ipfix_new(&cfg, send_message, x, err, sizeof err);
     if (!x->ipfix) {
@@ -187,9 +185,6 @@ void exporter_close(struct exporter *x)
     ipfix_free(x->ipfix);
     for (int i = 0; i < x->ntransports; i++)
         transport_free(x->transports[i]);
-    if (x->tmpl_v4.name)
-        template_free(&x->tmpl_v4);
-    if (x->tmpl_v6.name)
-        template_free(&x->tmpl_v6);
+    template_free(&x->tmpl);
     memset(x, 0, sizeof *x);
 }

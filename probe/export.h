@@ -14,7 +14,7 @@
 struct exporter {
     FILE *json;
     struct ipfix_encoder *ipfix;
-    struct template_def tmpl_v4, tmpl_v6;
+    struct template_def tmpl;
     struct transport *transports[MAX_COLLECTORS + 1];
     int ntransports;
     bool biflow;

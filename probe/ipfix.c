@@ -10,7 +10,7 @@
 /* One encodable template: its element list, its id, and the size of the
  * record laid out in libfixbuf's internal form (fields packed in order). */
 struct encoded_template {
-    const struct template_def *def;
+    struct template_def def;
     uint16_t tid;
     size_t reclen;
 };
@@ -133,11 +133,14 @@ static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t want,
     return 0;
 }
 
-static int setup_flow_template(struct ipfix_encoder *e, const struct template_def *def,
+static int setup_flow_template(struct ipfix_encoder *e, const struct template_def *def, int family,
                                uint16_t tid, struct encoded_template *et, char *err, size_t errlen)
 {
-    et->def = def;
-    fbTemplate_t *t = build_template(e->model, def, &et->reclen, err, errlen);
+    if (template_for_family(def, family, &et->def) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    fbTemplate_t *t = build_template(e->model, &et->def, &et->reclen, err, errlen);
     if (!t)
         return -1;
     if (add_template(e, t, tid, &et->tid, err, errlen) < 0)
@@ -179,11 +182,13 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     e->model = fbInfoModelAlloc();
     e->session = fbSessionAlloc(e->model);
     fbSessionSetDomain(e->session, cfg->domain);
-    if (setup_flow_template(e, cfg->tmpl_v4, TID_IPV4, &e->v4, err, errlen) < 0 ||
-        setup_flow_template(e, cfg->tmpl_v6, TID_IPV6, &e->v6, err, errlen) < 0 ||
+    if (setup_flow_template(e, cfg->tmpl, 4, TID_IPV4, &e->v4, err, errlen) < 0 ||
+        setup_flow_template(e, cfg->tmpl, 6, TID_IPV6, &e->v6, err, errlen) < 0 ||
         setup_stats_template(e, err, errlen) < 0) {
         fbSessionFree(e->session);
         fbInfoModelFree(e->model);
+        template_free(&e->v4.def);
+        template_free(&e->v6.def);
         free(e);
         return NULL;
     }
@@ -210,6 +215,8 @@ void ipfix_free(struct ipfix_encoder *e)
         return;
     fBufFree(e->fbuf);
     fbInfoModelFree(e->model);
+    template_free(&e->v4.def);
+    template_free(&e->v6.def);
     free(e->rec);
     free(e->msgbuf);
     free(e);
@@ -349,8 +356,8 @@ static void fill_record(const struct encoded_template *et, const struct flow_rec
                         int view, uint8_t *rec)
 {
     size_t off = 0;
-    for (size_t i = 0; i < et->def->nfields; i++) {
-        const struct template_field *f = &et->def->fields[i];
+    for (size_t i = 0; i < et->def.nfields; i++) {
+        const struct template_field *f = &et->def.fields[i];
         struct elem_value v;
         memset(&v, 0, sizeof v);
         /* A value the record lacks (no ICMP type for TCP) goes out as zero. */

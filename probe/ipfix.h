@@ -23,8 +23,7 @@ struct ipfix_config {
     uint32_t domain;            /* observation domain id */
     uint16_t mtu;               /* largest message */
     bool biflow;                /* RFC 5103 records instead of two one-way records */
-    const struct template_def *tmpl_v4;
-    const struct template_def *tmpl_v6;
+    const struct template_def *tmpl;    /* for both families: see template_for_family() */
 };
 
 /* Exporter statistics, for the options records (RFC 7011 §4.3). */

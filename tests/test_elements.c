@@ -16,15 +16,20 @@ static void assert_field(const struct template_def *t, size_t i, const char *nam
                   t->fields[i].reverse);
 }
 
+/* The default template lists both families; each family's records use the
+ * fields that apply to it. */
 START_TEST(builtin_one_way_templates_parse)
 {
-    static const char *const names[] = {"ipv4", "ipv6"};
+    const char *text = template_builtin("default");
+    ck_assert_ptr_nonnull(text);
+    struct template_def all;
+    char err[256] = "";
+    ck_assert_msg(template_parse("default", text, &all, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(all.nfields, 20);
+    static const char *const names[] = {"default-ipv4", "default-ipv6"};
     for (int i = 0; i < 2; i++) {
-        const char *text = template_builtin(names[i]);
-        ck_assert_ptr_nonnull(text);
         struct template_def t;
-        char err[256] = "";
-        ck_assert_msg(template_parse(names[i], text, &t, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(template_for_family(&all, i == 0 ? 4 : 6, &t), 0);
         ck_assert_str_eq(t.name, names[i]);
         ck_assert_uint_eq(t.nfields, 17);
         assert_field(&t, 0, "flowId", false);
@@ -38,18 +43,20 @@ START_TEST(builtin_one_way_templates_parse)
         ck_assert_ptr_null(t.fields);
         ck_assert_uint_eq(t.nfields, 0);
     }
+    template_free(&all);
 }
 END_TEST
 
 START_TEST(builtin_biflow_templates_parse_with_reverse_twins)
 {
-    static const char *const names[] = {"biflow-ipv4", "biflow-ipv6"};
+    const char *text = template_builtin("biflow");
+    ck_assert_ptr_nonnull(text);
+    struct template_def all;
+    char err[256] = "";
+    ck_assert_msg(template_parse("biflow", text, &all, err, sizeof err) == 0, "%s", err);
     for (int i = 0; i < 2; i++) {
-        const char *text = template_builtin(names[i]);
-        ck_assert_ptr_nonnull(text);
         struct template_def t;
-        char err[256] = "";
-        ck_assert_msg(template_parse(names[i], text, &t, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(template_for_family(&all, i == 0 ? 4 : 6, &t), 0);
         ck_assert_uint_eq(t.nfields, 20);
         assert_field(&t, 11, "tcpControlBits", false);
         assert_field(&t, 12, "tcpControlBits", true);
@@ -64,6 +71,7 @@ START_TEST(builtin_biflow_templates_parse_with_reverse_twins)
         ck_assert_uint_eq(reverse, 4);
         template_free(&t);
     }
+    template_free(&all);
     ck_assert_ptr_null(template_builtin("ipv5"));
     ck_assert_ptr_null(template_builtin(""));
 }
