@@ -172,30 +172,16 @@ static enum decode_status walk_ethertype(struct cursor *c, uint16_t type,
     return DECODE_UNKNOWN_LINK;
 }
 
-static enum decode_status link_ethernet(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
+/* Link headers of a fixed size that name the payload by ethertype:
+ * Ethernet (type at 12 of 14), Linux SLL (14 of 16), SLL2 (0 of 20), Cisco
+ * HDLC (2 of 4). */
+static enum decode_status link_fixed(struct cursor *c, uint32_t header_len, uint32_t type_at,
+                                     struct packet_view *pv, enum net_kind *kind)
 {
-    if (c->len < 14)
+    if (c->len < header_len)
         return DECODE_TRUNCATED_L2;
-    uint16_t type = rd16(c->p + 12);
-    skip(c, 14);
-    return walk_ethertype(c, type, pv, kind);
-}
-
-static enum decode_status link_sll(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
-{
-    if (c->len < 16)
-        return DECODE_TRUNCATED_L2;
-    uint16_t type = rd16(c->p + 14);
-    skip(c, 16);
-    return walk_ethertype(c, type, pv, kind);
-}
-
-static enum decode_status link_sll2(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
-{
-    if (c->len < 20)
-        return DECODE_TRUNCATED_L2;
-    uint16_t type = rd16(c->p);
-    skip(c, 20);
+    uint16_t type = rd16(c->p + type_at);
+    skip(c, header_len);
     return walk_ethertype(c, type, pv, kind);
 }
 
@@ -259,11 +245,7 @@ static enum decode_status link_pppoe_raw(struct cursor *c, enum net_kind *kind)
 
 static enum decode_status link_chdlc(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
 {
-    if (c->len < 4)
-        return DECODE_TRUNCATED_L2;
-    uint16_t type = rd16(c->p + 2);
-    skip(c, 4);
-    return walk_ethertype(c, type, pv, kind);
+    return link_fixed(c, 4, 2, pv, kind);
 }
 
 /* NFLOG: family, version, resource id, then TLVs in host (little-endian)
@@ -297,9 +279,9 @@ static enum decode_status decode_link(int dlt, struct cursor *c, struct packet_v
                                       enum net_kind *kind)
 {
     switch (dlt) {
-    case DLT_EN10MB: return link_ethernet(c, pv, kind);
-    case DLT_LINUX_SLL: return link_sll(c, pv, kind);
-    case DLT_LINUX_SLL2: return link_sll2(c, pv, kind);
+    case DLT_EN10MB: return link_fixed(c, 14, 12, pv, kind);
+    case DLT_LINUX_SLL: return link_fixed(c, 16, 14, pv, kind);
+    case DLT_LINUX_SLL2: return link_fixed(c, 20, 0, pv, kind);
     case DLT_RAW: case 14: case LINKTYPE_RAW_NUMBER:
         *kind = NET_BY_NIBBLE;
         return DECODE_OK;
