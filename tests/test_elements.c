@@ -198,7 +198,7 @@ START_TEST(table_lookup_and_registration)
         ck_assert_ptr_eq(elements_find(elements_at(i)->name), elements_at(i));
 
     static const struct element extra[] = {
-        {"dpiApplication", 12345, 1, 0, ET_STRING, ELEM_VARLEN, false, "app", NULL, get_app},
+        {"dpiApplication", 12345, 1, 0, ET_STRING, ELEM_VARLEN, false, "app", NULL, get_app, 0},
     };
     ck_assert_int_eq(elements_register(extra, 1), 0);
     ck_assert_uint_eq(elements_count(), n + 1);
