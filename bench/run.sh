@@ -12,7 +12,9 @@
 # Environment (all optional):
 #   BENCH_PACKETS=3000000  BENCH_FLOWS=120000  BENCH_SEED=1  BENCH_SECONDS=60
 #   BENCH_RUNS=3                       runs per program, the median is reported
-#   BENCH_PROGRAMS="softflowd nfprobe nfprobe-json"   which lines to run
+#   BENCH_PROGRAMS="softflowd nfprobe nfprobe-json"   which lines to run; also
+#                  nfprobe-dpi (nDPI dissection on, IPFIX to nfcapd) and
+#                  ndpireader (nDPI's own ndpiReader -T 10 -U 16, no export)
 #   BENCH_MAX_FLOWS=200000             flow table size given to both probes
 #   BENCH_TSHARK=1                     also sum IP lengths with tshark (slow, cached)
 #   NFPROBE=./nfprobe  NFPROBE_ARGS=   binary and extra arguments for nfprobe
@@ -234,11 +236,14 @@ bench_one() {   # name
     case $name in
         softflowd)
             command -v "$SOFTFLOWD" >/dev/null || { log "skip softflowd: $SOFTFLOWD not found (apt-get install softflowd)"; return; } ;;
-        nfprobe|nfprobe-json)
+        ndpireader)
+            command -v ndpiReader >/dev/null || { log "skip ndpireader: ndpiReader not found (apt-get install libndpi-bin)"; return; } ;;
+        nfprobe|nfprobe-json|nfprobe-dpi)
             [ -x "$NFPROBE" ] || { log "skip $name: $NFPROBE not found (build it: ./configure && make)"; return; } ;;
         *) die "unknown program '$name' in BENCH_PROGRAMS" ;;
     esac
     [ "$name" = nfprobe-json ] && collector=0
+    [ "$name" = ndpireader ] && collector=0
     ORDER+=("$name")
 
     for i in $(seq "$RUNS"); do
@@ -256,6 +261,8 @@ bench_one() {   # name
             softflowd) cmd=("$SOFTFLOWD" -r "$PCAP" -n "127.0.0.1:$port" -v 10 -A milli -m "$MAXFLOWS" ${SOFTFLOWD_ARGS:-}) ;;
             nfprobe) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -c "127.0.0.1:$port" --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
             nfprobe-json) cmd=("$NFPROBE" -r "$PCAP" --no-dissect --json --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
+            nfprobe-dpi) cmd=("$NFPROBE" -r "$PCAP" -c "127.0.0.1:$port" --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
+            ndpireader) cmd=(ndpiReader -q -T 10 -U 16 -i "$PCAP") ;;
         esac
         printf '%s\n' "${cmd[*]}" > "$dir/cmd"
         local drops0 drops1
@@ -346,6 +353,7 @@ for prog in "${ORDER[@]}"; do
     read -r pps mb bpf < <(awk -v w="${R_WALL[$prog]}" -v r="${R_RSS[$prog]}" -v n="$CAP_PKTS" -v a="$CAP_ACTIVE" \
         'BEGIN { printf "%.0f %.1f %.0f\n", (w > 0 ? n / w : 0), r / 1024, r * 1024 / a }')
     [ "$prog" = nfprobe-json ] && R_VERDICT[$prog]="n/a (no collector)"
+    [ "$prog" = ndpireader ] && R_VERDICT[$prog]="n/a (no export)"
     # shellcheck disable=SC2059
     printf "$fmt" "$prog" "${R_WALL[$prog]}" "$pps" "$mb" "$bpf" "${R_FLOWS[$prog]}" "${R_PKTS[$prog]}" \
         "${R_BYTES[$prog]}" "${R_VERDICT[$prog]}"
@@ -360,6 +368,12 @@ ratio() {  # a b label
 }
 ratio "${PPS_nfprobe:-}" "${PPS_softflowd:-}" "packets/s nfprobe / softflowd"
 ratio "${PPS_nfprobe_json:-}" "${PPS_softflowd:-}" "packets/s nfprobe --json / softflowd"
+ratio "${PPS_nfprobe_dpi:-}" "${PPS_nfprobe:-}" "packets/s nfprobe with DPI / --no-dissect"
+ratio "${PPS_nfprobe_dpi:-}" "${PPS_ndpireader:-}" "packets/s nfprobe with DPI / ndpiReader (target >= 1.5)"
+if [ -n "${R_RSS[nfprobe-dpi]:-}" ] && [ -n "${R_RSS[ndpireader]:-}" ]; then
+    awk -v a="${R_RSS[nfprobe-dpi]}" -v b="${R_RSS[ndpireader]}" \
+        'BEGIN { printf "peak RSS nfprobe with DPI / ndpiReader: %.2f (target <= 0.25)\n", a / b }'
+fi
 echo "B/flow = peak RSS / $CAP_ACTIVE (max flows active under a 30 s idle timeout; whole process, not just the cache)"
 # nfprobe's own view: memory that grows with the flows, per flow in its cache
 # at the busiest moment (its stats line says how many that was).

@@ -44,6 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #define PROG "collector-test"
 
 /* Largest IPFIX message (16-bit length field) plus one byte, so an
@@ -60,7 +63,7 @@
 /* Guard against pathological nesting of structured data. */
 #define MAX_LIST_DEPTH 8
 
-enum mode { MODE_NONE, MODE_UDP, MODE_TCP, MODE_FILE };
+enum mode { MODE_NONE, MODE_UDP, MODE_TCP, MODE_FILE, MODE_TLS };
 
 struct options {
     enum mode mode;
@@ -70,6 +73,9 @@ struct options {
     long long max_records;  /* -n, < 0 = unlimited */
     double idle_timeout;    /* -t seconds, < 0 = none */
     bool seq_check;
+    /* tls:// (RFC 7011 §10.4): our certificate and key; with a CA, the
+     * exporter must show a certificate it signed */
+    const char *tls_cert, *tls_key, *tls_ca;
 };
 
 /* Next expected sequence number of one observation domain. */
@@ -91,6 +97,7 @@ struct tsession {
     socklen_t peerlen;
     /* TCP: connection and partial-message reassembly buffer */
     int fd;
+    SSL *ssl;               /* TLS: the connection's session */
     uint8_t *rbuf;
     size_t rlen;
 };
@@ -102,6 +109,7 @@ struct collector {
     uint8_t *msg;           /* one raw message (UDP / file) */
     struct tsession *sessions;
     GString *line;          /* JSON line being built */
+    SSL_CTX *tls;           /* tls:// listener */
     unsigned long long records;
     unsigned long long options_records;
     unsigned long long messages;
@@ -307,6 +315,23 @@ static size_t internal_size(const fbInfoElement_t *canon, uint16_t len)
         return len == FB_IE_VARLEN ? sizeof(fbVarfield_t) : len;
     }
 }
+
+/* ntop's layer-7 elements (PEN 35632, nProbe's ids) that nfprobe exports
+ * with dissection on (templates/dpi.tmpl), so they print by name. */
+static fbInfoElement_t ntop_elements[] = {
+    FB_IE_INIT_FULL("L7_PROTO", 35632, 118, 2, FB_IE_F_ENDIAN, 0, 0, FB_UINT_16, NULL),
+    FB_IE_INIT_FULL("L7_PROTO_NAME", 35632, 119, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("HTTP_UA", 35632, 183, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("HTTP_HOST", 35632, 187, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("TLS_SERVER_NAME", 35632, 188, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("DNS_QUERY", 35632, 205, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("DNS_QUERY_TYPE", 35632, 207, 2, FB_IE_F_ENDIAN, 0, 0, FB_UINT_16, NULL),
+    FB_IE_INIT_FULL("DNS_RET_CODE", 35632, 208, 1, FB_IE_F_ENDIAN, 0, 0, FB_UINT_8, NULL),
+    FB_IE_INIT_FULL("JA3C_HASH", 35632, 489, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("JA3S_HASH", 35632, 490, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("L7_PROTO_CATEGORY", 35632, 501, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_NULL
+};
 
 /* JSON key: model name, or _PEN_ID for elements the model doesn't know. */
 static void json_key(GString *out, const fbInfoElement_t *canon,
@@ -649,6 +674,9 @@ static void tsession_free(struct collector *c, struct tsession *ts)
             break;
         }
     }
+    if (ts->ssl) {
+        SSL_free(ts->ssl);
+    }
     if (ts->fd >= 0) {
         close(ts->fd);
     }
@@ -953,6 +981,11 @@ static int run_file(struct collector *c)
 /* network input                                                       */
 /* ------------------------------------------------------------------ */
 
+static const char *mode_scheme(enum mode m)
+{
+    return m == MODE_UDP ? "udp" : m == MODE_TLS ? "tls" : "tcp";
+}
+
 /* Bind the listening (TCP) or receiving (UDP) socket; -1 on failure. */
 static int open_socket(const struct options *o)
 {
@@ -976,7 +1009,7 @@ static int open_socket(const struct options *o)
             continue;
         }
         int one = 1;
-        if (o->mode == MODE_TCP) {
+        if (o->mode == MODE_TCP || o->mode == MODE_TLS) {
             /* allow quick restarts despite TIME_WAIT; a live listener on
              * the port still makes bind() fail */
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -989,7 +1022,7 @@ static int open_socket(const struct options *o)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
         }
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-            (o->mode != MODE_TCP || listen(fd, 16) == 0)) {
+            (o->mode == MODE_UDP || listen(fd, 16) == 0)) {
             break;
         }
         saved_errno = errno;
@@ -999,7 +1032,7 @@ static int open_socket(const struct options *o)
     freeaddrinfo(res);
     if (fd < 0) {
         fprintf(stderr, PROG ": cannot listen on %s://%s:%s: %s\n",
-                o->mode == MODE_UDP ? "udp" : "tcp", o->host, o->port,
+                mode_scheme(o->mode), o->host, o->port,
                 strerror(saved_errno));
         return -1;
     }
@@ -1026,7 +1059,7 @@ static void announce(const struct options *o, int fd)
     }
     bool v6 = strchr(o->host, ':') != NULL;
     fprintf(stderr, "listening on %s://%s%s%s:%u\n",
-            o->mode == MODE_UDP ? "udp" : "tcp", v6 ? "[" : "", o->host,
+            mode_scheme(o->mode), v6 ? "[" : "", o->host,
             v6 ? "]" : "", port);
     fflush(stderr);
 }
@@ -1076,6 +1109,65 @@ static void udp_readable(struct collector *c, int fd)
     }
 }
 
+static void print_tls_error(const char *what, const char *peer)
+{
+    char detail[256] = "unknown error";
+    unsigned long e = ERR_get_error();
+    if (e) {
+        ERR_error_string_n(e, detail, sizeof(detail));
+    }
+    ERR_clear_error();
+    fprintf(stderr, PROG ": %s %s: %s\n", what, peer, detail);
+}
+
+/* Handshake on the accepted socket, blocking with a timeout, then back to
+ * non-blocking reads. NULL (after saying why) when it fails. */
+static SSL *tls_accept(struct collector *c, int fd, const char *peer)
+{
+    struct timeval tv = { 5, 0 };
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL *ssl = SSL_new(c->tls);
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1) {
+        print_tls_error("TLS handshake failed with", peer);
+        SSL_free(ssl);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    return ssl;
+}
+
+/* The listener's TLS context: our certificate, and the exporter's checked
+ * against --tls-ca when one is given (RFC 7011 §10.4.2: both sides). */
+static bool setup_tls(struct collector *c)
+{
+    const struct options *o = &c->opt;
+    c->tls = SSL_CTX_new(TLS_server_method());
+    if (!c->tls) {
+        print_tls_error("cannot create a TLS context", "");
+        return false;
+    }
+    SSL_CTX_set_min_proto_version(c->tls, TLS1_2_VERSION);
+    /* no session tickets: nothing unasked-for travels to the exporter */
+    SSL_CTX_set_num_tickets(c->tls, 0);
+    if (SSL_CTX_use_certificate_chain_file(c->tls, o->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c->tls, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(c->tls) != 1) {
+        print_tls_error("cannot load certificate/key", o->tls_cert);
+        return false;
+    }
+    if (o->tls_ca) {
+        if (SSL_CTX_load_verify_locations(c->tls, o->tls_ca, NULL) != 1) {
+            print_tls_error("cannot load CA", o->tls_ca);
+            return false;
+        }
+        SSL_CTX_set_verify(c->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    return true;
+}
+
 static void tcp_accept(struct collector *c, int lfd)
 {
     for (;;) {
@@ -1092,8 +1184,14 @@ static void tcp_accept(struct collector *c, int lfd)
         char addr[INET6_ADDRSTRLEN + 16], label[96];
         format_sockaddr((struct sockaddr *)&peer, addr, sizeof(addr));
         snprintf(label, sizeof(label), "tcp %s", addr);
+        SSL *ssl = NULL;
+        if (c->tls && !(ssl = tls_accept(c, fd, addr))) {
+            close(fd);
+            continue;
+        }
         struct tsession *ts = tsession_new(c, label);
         ts->fd = fd;
+        ts->ssl = ssl;
         ts->rbuf = g_malloc(MSG_BUF_SIZE);
         fprintf(stderr, PROG ": %s connected\n", ts->label);
     }
@@ -1104,9 +1202,47 @@ static void tcp_accept(struct collector *c, int lfd)
  * stream.  Returns false when the connection is finished (closed by the
  * peer, or unusable because the framing is broken).
  */
+static bool stream_readable(struct collector *c, struct tsession *ts);
+
+/* TLS may hold decrypted bytes the socket no longer signals: read until
+ * OpenSSL has nothing left. */
 static bool tcp_readable(struct collector *c, struct tsession *ts)
 {
-    ssize_t n = recv(ts->fd, ts->rbuf + ts->rlen, MSG_BUF_SIZE - ts->rlen, 0);
+    do {
+        if (!stream_readable(c, ts)) {
+            return false;
+        }
+    } while (ts->ssl && SSL_pending(ts->ssl) > 0 && !c->done && !g_stop);
+    return true;
+}
+
+/* recv() or SSL_read(): bytes read, 0 at a clean end, -1 with errno set
+ * (EAGAIN when there is nothing yet). */
+static ssize_t stream_recv(struct tsession *ts, uint8_t *buf, size_t len)
+{
+    if (!ts->ssl) {
+        return recv(ts->fd, buf, len, 0);
+    }
+    size_t got = 0;
+    if (SSL_read_ex(ts->ssl, buf, len, &got) == 1) {
+        return (ssize_t)got;
+    }
+    int e = SSL_get_error(ts->ssl, 0);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        return 0;
+    }
+    errno = ECONNRESET;
+    return -1;
+}
+
+static bool stream_readable(struct collector *c, struct tsession *ts)
+{
+    ssize_t n = stream_recv(ts, ts->rbuf + ts->rlen, MSG_BUF_SIZE - ts->rlen);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             return true;
@@ -1276,8 +1412,9 @@ static void on_glib_log(const gchar *domain, GLogLevelFlags level,
 }
 
 #define USAGE "usage: " PROG " -l udp://HOST:PORT|tcp://HOST:PORT|" \
-              "tcp://[V6ADDR]:PORT | -r FILE [-n COUNT] [-t SECONDS] " \
-              "[--seq-check]"
+              "tcp://[V6ADDR]:PORT|tls://HOST:PORT | -r FILE [-n COUNT] " \
+              "[-t SECONDS] [--seq-check] [--tls-cert PEM --tls-key PEM " \
+              "[--tls-ca PEM]]"
 
 /* Bad usage: exactly one line on stderr, exit status 2. */
 static void usage_error(const char *fmt, const char *arg)
@@ -1296,8 +1433,10 @@ static void parse_listen_url(struct options *o, const char *url)
         o->mode = MODE_UDP;
     } else if (strncmp(url, "tcp://", 6) == 0) {
         o->mode = MODE_TCP;
+    } else if (strncmp(url, "tls://", 6) == 0) {
+        o->mode = MODE_TLS;
     } else {
-        usage_error("bad listen address '%s' (want udp:// or tcp://)", url);
+        usage_error("bad listen address '%s' (want udp://, tcp:// or tls://)", url);
     }
     rest = url + 6;
     const char *colon;
@@ -1334,6 +1473,9 @@ static void parse_args(struct options *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "seq-check", no_argument, NULL, 'S' },
+        { "tls-cert", required_argument, NULL, 'C' },
+        { "tls-key", required_argument, NULL, 'K' },
+        { "tls-ca", required_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1378,6 +1520,15 @@ static void parse_args(struct options *o, int argc, char **argv)
         case 'S':
             o->seq_check = true;
             break;
+        case 'C':
+            o->tls_cert = optarg;
+            break;
+        case 'K':
+            o->tls_key = optarg;
+            break;
+        case 'A':
+            o->tls_ca = optarg;
+            break;
         case 'h':
             printf("%s\n", USAGE);
             exit(0);
@@ -1394,6 +1545,9 @@ static void parse_args(struct options *o, int argc, char **argv)
     }
     if (o->mode == MODE_NONE) {
         usage_error("%s", "one of -l or -r is required");
+    }
+    if (o->mode == MODE_TLS && (!o->tls_cert || !o->tls_key)) {
+        usage_error("%s", "tls:// needs --tls-cert and --tls-key");
     }
 }
 
@@ -1420,11 +1574,17 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     c.model = fbInfoModelAlloc();
+    fbInfoModelAddElementArray(c.model, ntop_elements);
     c.rec = g_malloc0(REC_BUF_SIZE);
     c.msg = g_malloc(MSG_BUF_SIZE);
     c.line = g_string_sized_new(1024);
 
-    int rc = c.opt.mode == MODE_FILE ? run_file(&c) : run_listener(&c);
+    int rc;
+    if (c.opt.mode == MODE_TLS && !setup_tls(&c)) {
+        rc = 1;
+    } else {
+        rc = c.opt.mode == MODE_FILE ? run_file(&c) : run_listener(&c);
+    }
     if (c.started) {
         print_summary(&c);
     }
@@ -1432,6 +1592,7 @@ int main(int argc, char **argv)
     while (c.sessions) {
         tsession_free(&c, c.sessions);
     }
+    SSL_CTX_free(c.tls);
     g_string_free(c.line, TRUE);
     g_free(c.msg);
     g_free(c.rec);

@@ -148,8 +148,8 @@ static bool get_biflow_direction(const struct flow_record *r, int view, struct e
 static const struct element builtin[] = {
     /* name                    pen id   v9   type/len           rev    json              json_rev  get  family */
     {"flowId",                  0, 148, 148, U(8),              false, "id",              NULL, get_flow_id, 0},
-    {"flowStartMilliseconds",   0, 152, 152, ET_DATETIME_MS, 8, true,  "first_seen_ms",   NULL, get_start, 0},
-    {"flowEndMilliseconds",     0, 153, 153, ET_DATETIME_MS, 8, true,  "last_seen_ms",    NULL, get_end, 0},
+    {"flowStartMilliseconds",   0, 152, 22,  ET_DATETIME_MS, 8, true,  "first_seen_ms",   NULL, get_start, 0},
+    {"flowEndMilliseconds",     0, 153, 21,  ET_DATETIME_MS, 8, true,  "last_seen_ms",    NULL, get_end, 0},
     {"ipVersion",               0, 60,  60,  U(1),              false, "ip_version",      NULL, get_ip_version, 0},
     {"protocolIdentifier",      0, 4,   4,   U(1),              false, "protocol",        NULL, get_proto, 0},
     {"vlanId",                  0, 58,  58,  U(2),              false, "vlan_id",         NULL, get_vlan, 0},
@@ -304,6 +304,26 @@ int template_for_family(const struct template_def *t, int family, struct templat
         if (fam == 0 || fam == family)
             out->fields[out->nfields++] = t->fields[i];
     }
+    return 0;
+}
+
+static bool template_has(const struct template_def *t, const struct template_field *f)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        if (t->fields[i].elem == f->elem && t->fields[i].reverse == f->reverse)
+            return true;
+    return false;
+}
+
+int template_append(struct template_def *t, const struct template_def *more)
+{
+    struct template_field *grown = realloc(t->fields, (t->nfields + more->nfields + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    t->fields = grown;
+    for (size_t i = 0; i < more->nfields; i++)
+        if (!template_has(t, &more->fields[i]))
+            t->fields[t->nfields++] = more->fields[i];
     return 0;
 }
 

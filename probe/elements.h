@@ -49,7 +49,8 @@ struct element {
     const char *name;       /* IPFIX name (IANA's where there is one) */
     uint32_t pen;           /* 0 for IANA */
     uint16_t id;
-    uint16_t v9_id;         /* 0 when NetFlow v9 has none */
+    uint16_t v9_id;         /* 0 when NetFlow v9 has none; times: FIRST/LAST_SWITCHED
+                               (22/21), which v9 carries relative to sysUptime */
     enum elem_type type;
     uint16_t len;           /* bytes, or ELEM_VARLEN */
     bool reversible;        /* differs per direction: --biflow adds a reverse twin */
@@ -90,8 +91,14 @@ void template_free(struct template_def *t);
  * other family left out), named "<t>-ipv4" or "<t>-ipv6". 0 or -1. */
 int template_for_family(const struct template_def *t, int family, struct template_def *out);
 
+/* Append the fields of more to t (DPI adds its elements to the chosen
+ * template); fields t already has are not repeated. 0 or -1. */
+int template_append(struct template_def *t, const struct template_def *more);
+
 /* A built-in template shipped in templates/ (compiled in), or NULL. */
 const char *template_builtin(const char *name);
+/* The i-th built-in template's name, NULL past the last (for --list-fields). */
+const char *template_builtin_name(size_t i);
 
 /* The reverse twin's IPFIX name: "octetDeltaCount" -> "reverseOctetDeltaCount". */
 void element_reverse_name(const char *name, char *out, size_t outlen);

@@ -1,5 +1,6 @@
 #include "export.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,53 +9,128 @@
 #include "util.h"
 
 #define FLUSH_AFTER_US 1000000ull     /* live: no record waits longer for a full message */
+#define TEMPLATE_FILE_MAX (1 << 20)
 
 static int send_message(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords, bool templates)
 {
-    struct exporter *x = ctx;
+    struct export_sink *s = ctx;
     int rc = 0;
-    for (int i = 0; i < x->ntransports; i++)
-        if (transport_send(x->transports[i], msg, len, nrecords, templates) < 0)
+    for (int i = 0; i < s->ntransports; i++)
+        if (transport_send(s->transports[i], msg, len, nrecords, templates) < 0)
             rc = -1;
     return rc;
 }
 
-static int load_template(const char *name, struct template_def *t)
+static char *read_small_file(const char *path, char *err, size_t errlen)
 {
-    char err[256];
-    const char *text = template_builtin(name);
-    if (!text) {
-        log_error("built-in template '%s' is missing", name);
-        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "template '%s': not a built-in template, and %s", path, strerror(errno));
+        return NULL;
     }
-    if (template_parse(name, text, t, err, sizeof err) < 0) {
+    char *text = malloc(TEMPLATE_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, TEMPLATE_FILE_MAX + 1, f) : 0;
+    bool bad = !text || ferror(f) || n > TEMPLATE_FILE_MAX;
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "template '%s': cannot read it (or larger than 1 MiB)", path);
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+int exporter_load_template(const char *name, struct template_def *t, char *err, size_t errlen)
+{
+    const char *text = template_builtin(name);
+    if (text)
+        return template_parse(name, text, t, err, errlen);
+    char *file = read_small_file(name, err, errlen);
+    if (!file)
+        return -1;
+    int rc = template_parse(name, file, t, err, errlen);
+    free(file);
+    return rc;
+}
+
+/* With dissection on, the layer-7 elements (templates/dpi.tmpl) follow the
+ * chosen template's. */
+static int append_dpi_template(struct template_def *t)
+{
+    char err[512];
+    struct template_def dpi;
+    if (exporter_load_template("dpi", &dpi, err, sizeof err) < 0) {
         log_error("%s", err);
         return -1;
     }
-    return 0;
+    int rc = template_append(t, &dpi);
+    template_free(&dpi);
+    if (rc < 0)
+        log_error("out of memory");
+    return rc;
 }
 
-static int open_transports(struct exporter *x, const struct options *o)
+static struct transport *open_collector(const struct options *o, const char *spec)
 {
     char err[512];
+    struct transport_options to = {o->queue_bytes, o->tls_ca, o->tls_cert, o->tls_key};
+    struct transport *t = transport_open_collector(spec, &to, err, sizeof err);
+    if (!t)
+        log_error("%s", err);
+    return t;
+}
+
+static void sink_add(struct export_sink *s, struct transport *t)
+{
+    s->transports[s->ntransports++] = t;
+}
+
+/* Open every transport and group them into sinks (see struct export_sink). */
+static int open_sinks(struct exporter *x, const struct options *o)
+{
     for (int i = 0; i < o->ncollectors; i++) {
-        struct transport *t = transport_open_collector(o->collectors[i], o->queue_bytes, err, sizeof err);
-        if (!t) {
-            log_error("%s", err);
+        struct transport *t = open_collector(o, o->collectors[i]);
+        if (!t)
             return -1;
-        }
         if (transport_kind(t) == TRANSPORT_UDP)
             x->refresh_templates = true;
         transport_set_batching(t, o->export_rate == 0);
         x->transports[x->ntransports++] = t;
+        sink_add(&x->sinks[o->balance ? i : 0], t);
     }
+    x->nsinks = o->ncollectors ? (o->balance ? o->ncollectors : 1) : 0;
+    x->nbalanced = o->balance ? o->ncollectors : 0;
     if (o->ipfix_file) {
+        char err[512];
         struct transport *t = transport_open_file(o->ipfix_file, err, sizeof err);
         if (!t) {
             log_error("%s", err);
             return -1;
         }
         x->transports[x->ntransports++] = t;
+        if (o->balance || x->nsinks == 0)
+            x->nsinks++;
+        sink_add(&x->sinks[x->nsinks - 1], t);
+    }
+    return 0;
+}
+
+static int open_encoders(struct exporter *x, const struct options *o)
+{
+    struct encoder_config cfg = {(enum export_format)o->export_version, o->domain, o->mtu,
+                                 o->biflow, o->template_refresh_packets, &x->tmpl};
+    for (int i = 0; i < x->nsinks; i++) {
+        char err[512];
+        struct export_sink *s = &x->sinks[i];
+        s->x = x;
+        s->enc = encoder_new(&cfg, send_message, s, err, sizeof err);
+        if (!s->enc) {
+            log_error("%s: %s", o->export_version == 10 ? "IPFIX" : "NetFlow", err);
+            return -1;
+        }
+        if (encoder_send_templates(s->enc) < 0)
+            return -1;
     }
     return 0;
 }
@@ -65,23 +141,25 @@ int exporter_open(struct exporter *x, const struct options *o)
     x->json = o->json ? stdout : NULL;
     x->rate = o->export_rate;
     x->biflow = o->biflow;
+    x->format = (enum export_format)o->export_version;
     x->drain_ms = (unsigned)(o->drain_us / 1000);
     x->tokens = 1;
     x->refresh_us = o->template_refresh_us;
     if (o->ncollectors == 0 && !o->ipfix_file)
         return 0;
-    if (open_transports(x, o) < 0)
+    if (open_sinks(x, o) < 0)
         return -1;
-    if (load_template(o->biflow ? "biflow" : "default", &x->tmpl) < 0)
-        return -1;
-    struct ipfix_config cfg = {o->domain, o->mtu, o->biflow, &x->tmpl};
     char err[512];
-    x->ipfix = ipfix_new(&cfg, send_message, x, err, sizeof err);
-    if (!x->ipfix) {
-        log_error("IPFIX: %s", err);
+    const char *tmpl = o->template_name ? o->template_name : o->biflow ? "biflow" : "default";
+    if (exporter_load_template(tmpl, &x->tmpl, err, sizeof err) < 0) {
+        log_error("%s", err);
         return -1;
     }
-    if (ipfix_send_templates(x->ipfix) < 0)
+    /* A template the user chose (-T) says exactly what goes out: the DPI
+     * elements are added to the built-in ones only. */
+    if (o->dissect && !o->template_name && append_dpi_template(&x->tmpl) < 0)
+        return -1;
+    if (open_encoders(x, o) < 0)
         return -1;
     x->next_refresh_us = now_mono_us() + x->refresh_us;
     return 0;
@@ -109,20 +187,39 @@ static void pace(struct exporter *x, unsigned nrecords)
     }
 }
 
-/* Clock work of the IPFIX stream: a partial message waits at most
+/* Clock work of the export streams: a partial message waits at most
  * FLUSH_AFTER_US, templates go out again every --template-refresh over UDP.
  * Also run per record, since a long run of exports (a forced end, a paced
  * replay) happens between ticks. */
-static void ipfix_timers(struct exporter *x, uint64_t now_mono)
+static void export_timers(struct exporter *x, uint64_t now_mono)
 {
     if (x->flush_deadline_us && now_mono >= x->flush_deadline_us) {
-        ipfix_flush(x->ipfix);
+        for (int i = 0; i < x->nsinks; i++)
+            encoder_flush(x->sinks[i].enc);
         x->flush_deadline_us = 0;
     }
     if (x->refresh_templates && now_mono >= x->next_refresh_us) {
-        ipfix_send_templates(x->ipfix);
+        for (int i = 0; i < x->nsinks; i++)
+            encoder_send_templates(x->sinks[i].enc);
         x->next_refresh_us = now_mono + x->refresh_us;
     }
+}
+
+/* Balance mode: both records of a flow, and every record of the same key,
+ * go to the same collector. FNV-1a over the key. */
+static uint32_t flow_hash(const struct flow_record *r)
+{
+    uint32_t h = 2166136261u;
+    uint8_t key[16 + 16 + 2 + 2 + 2 + 1];
+    memcpy(key, r->src, 16);
+    memcpy(key + 16, r->dst, 16);
+    memcpy(key + 32, &r->sport, 2);
+    memcpy(key + 34, &r->dport, 2);
+    memcpy(key + 36, &r->vlan, 2);
+    key[38] = r->proto;
+    for (size_t i = 0; i < sizeof key; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h;
 }
 
 void exporter_record(void *ctx, const struct flow_record *r)
@@ -131,32 +228,40 @@ void exporter_record(void *ctx, const struct flow_record *r)
     x->flows++;
     if (x->json && json_write_record(x->json, r) < 0)
         x->json_errors++;
-    if (!x->ipfix)
+    if (!x->nsinks)
         return;
+    if (x->format == FORMAT_NETFLOW5 && r->ip_version != 4)
+        x->not_exportable++;
     pace(x, !x->biflow && r->packets[DIR_REV] ? 2 : 1);
     uint64_t now = now_mono_us();
-    ipfix_timers(x, now);
+    export_timers(x, now);
     if (x->flush_deadline_us == 0)
         x->flush_deadline_us = now + FLUSH_AFTER_US;
-    ipfix_add_flow(x->ipfix, r);
+    int first = 0;
+    if (x->nbalanced) {
+        encoder_add_flow(x->sinks[flow_hash(r) % (uint32_t)x->nbalanced].enc, r);
+        first = x->nbalanced;
+    }
+    for (int i = first; i < x->nsinks; i++)
+        encoder_add_flow(x->sinks[i].enc, r);
 }
 
 void exporter_tick(struct exporter *x, uint64_t now_mono)
 {
     if (x->json)
         fflush(x->json);
-    if (!x->ipfix)
+    if (!x->nsinks)
         return;
-    ipfix_timers(x, now_mono);
+    export_timers(x, now_mono);
     for (int i = 0; i < x->ntransports; i++)
         transport_poll(x->transports[i]);
 }
 
 void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
 {
-    if (x->ipfix) {
-        ipfix_add_stats(x->ipfix, s);
-        ipfix_flush(x->ipfix);
+    for (int i = 0; i < x->nsinks; i++) {
+        encoder_add_stats(x->sinks[i].enc, s);
+        encoder_flush(x->sinks[i].enc);
     }
 }
 
@@ -164,12 +269,16 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
 {
     if (x->json)
         fflush(x->json);
-    if (!x->ipfix)
+    if (!x->nsinks)
         return;
-    ipfix_flush(x->ipfix);
+    for (int i = 0; i < x->nsinks; i++)
+        encoder_flush(x->sinks[i].enc);
     exporter_send_stats(x, final_stats);
     for (int i = 0; i < x->ntransports; i++)
         transport_close(x->transports[i], x->drain_ms);
+    if (x->not_exportable)
+        log_error("%llu IPv6 flows not exportable in NetFlow v5 (IPv4 only): not sent",
+                  (unsigned long long)x->not_exportable);
 }
 
 uint64_t exporter_records_dropped(const struct exporter *x)
@@ -182,9 +291,24 @@ uint64_t exporter_records_dropped(const struct exporter *x)
 
 void exporter_close(struct exporter *x)
 {
-    ipfix_free(x->ipfix);
+    for (int i = 0; i < x->nsinks; i++)
+        encoder_free(x->sinks[i].enc);
     for (int i = 0; i < x->ntransports; i++)
         transport_free(x->transports[i]);
     template_free(&x->tmpl);
     memset(x, 0, sizeof *x);
+}
+
+int exporter_send_app_names(struct exporter *x, const struct ipfix_app_table *t)
+{
+    for (int i = 0; i < x->nsinks; i++) {
+        char err[256];
+        if (encoder_set_app_names(x->sinks[i].enc, t, err, sizeof err) < 0) {
+            log_error("%s: %s", x->format == FORMAT_IPFIX ? "IPFIX" : "NetFlow v9", err);
+            return -1;
+        }
+        if (encoder_send_templates(x->sinks[i].enc) < 0)
+            return -1;
+    }
+    return 0;
 }

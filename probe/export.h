@@ -1,22 +1,39 @@
-/* export.h — where finished records go: JSON lines, and IPFIX messages to
- * every collector and file, at a bounded rate, with templates kept fresh. */
+/* export.h — where finished records go: JSON lines, and IPFIX or NetFlow
+ * messages to every collector and file, at a bounded rate, with templates
+ * kept fresh. */
 #ifndef NFPROBE_EXPORT_H
 #define NFPROBE_EXPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "ipfix.h"
+#include "encoder.h"
 #include "options.h"
 #include "record.h"
 #include "transport.h"
 
-struct exporter {
-    FILE *json;
-    struct ipfix_encoder *ipfix;
-    struct template_def tmpl;
+struct exporter;
+
+/* One encoder and the transports its messages go to. With --collector-mode
+ * all there is one sink for every collector and the file; with balance, one
+ * per collector (own sequence numbers, own messages), plus one for the file,
+ * which gets every flow. */
+struct export_sink {
+    struct exporter *x;
+    struct encoder *enc;
     struct transport *transports[MAX_COLLECTORS + 1];
     int ntransports;
+};
+
+struct exporter {
+    FILE *json;
+    struct export_sink sinks[MAX_COLLECTORS + 1];
+    int nsinks;
+    int nbalanced;              /* sinks[0..nbalanced) share the flows by key hash */
+    struct template_def tmpl;
+    struct transport *transports[MAX_COLLECTORS + 1];   /* all of them, for statistics */
+    int ntransports;
+    enum export_format format;
     bool biflow;
     bool refresh_templates;     /* a UDP collector needs periodic templates */
     uint64_t refresh_us, next_refresh_us;
@@ -26,6 +43,7 @@ struct exporter {
     double tokens;
     uint64_t tokens_at_us;
     uint64_t flows;             /* records handed to the exporter */
+    uint64_t not_exportable;    /* flows the format cannot carry (v5: IPv6) */
     uint64_t json_errors;
 };
 
@@ -40,5 +58,14 @@ void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
 /* Records lost on the way to collectors, over all transports. */
 uint64_t exporter_records_dropped(const struct exporter *x);
 void exporter_close(struct exporter *x);
+
+/* From now on the application names follow the templates of every IPFIX
+ * stream (sent at once, and with each refresh). 0 or -1. */
+int exporter_send_app_names(struct exporter *x, const struct ipfix_app_table *t);
+
+/* Load a template: a built-in one by name, else a file of element names.
+ * -1 with a one-line message in err. */
+int exporter_load_template(const char *name_or_file, struct template_def *t, char *err,
+                           size_t errlen);
 
 #endif

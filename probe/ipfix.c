@@ -25,6 +25,8 @@ struct ipfix_encoder {
     uint32_t records_in_message;
     struct encoded_template v4, v6;
     uint16_t stats_tid;
+    const struct ipfix_app_table *apps; /* application names, NULL: none */
+    uint16_t apps_tid;
     uint32_t domain;
     uint8_t *rec;               /* scratch record, largest template */
     size_t rec_cap;
@@ -83,6 +85,10 @@ static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
     ie.num = el->id;
     ie.len = el->len;
     ie.flags = el->reversible ? FB_IE_F_REVERSIBLE : 0;
+    /* Integers travel in network order: libfixbuf swaps only elements
+     * flagged as endian-sensitive. */
+    if (el->type == ET_UNSIGNED || el->type == ET_DATETIME_MS)
+        ie.flags |= FB_IE_F_ENDIAN;
     ie.type = el->type == ET_STRING ? FB_STRING
             : el->type == ET_OCTETS ? FB_OCTET_ARRAY
             : el->type == ET_IPV4 ? FB_IP4_ADDR
@@ -101,6 +107,12 @@ static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_
     for (size_t i = 0; i < def->nfields; i++) {
         const struct template_field *f = &def->fields[i];
         char name[160];
+        if (f->elem->id == 0) {     /* a JSON-only row (DPI fields nProbe has no id for) */
+            snprintf(err, errlen, "template %s: element %s has no IPFIX id (JSON only)",
+                     def->name, f->elem->name);
+            fbTemplateFreeUnused(t);
+            return NULL;
+        }
         ensure_in_model(model, f->elem);
         fbInfoElementSpec_t spec = {field_ipfix_name(f, name, sizeof name), f->elem->len, 0};
         GError *gerr = NULL;
@@ -230,6 +242,28 @@ const struct export_counters *ipfix_counters(const struct ipfix_encoder *e)
 /* Finish the current message and hand it on. libfixbuf's buffer exporter
  * keeps the length of the last message it wrote even when an emit writes
  * nothing, so the message header itself tells whether a new one is there. */
+/* When a record does not fit after a switch of template, libfixbuf has
+ * already opened the new template's set: the message would end in a set
+ * with no record, which collectors report as malformed (Wireshark: "No flow
+ * information"). Cut it off. Returns the new message length. */
+static size_t drop_empty_last_set(uint8_t *msg, size_t len)
+{
+    size_t at = 16, last = 0;
+    while (at + 4 <= len) {
+        size_t set_len = (size_t)msg[at + 2] << 8 | msg[at + 3];
+        if (set_len < 4 || at + set_len > len)
+            return len;     /* not ours to judge */
+        last = at;
+        at += set_len;
+    }
+    if (last && len - last == 4) {
+        len = last;
+        msg[2] = (uint8_t)(len >> 8);
+        msg[3] = (uint8_t)len;
+    }
+    return len;
+}
+
 static int emit(struct ipfix_encoder *e, bool templates)
 {
     GError *gerr = NULL;
@@ -246,6 +280,7 @@ static int emit(struct ipfix_encoder *e, bool templates)
     size_t len = (size_t)e->msgbuf[2] << 8 | e->msgbuf[3];
     if (e->msgbuf[1] != 10 || len < 16)
         return 0;
+    len = drop_empty_last_set(e->msgbuf, len);
     e->counters.messages++;
     e->counters.octets += len;
     return e->out(e->out_ctx, e->msgbuf, len, nrec, templates);
@@ -255,6 +290,8 @@ int ipfix_flush(struct ipfix_encoder *e)
 {
     return e->message_open ? emit(e, false) : 0;
 }
+
+static int send_app_names(struct ipfix_encoder *e);
 
 int ipfix_send_templates(struct ipfix_encoder *e)
 {
@@ -267,7 +304,8 @@ int ipfix_send_templates(struct ipfix_encoder *e)
         GError *gerr = NULL;
         if (fbSessionExportTemplates(e->session, &gerr)) {
             e->message_open = true;
-            return emit(e, true);
+            int rc = emit(e, true);
+            return rc < 0 ? rc : send_app_names(e);
         }
         bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
         if (!eom || attempt == 1) {
@@ -396,4 +434,88 @@ int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s)
         e->counters.octets,
     };
     return append(e, e->stats_tid, (const uint8_t *)&rec, sizeof rec, false);
+}
+
+/* ---- application names (RFC 6759 options data) ----------------------------- */
+
+enum { TID_APPS = 259, APP_NAME_LEN = 32, APP_DESC_LEN = 64, APP_CAT_LEN = 32 };
+
+/* libfixbuf 2.4 may predate applicationCategoryName (372): teach it. */
+static void ensure_iana_string(fbInfoModel_t *model, const char *name, uint16_t id)
+{
+    if (fbInfoModelGetElementByName(model, name))
+        return;
+    fbInfoElement_t ie;
+    memset(&ie, 0, sizeof ie);
+    ie.ref.name = name;
+    ie.num = id;
+    ie.len = FB_IE_VARLEN;
+    ie.type = FB_STRING;
+    fbInfoModelAddElement(model, &ie);
+}
+
+static int setup_app_templates(struct ipfix_encoder *e, uint16_t idlen, char *err, size_t errlen)
+{
+    static const char *const names[] = {"observationDomainId", "applicationId", "applicationName",
+                                        "applicationDescription", "applicationCategoryName"};
+    const uint16_t lens[] = {4, idlen, APP_NAME_LEN, APP_DESC_LEN, APP_CAT_LEN};
+    ensure_iana_string(e->model, "applicationCategoryName", 372);
+    fbTemplate_t *t = fbTemplateAlloc(e->model);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        fbInfoElementSpec_t spec = {(char *)names[i], lens[i], 0};
+        GError *gerr = NULL;
+        if (!fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
+            set_err(err, errlen, "application names options template", gerr);
+            fbTemplateFreeUnused(t);
+            return -1;
+        }
+    }
+    fbTemplateSetOptionsScope(t, 1);
+    return add_template(e, t, TID_APPS, &e->apps_tid, err, errlen);
+}
+
+int ipfix_set_app_names(struct ipfix_encoder *e, const struct ipfix_app_table *t, char *err,
+                        size_t errlen)
+{
+    if (t->idlen == 0 || t->idlen > sizeof t->apps[0].id) {
+        snprintf(err, errlen, "applicationId of %u bytes", t->idlen);
+        return -1;
+    }
+    if (setup_app_templates(e, t->idlen, err, errlen) < 0)
+        return -1;
+    e->apps = t;
+    return 0;
+}
+
+static size_t put_fixed_string(uint8_t *dst, const char *s, size_t len)
+{
+    memset(dst, 0, len);
+    if (s)
+        memcpy(dst, s, strnlen(s, len));
+    return len;
+}
+
+/* One options record per application, all in one template: nfacctd 1.7.7
+ * ignored the records of a second, identical twin template (tried, to put
+ * each record in a set of its own for nfdump 1.7.1, which reads only the
+ * first record of a set but cannot show IPFIX names anyway). */
+static int send_app_names(struct ipfix_encoder *e)
+{
+    if (!e->apps)
+        return 0;
+    uint8_t rec[4 + 8 + APP_NAME_LEN + APP_DESC_LEN + APP_CAT_LEN];
+    for (size_t i = 0; i < e->apps->n; i++) {
+        const struct ipfix_app_name *a = &e->apps->apps[i];
+        size_t off = 0;
+        memcpy(rec, &e->domain, 4);
+        off += 4;
+        memcpy(rec + off, a->id, e->apps->idlen);
+        off += e->apps->idlen;
+        off += put_fixed_string(rec + off, a->name, APP_NAME_LEN);
+        off += put_fixed_string(rec + off, a->description, APP_DESC_LEN);
+        off += put_fixed_string(rec + off, a->category, APP_CAT_LEN);
+        if (append(e, e->apps_tid, rec, off, false) < 0)
+            return -1;
+    }
+    return ipfix_flush(e);
 }

@@ -60,4 +60,22 @@ int ipfix_flush(struct ipfix_encoder *e);
 
 const struct export_counters *ipfix_counters(const struct ipfix_encoder *e);
 
+/* Application names (RFC 6759) as options data: one record per application
+ * id (scope observationDomainId; applicationId, applicationName,
+ * applicationDescription, applicationCategoryName as fixed-length,
+ * NUL-padded strings, the form nfdump and nfacctd accept), template 259. */
+struct ipfix_app_name {
+    uint8_t id[8];              /* the applicationId bytes, idlen of them */
+    const char *name, *description, *category;
+};
+struct ipfix_app_table {
+    const struct ipfix_app_name *apps;
+    size_t n;
+    uint16_t idlen;             /* bytes of applicationId, as in the flow records */
+};
+/* From now on the records of t (which must outlive e) follow the templates
+ * every time they are sent. 0, or -1 with a message in err. */
+int ipfix_set_app_names(struct ipfix_encoder *e, const struct ipfix_app_table *t, char *err,
+                        size_t errlen);
+
 #endif

@@ -6,7 +6,9 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "dpi.h"
 #include "export.h"
+#include "fields.h"
 #include "meter.h"
 #include "options.h"
 #include "stats.h"
@@ -40,6 +42,7 @@ static void install_signals(struct capture *cap)
 
 struct probe {
     struct options opt;
+    struct dpi *dpi;            /* NULL with --no-dissect */
     struct capture *cap;
     struct meter meter;
     struct exporter exporter;
@@ -127,6 +130,50 @@ static int finish(struct probe *p, int loop_rc)
     return rc;
 }
 
+/* Layer-7 dissection (on unless --no-dissect): its elements must be known
+ * before the templates are read, its extension attached before the first
+ * packet. */
+static int start_dpi(struct probe *p)
+{
+    if (!p->opt.dissect)
+        return 0;
+    char err[512];
+    struct dpi_config cfg = {p->opt.max_tcp_dissections, p->opt.max_udp_dissections};
+    dpi_set_app_id_pen_form(p->opt.app_id_pen);    /* before the rows are registered */
+    p->dpi = dpi_new(&cfg, err, sizeof err);
+    if (!p->dpi || dpi_register_elements() < 0) {
+        log_error("%s", p->dpi ? "out of memory" : err);
+        return -1;
+    }
+    return 0;
+}
+
+static int attach_dpi(struct probe *p)
+{
+    size_t offset;
+    if (!p->dpi)
+        return 0;
+    if (meter_add_extension(&p->meter, dpi_extension(p->dpi), &offset) < 0) {
+        log_error("cannot attach the DPI extension");
+        return -1;
+    }
+    dpi_set_state_offset(offset);
+    return 0;
+}
+
+/* IPFIX collectors learn the names of the applicationIds from options data. */
+static int send_app_names(struct probe *p)
+{
+    if (!p->dpi)
+        return 0;
+    const struct ipfix_app_table *t = dpi_app_table(p->dpi);
+    if (!t) {
+        log_error("out of memory");
+        return -1;
+    }
+    return exporter_send_app_names(&p->exporter, t);
+}
+
 int main(int argc, char **argv)
 {
     static struct probe p;
@@ -135,6 +182,13 @@ int main(int argc, char **argv)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
 
+    if (start_dpi(&p) < 0)
+        return EXIT_RUN_FAILED;
+    if (p.opt.list_fields) {    /* after start_dpi: its rows are in the table now */
+        int lrc = fields_list(stdout);
+        dpi_free(p.dpi);
+        return lrc < 0 ? EXIT_RUN_FAILED : 0;
+    }
     p.cap = open_input(&p.opt);
     if (!p.cap)
         return EXIT_RUN_FAILED;
@@ -150,6 +204,8 @@ int main(int argc, char **argv)
         capture_close(p.cap);
         return EXIT_RUN_FAILED;
     }
+    if (attach_dpi(&p) < 0 || send_app_names(&p) < 0)
+        return EXIT_RUN_FAILED;
     p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
     install_signals(p.cap);
@@ -158,6 +214,7 @@ int main(int argc, char **argv)
     int rc = finish(&p, loop_rc);
 
     meter_free(&p.meter);
+    dpi_free(p.dpi);
     exporter_close(&p.exporter);
     capture_close(p.cap);
     return rc;

@@ -14,6 +14,9 @@ enum {
     OPT_JSON = 256, OPT_BIFLOW, OPT_IDLE, OPT_ACTIVE, OPT_TCP_CLOSE, OPT_MAX_FLOWS,
     OPT_TMPL_REFRESH, OPT_MTU, OPT_EXPORT_RATE, OPT_STATS, OPT_NO_DISSECT, OPT_MAX_TCP,
     OPT_MAX_UDP, OPT_QUEUE, OPT_DRAIN, OPT_VERSION,
+    OPT_TMPL_REFRESH_PKTS = 400, OPT_LIST_FIELDS, OPT_COLLECTOR_MODE, OPT_TLS_CA, OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_APP_ID_PEN = 500,
 };
 
 static const struct option long_opts[] = {
@@ -41,7 +44,15 @@ static const struct option long_opts[] = {
     {"no-dissect", no_argument, NULL, OPT_NO_DISSECT},
     {"max-tcp-dissections", required_argument, NULL, OPT_MAX_TCP},
     {"max-udp-dissections", required_argument, NULL, OPT_MAX_UDP},
+    {"app-id-pen", no_argument, NULL, OPT_APP_ID_PEN},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"template-refresh-packets", required_argument, NULL, OPT_TMPL_REFRESH_PKTS},
+    {"list-fields", no_argument, NULL, OPT_LIST_FIELDS},
+    {"collector-mode", required_argument, NULL, OPT_COLLECTOR_MODE},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"template", required_argument, NULL, 'T'},
     {NULL, 0, NULL, 0},
 };
 
@@ -57,7 +68,16 @@ static void usage(FILE *out)
 "  -f, --filter EXPR         BPF filter\n"
 "  -s, --snaplen N           bytes captured per packet, live (default 65535)\n"
 "output (with neither -c nor -o, JSON lines go to stdout):\n"
-"  -c, --collector [udp://|tcp://]HOST[:PORT]   IPFIX collector (port 4739)\n"
+"  -c, --collector [udp://|tcp://|tls://|sctp://]HOST[:PORT]   collector (port 4739;\n"
+"                            up to 8: every record to each, or see --collector-mode)\n"
+"  -V N                      export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
+"  -T, --template NAME|FILE  export template: built-in (default, biflow, ...) or a file\n"
+"                            of element names (see --list-fields)\n"
+"      --list-fields         print every element nfprobe can export, then exit\n"
+"      --collector-mode all|balance   every record to every collector (default), or\n"
+"                            flows spread over the collectors by a hash of their key\n"
+"      --template-refresh-packets N   v9: templates again every N messages (default 20)\n"
+"      --tls-ca FILE, --tls-cert FILE, --tls-key FILE   tls:// collectors (PEM)\n"
 "  -o, --output FILE         write IPFIX to FILE (RFC 5655)\n"
 "      --json                also print flows as JSON lines on stdout\n"
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
@@ -74,6 +94,7 @@ static void usage(FILE *out)
 "      --max-flows N         flow cache size (default 1000000)\n"
 "      --no-dissect          no layer-7 dissection\n"
 "      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
+"      --app-id-pen          applicationId as engine 20 + PEN 35632 + id (default: engine 13 + id)\n"
 "other:\n"
 "      --stats S             print statistics every S seconds (and at exit)\n"
 "  -q, --quiet               no informational messages\n"
@@ -95,6 +116,8 @@ static void set_defaults(struct options *o)
     o->dissect = true;
     o->max_tcp_dissections = 10;
     o->max_udp_dissections = 16;
+    o->export_version = 10;
+    o->template_refresh_packets = 20;
 }
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -121,8 +144,26 @@ static int parse_timeout(const char *opt, const char *val, uint64_t *out)
     return 0;
 }
 
+static int check_export_options(const struct options *o)
+{
+    if (o->biflow && o->export_version != 10) {
+        log_error("--biflow needs IPFIX (-V 10): NetFlow v%d exports one record per direction",
+                  o->export_version);
+        return -1;
+    }
+    if (!!o->tls_cert != !!o->tls_key) {
+        log_error("--tls-cert and --tls-key go together (a certificate needs its key)");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
+    if (o->list_fields)
+        return 0;
+    if (check_export_options(o) < 0)
+        return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
         return -1;
@@ -155,6 +196,25 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->collectors[o->ncollectors++] = arg;
         return 0;
     case 'o': o->ipfix_file = arg; return 0;
+    case 'V':
+        if (!parse_u64(arg, 5, 10, &n) || (n != 5 && n != 9 && n != 10))
+            return bad("-V", arg, "export format must be 10 (IPFIX), 9 (NetFlow v9) or 5 (NetFlow v5)");
+        o->export_version = (int)n;
+        return 0;
+    case 'T': o->template_name = arg; return 0;
+    case OPT_TMPL_REFRESH_PKTS:
+        if (parse_number("--template-refresh-packets", arg, 0, 1000000, &n) < 0) return -1;
+        o->template_refresh_packets = (uint32_t)n;
+        return 0;
+    case OPT_LIST_FIELDS: o->list_fields = true; return 0;
+    case OPT_COLLECTOR_MODE:
+        if (strcmp(arg, "all") != 0 && strcmp(arg, "balance") != 0)
+            return bad("--collector-mode", arg, "expected 'all' or 'balance'");
+        o->balance = strcmp(arg, "balance") == 0;
+        return 0;
+    case OPT_TLS_CA: o->tls_ca = arg; return 0;
+    case OPT_TLS_CERT: o->tls_cert = arg; return 0;
+    case OPT_TLS_KEY: o->tls_key = arg; return 0;
     case 'O':
         if (parse_number("-O", arg, 0, UINT32_MAX, &n) < 0) return -1;
         o->domain = (uint32_t)n;
@@ -179,6 +239,7 @@ static int parse_one(int c, const char *arg, struct options *o)
     case OPT_EXPORT_RATE: return parse_number("--export-rate", arg, 1, 100000000, &o->export_rate);
     case OPT_QUEUE: return parse_number("--queue-size", arg, 65536, 1ull << 34, &o->queue_bytes);
     case OPT_NO_DISSECT: o->dissect = false; return 0;
+    case OPT_APP_ID_PEN: o->app_id_pen = true; return 0;
     case OPT_MAX_TCP:
         if (parse_number("--max-tcp-dissections", arg, 1, 1000, &n) < 0) return -1;
         o->max_tcp_dissections = (uint32_t)n;
@@ -197,7 +258,7 @@ int options_parse(int argc, char **argv, struct options *o)
     set_defaults(o);
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qhV:T:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);

@@ -28,7 +28,15 @@ struct options {
     uint64_t drain_us;          /* at exit, how long to wait for a TCP collector */
     bool dissect;
     uint32_t max_tcp_dissections, max_udp_dissections;
+    bool app_id_pen;            /* --app-id-pen: RFC 6759 PANA-L7-PEN form */
     bool quiet;
+    /* export format and template (issue 4) */
+    int export_version;         /* -V: 10 IPFIX, 9 NetFlow v9, 5 NetFlow v5 */
+    uint32_t template_refresh_packets;  /* v9: templates every N messages, 0: never */
+    const char *template_name;  /* -T NAME|FILE, NULL: default or biflow */
+    bool list_fields;           /* --list-fields: print the element table, exit */
+    bool balance;               /* --collector-mode balance */
+    const char *tls_ca, *tls_cert, *tls_key;
 };
 
 /* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a

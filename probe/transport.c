@@ -13,6 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "util.h"
 
 #define DEFAULT_PORT "4739"
@@ -37,6 +41,9 @@ struct transport {
     int fd;
     FILE *file;
     struct addrinfo *addrs;
+    char host[256];             /* as given: TLS checks the certificate against it */
+    SSL_CTX *tls_ctx;           /* tls:// only */
+    SSL *tls;                   /* the TLS session of the open connection */
     /* TCP: messages waiting for a connection, oldest first. */
     struct queued_msg *head, *tail;
     size_t queued_bytes, queue_limit;
@@ -116,18 +123,120 @@ static int parse_scheme(const char *spec, enum transport_kind *kind, const char 
         *kind = TRANSPORT_TCP;
         return 0;
     }
-    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp:// or tcp://)",
+    if (n == 3 && strncmp(spec, "tls", 3) == 0) {
+        *kind = TRANSPORT_TLS;
+        return 0;
+    }
+    if (n == 4 && strncmp(spec, "sctp", 4) == 0) {
+        *kind = TRANSPORT_SCTP;
+        return 0;
+    }
+    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls:// or sctp://)",
              spec, (int)n, spec);
     return -1;
 }
 
 /* ---- sockets ---------------------------------------------------------------- */
 
+/* TCP, TLS and SCTP: a connection, a queue, reconnects. */
+static bool is_stream(const struct transport *t)
+{
+    return t->kind == TRANSPORT_TCP || t->kind == TRANSPORT_TLS || t->kind == TRANSPORT_SCTP;
+}
+
 static void close_fd(struct transport *t)
 {
+    if (t->tls) {
+        SSL_free(t->tls);
+        t->tls = NULL;
+    }
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
+}
+
+/* ---- TLS (RFC 7011 §10.4) ------------------------------------------------------ */
+
+static void tls_error(char *err, size_t errlen, const char *what)
+{
+    char detail[256] = "unknown error";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, detail, sizeof detail);
+    ERR_clear_error();
+    snprintf(err, errlen, "%s: %s", what, detail);
+}
+
+/* Both sides show certificates (RFC 7011 §10.4.2); the collector's must
+ * chain to --tls-ca (or the system's CAs) and name the host we dialled. */
+static SSL_CTX *tls_context(const char *spec, const struct transport_options *to, char *err,
+                            size_t errlen)
+{
+    char what[400];
+    if (!to->tls_cert || !to->tls_key) {
+        snprintf(err, errlen, "collector '%s': TLS needs --tls-cert and --tls-key "
+                 "(RFC 7011: the exporter is authenticated too)", spec);
+        return NULL;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        tls_error(err, errlen, "TLS");
+        return NULL;
+    }
+    /* TLS 1.2 exactly: IPFIX is one-way, and under TLS 1.3 a collector that
+     * refuses our certificate says so only after the handshake has
+     * "succeeded", so records would be counted as sent into a closing
+     * connection. Under 1.2 the refusal fails the handshake itself. */
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    const char *failed = NULL;
+    if (to->tls_ca ? SSL_CTX_load_verify_locations(ctx, to->tls_ca, NULL) != 1
+                   : SSL_CTX_set_default_verify_paths(ctx) != 1)
+        failed = to->tls_ca ? to->tls_ca : "the system's CA certificates";
+    else if (SSL_CTX_use_certificate_chain_file(ctx, to->tls_cert) != 1)
+        failed = to->tls_cert;
+    else if (SSL_CTX_use_PrivateKey_file(ctx, to->tls_key, SSL_FILETYPE_PEM) != 1 ||
+             SSL_CTX_check_private_key(ctx) != 1)
+        failed = to->tls_key;
+    if (failed) {
+        snprintf(what, sizeof what, "collector '%s': cannot load %s", spec, failed);
+        tls_error(err, errlen, what);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Handshake on a connected, blocking socket (bounded by its timeouts).
+ * Returns 0, or -1 after saying why once. */
+static int tls_handshake(struct transport *t)
+{
+    SSL *ssl = SSL_new(t->tls_ctx);
+    if (!ssl || SSL_set_fd(ssl, t->fd) != 1)
+        goto fail;
+    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+    /* An address is checked against the certificate's IP names, a name
+     * against its DNS names. */
+    if (X509_VERIFY_PARAM_set1_ip_asc(vp, t->host) != 1) {
+        ERR_clear_error();
+        if (SSL_set1_host(ssl, t->host) != 1 || SSL_set_tlsext_host_name(ssl, t->host) != 1)
+            goto fail;
+    }
+    if (SSL_connect(ssl) != 1)
+        goto fail;
+    t->tls = ssl;
+    return 0;
+fail:;
+    char msg[512];
+    tls_error(msg, sizeof msg, "TLS handshake failed");
+    if (ssl && SSL_get_verify_result(ssl) != X509_V_OK)
+        snprintf(msg, sizeof msg, "TLS handshake failed: certificate: %s",
+                 X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+    if (!t->warned_down)
+        log_error("collector %s: %s", t->name, msg);
+    SSL_free(ssl);
+    return -1;
 }
 
 static int wait_connected(int fd)
@@ -165,7 +274,14 @@ static int connect_any(struct transport *t)
             int sz = SOCKBUF_BYTES;
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
             t->fd = fd;
-            return 0;
+            if (!t->tls_ctx)
+                return 0;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            if (tls_handshake(t) == 0)
+                return 0;
+            t->fd = -1;
+            close(fd);
+            return EPROTO;
         }
         last = rc;
         close(fd);
@@ -184,6 +300,29 @@ static bool peer_gone(int fd)
     char c;
     ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len);
+
+static int write_tls(SSL *ssl, const uint8_t *p, size_t len)
+{
+    while (len) {
+        size_t n = 0;
+        if (SSL_write_ex(ssl, p, len, &n) != 1) {
+            ERR_clear_error();
+            if (!errno)
+                errno = ECONNRESET;
+            return -1;
+        }
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int write_stream(const struct transport *t, const uint8_t *p, size_t len)
+{
+    return t->tls ? write_tls(t->tls, p, len) : write_all(t->fd, p, len);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -355,7 +494,7 @@ static int send_templates(struct transport *t)
 {
     if (!t->templates)
         return 0;
-    return write_all(t->fd, t->templates, t->templates_len);
+    return write_stream(t, t->templates, t->templates_len);
 }
 
 static void try_connect(struct transport *t)
@@ -377,7 +516,8 @@ static void try_connect(struct transport *t)
 static void drain(struct transport *t)
 {
     while (t->head && t->fd >= 0) {
-        if (peer_gone(t->fd) || write_all(t->fd, t->head->bytes, t->head->len) < 0) {
+        errno = 0;
+        if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
@@ -395,7 +535,7 @@ void transport_poll(struct transport *t)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
-    if (t->kind != TRANSPORT_TCP)
+    if (!is_stream(t))
         return;
     try_connect(t);
     drain(t);
@@ -428,7 +568,7 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
                    bool templates)
 {
     switch (t->kind) {
-    case TRANSPORT_TCP:
+    case TRANSPORT_TCP: case TRANSPORT_TLS: case TRANSPORT_SCTP:
         return send_tcp(t, msg, len, nrecords, templates);
     case TRANSPORT_UDP:
         send_udp(t, msg, len, nrecords);
@@ -458,7 +598,21 @@ static struct transport *transport_alloc(enum transport_kind kind, const char *n
     return t;
 }
 
-struct transport *transport_open_collector(const char *spec, size_t queue_bytes,
+/* The kernel's SCTP socket API, where there is one (many kernels build SCTP
+ * as a module that is not loaded, or leave it out). */
+static int check_sctp(const char *spec, char *err, size_t errlen)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+    if (fd < 0) {
+        snprintf(err, errlen, "collector '%s': this system has no SCTP (%s)%s", spec, strerror(errno),
+                 errno == EPROTONOSUPPORT ? ": load the sctp kernel module or use tcp://" : "");
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+struct transport *transport_open_collector(const char *spec, const struct transport_options *to,
                                            char *err, size_t errlen)
 {
     enum transport_kind kind;
@@ -467,23 +621,33 @@ struct transport *transport_open_collector(const char *spec, size_t queue_bytes,
     if (parse_scheme(spec, &kind, &rest, err, errlen) < 0 ||
         split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
         return NULL;
+    if (kind == TRANSPORT_SCTP && check_sctp(spec, err, errlen) < 0)
+        return NULL;
+    SSL_CTX *tls_ctx = NULL;
+    if (kind == TRANSPORT_TLS && !(tls_ctx = tls_context(spec, to, err, errlen)))
+        return NULL;
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = kind == TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    hints.ai_socktype = kind == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    hints.ai_protocol = kind == TRANSPORT_SCTP ? IPPROTO_SCTP : 0;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "collector '%s': cannot resolve '%s': %s", spec, host, gai_strerror(rc));
+        SSL_CTX_free(tls_ctx);
         return NULL;
     }
     struct transport *t = transport_alloc(kind, spec);
     if (!t) {
         freeaddrinfo(res);
+        SSL_CTX_free(tls_ctx);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     t->addrs = res;
-    t->queue_limit = queue_bytes;
-    if (kind == TRANSPORT_TCP) {
+    t->tls_ctx = tls_ctx;
+    snprintf(t->host, sizeof t->host, "%s", host);
+    t->queue_limit = to->queue_bytes;
+    if (is_stream(t)) {
         transport_poll(t);
         return t;
     }
@@ -515,7 +679,7 @@ void transport_close(struct transport *t, unsigned wait_ms)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
-    if (t->kind == TRANSPORT_TCP) {
+    if (is_stream(t)) {
         uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
         while (t->head && now_mono_us() < deadline) {
             transport_poll(t);
@@ -526,6 +690,8 @@ void transport_close(struct transport *t, unsigned wait_ms)
         }
         while (t->head)
             drop_oldest(t);
+        if (t->tls)
+            SSL_shutdown(t->tls);   /* close_notify: a clean end, not a truncation */
         if (t->fd >= 0)
             shutdown(t->fd, SHUT_WR);
     }
@@ -548,6 +714,7 @@ void transport_free(struct transport *t)
         freeaddrinfo(t->addrs);
     free(t->templates);
     free(t->batch);
+    SSL_CTX_free(t->tls_ctx);
     free(t);
 }
 

@@ -7,7 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE };
+enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP };
+
+/* How collectors are reached beyond their address. */
+struct transport_options {
+    size_t queue_bytes;         /* stream transports: bytes kept while the collector is away */
+    const char *tls_ca;         /* PEM CA file to verify a tls:// collector (NULL: system's) */
+    const char *tls_cert;       /* PEM certificate and key of this exporter (RFC 7011 §10.4 */
+    const char *tls_key;        /* wants both sides authenticated) */
+};
 
 struct transport_stats {
     uint64_t messages_sent;
@@ -18,11 +26,13 @@ struct transport_stats {
 
 struct transport;
 
-/* Parse "[udp://|tcp://]host[:port]" (IPv6 as [addr]:port; port 4739 by
- * default) and resolve it. NULL with a message in err on a bad spec or an
- * unresolvable host. A TCP collector that is down is not an error: the
- * transport keeps retrying with backoff. */
-struct transport *transport_open_collector(const char *spec, size_t queue_bytes,
+/* Parse "[udp://|tcp://|tls://|sctp://]host[:port]" (IPv6 as [addr]:port;
+ * port 4739 by default) and resolve it. NULL with a message in err on a bad
+ * spec, an unresolvable host, TLS without certificate and key, or SCTP on a
+ * kernel without it. A stream (TCP, TLS, SCTP) collector that is down is not
+ * an error: the transport keeps retrying with backoff. TLS goes through
+ * OpenSSL over our own TCP connection (Debian's libfixbuf has no TLS). */
+struct transport *transport_open_collector(const char *spec, const struct transport_options *to,
                                            char *err, size_t errlen);
 struct transport *transport_open_file(const char *path, char *err, size_t errlen);
 

@@ -22,4 +22,8 @@ const char *template_builtin(const char *name)
             return builtin_templates[i].text;
     return NULL;
 }
+const char *template_builtin_name(size_t i)
+{
+    return i < sizeof builtin_templates / sizeof builtin_templates[0] ? builtin_templates[i].name : NULL;
+}
 EOC

@@ -110,4 +110,13 @@ for run in "${runs[@]}"; do
     fi
 done
 
+# Layer 7 (dissection is on by default): ntop's elements (PEN 35632) and the
+# RFC 6759 application names decode by name.
+check "tshark names ntop's layer-7 fields (l7_proto_name, ssl_server_name, http_host, dns_query)" \
+    bash -c "grep -q 'Layer 7 protocol name: TLS' '$work/decoded.txt' && grep -q 'SSL server name: ' '$work/decoded.txt' &&
+             grep -q 'HTTP Host Name (IXIA Host Name): ' '$work/decoded.txt' && grep -q 'DNS query: ' '$work/decoded.txt'"
+check "tshark decodes applicationId (engine 13) and the applicationName options data" \
+    bash -c "grep -q 'Classification Engine ID: PANA-L7 (13)' '$work/decoded.txt' && grep -q 'ApplicationName: TLS' '$work/decoded.txt' &&
+             grep -q 'Application Category Name: Web' '$work/decoded.txt'"
+
 finish

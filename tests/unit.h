@@ -10,5 +10,7 @@ Suite *cache_suite(void);
 Suite *meter_suite(void);
 Suite *frag_suite(void);
 Suite *elements_suite(void);
+Suite *netflow_suite(void);
+Suite *dpi_suite(void);
 
 #endif

@@ -13,6 +13,8 @@ int main(void)
     srunner_add_suite(sr, meter_suite());
     srunner_add_suite(sr, frag_suite());
     srunner_add_suite(sr, elements_suite());
+    srunner_add_suite(sr, netflow_suite());
+    srunner_add_suite(sr, dpi_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -70,6 +70,18 @@ NAMES = {"256": NAMES_COMMON | {"ICMP Type"},
          "258": {"Observation Domain Id", "System Init Time", "Permanent Packets", "Ignored Packets",
                  "Dropped Total Packets", "Flows", "Not Sent Flows", "PacketsExp", "FlowsExp",
                  "OctetsExp"}}
+# Layer-7 elements (dissection on, templates/dpi.tmpl): always there, and the
+# strings tshark leaves out when they are empty.
+DPI_ALWAYS = {"Classification Engine ID", "Selector ID", "Layer 7 protocol (numeric)",
+              "Layer 7 protocol name", "Enterprise Private entry", "DNS query type", "DNS return code"}
+DPI_WHEN_SET = {"HTTP Host Name (IXIA Host Name)", "HTTP User Agent", "DNS query", "SSL server name",
+                "String_len_short"}   # tshark shows the length prefix of a variable-length field
+for _sid in ("256", "257"):
+    NAMES[_sid] = NAMES[_sid] | DPI_ALWAYS
+# Application names (RFC 6759 options data), template 259.
+APP_NAMES = {"Observation Domain Id", "Classification Engine ID", "Selector ID", "ApplicationName",
+             "ApplicationDesc", "Application Category Name"}
+NAMES["259"] = APP_NAMES
 BITS = re.compile(r"^[01. ]+ = ")
 FIELD = re.compile(r"^(\s*)(\[?[^:\[\]]+?): (.*)$")
 
@@ -93,10 +105,14 @@ def tshark_records(path):
             problems.append("frame %s: record of unknown set %s" % (fno, sid))
             return
         names = set(fields)
+        if sid in ("256", "257"):
+            names -= DPI_WHEN_SET
         if names != want:
             problems.append("frame %s set %s: missing %s, unexpected %s" % (
                 fno, sid, sorted(want - names), sorted(names - want)))
-        if sid == "258":
+        if sid == "259":
+            d["app_names"] = d.get("app_names", 0) + 1
+        elif sid == "258":
             d["opt"] += 1
             d["flows_exp"] = fields.get("FlowsExp")
             d["opt_packets"] = fields.get("Permanent Packets")

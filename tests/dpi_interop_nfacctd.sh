@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# nfacctd's `class` primitive shows nfprobe's application names: the flow
+# records carry applicationId (RFC 6759, engine 13 + nDPI id) and the names
+# travel as options data (template 259). For every flow of 1kxun.pcap, the
+# CLASS nfacctd prints must be the most specific part of nfprobe's
+# application_name ("Facebook" for "TLS.Facebook"), cut at 15 characters as
+# nfacctd 1.7.7 does (see ../shared/REFERENCE.md).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+command -v nfacctd > /dev/null || { echo "# nfacctd (pmacct) not installed: skipped"; exit 77; }
+CAPTURE=${DPI_NFACCTD_CAPTURE:-1kxun.pcap}
+
+nfacctd_pid=
+stop_nfacctd() {
+    [ -n "$nfacctd_pid" ] || return 0
+    kill -TERM -- "-$nfacctd_pid" 2> /dev/null
+    sleep 1
+    kill -KILL -- "-$nfacctd_pid" 2> /dev/null
+    wait "$nfacctd_pid" 2> /dev/null
+    nfacctd_pid=
+}
+trap 'stop_nfacctd; cleanup' EXIT
+
+port=$(free_port udp)
+cat > "$work/nfacctd.conf" <<CONF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $port
+nfacctd_pipe_size: 4194304
+plugins: print[p]
+aggregate[p]: class, src_host, dst_host, src_port, dst_port, proto
+print_output[p]: csv
+print_output_file[p]: $work/print.csv
+print_output_file_append[p]: true
+print_refresh_time[p]: 1
+CONF
+setsid nfacctd -f "$work/nfacctd.conf" > "$work/nfacctd.log" 2>&1 &
+nfacctd_pid=$!
+wait_udp_bound "$port" 10 || fail_setup "nfacctd not listening on $port: $(tail -3 "$work/nfacctd.log")"
+
+"$NFPROBE" -r "$DATA/$CAPTURE" -q --json --export-rate 20000 -c "udp://127.0.0.1:$port" \
+    --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \
+    > "$work/flows.json" 2> "$work/nfprobe.err" || not_ok "nfprobe exit status $?: $(head -3 "$work/nfprobe.err")"
+want=$(grep -c '^{' "$work/flows.json")
+deadline=$((SECONDS + 20))
+until [ "$(grep -vc '^CLASS' "$work/print.csv" 2> /dev/null || echo 0)" -ge "$want" ] || [ $SECONDS -ge $deadline ]; do
+    sleep 0.2
+done
+sleep 1.5   # one more print refresh
+stop_nfacctd
+
+check "nfacctd's class = nfprobe's application (all $want flows of $CAPTURE)" python3 - "$work/flows.json" "$work/print.csv" <<'PY'
+import csv, json, sys
+want = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    name = r["application_name"].split(".")[-1][:15]
+    for a, ap, b, bp in ((r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"]),
+                         (r["dst_ip"], r["dst_port"], r["src_ip"], r["src_port"])):
+        want[(a, str(ap), b, str(bp))] = name
+rows = list(csv.DictReader(open(sys.argv[2])))
+bad = [(k, want.get(k), row["CLASS"]) for row in rows
+       for k in [(row["SRC_IP"], row["SRC_PORT"], row["DST_IP"], row["DST_PORT"])]
+       if want.get(k) != row["CLASS"]]
+names = sorted({row["CLASS"] for row in rows})
+print("%d rows, classes: %s" % (len(rows), " ".join(names)))
+for b in bad[:10]:
+    print("differs:", b)
+sys.exit(1 if bad or not rows else 0)
+PY
+echo "# classes: $(python3 -c 'import csv,sys; print(" ".join(sorted({r["CLASS"] for r in csv.DictReader(open(sys.argv[1]))})))' "$work/print.csv")"
+finish
