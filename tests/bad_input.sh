@@ -6,22 +6,6 @@ set -u
 
 pcap="$top_srcdir/samples/sample.pcap"
 
-# expect_error DESCRIPTION EXIT PATTERN -- nfprobe arguments
-expect_error() {
-    local what=$1 want_rc=$2 pattern=$3; shift 4
-    local rc=0
-    timeout 20 "$NFPROBE" "$@" > "$work/out" 2> "$work/err" || rc=$?
-    if [ "$rc" -ne "$want_rc" ]; then
-        not_ok "$what: exit $rc, wanted $want_rc: $(head -2 "$work/err")"
-    elif ! grep -q -- "$pattern" "$work/err"; then
-        not_ok "$what: message does not say '$pattern': $(head -2 "$work/err")"
-    elif [ "$(grep -c '' "$work/err")" -ne 1 ]; then
-        not_ok "$what: wanted one line, got: $(cat "$work/err")"
-    else
-        ok "$what: $(cat "$work/err")"
-    fi
-}
-
 expect_error "unknown option" 2 "unknown option '--bogus'" -- -r "$pcap" --bogus
 expect_error "missing value" 2 "needs a value" -- -r
 expect_error "no input" 2 "exactly one input" -- --json

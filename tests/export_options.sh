@@ -57,20 +57,6 @@ check "-T FILE: totals unchanged ($gp packets, $gb bytes)" test "$gp $gb" = "$wp
 check "-T biflow: reverse elements in the records" sh -c "'$COLLECTOR' -r '$work/bi.ipfix' 2>/dev/null | grep -q reverseOctetDeltaCount"
 
 # ---- bad input: one line, non-zero exit --------------------------------------------------
-expect_error() {   # description exit pattern -- args
-    local what=$1 want_rc=$2 pattern=$3; shift 4
-    local rc=0
-    timeout 20 "$NFPROBE" "$@" > "$work/out" 2> "$work/err" || rc=$?
-    if [ "$rc" -ne "$want_rc" ]; then
-        not_ok "$what: exit $rc, wanted $want_rc: $(head -2 "$work/err")"
-    elif ! grep -q -- "$pattern" "$work/err"; then
-        not_ok "$what: message does not say '$pattern': $(head -2 "$work/err")"
-    elif [ "$(grep -c '' "$work/err")" -ne 1 ]; then
-        not_ok "$what: wanted one line, got: $(cat "$work/err")"
-    else
-        ok "$what: $(cat "$work/err")"
-    fi
-}
 printf 'sourceIPv4Address\nnoSuchElement\n' > "$work/bad.tmpl"
 expect_error "-V 7" 2 "-V '7'" -- -r "$pcap" -V 7 -c 127.0.0.1:4739
 expect_error "-V junk" 2 "-V 'x'" -- -r "$pcap" -V x

@@ -19,23 +19,7 @@ set -u
 command -v nfacctd > /dev/null || { echo "# nfacctd (pmacct) not installed: skipped"; exit 77; }
 
 CAPTURES=${INTEROP_CAPTURES:-"1kxun.pcap 443-curl.pcap dns_fragmented.pcap http_ipv6.pcap q-in-q.pcap mpls-in-vlan.pcap pppoe.pcap linux_dlt_sll2.pcap icmp6-ping.pcap ip_fragmented_garbage.pcap"}
-MARKER=198.51.100.254
 
-nfacctd_pid=
-# nfacctd's core process does not exit on SIGTERM (REFERENCE.md): signal its
-# process group, wait for the plugin to finish and exit, then kill the core.
-stop_nfacctd() {
-    [ -n "$nfacctd_pid" ] || return 0
-    local deadline=$((SECONDS + 10))
-    kill -TERM -- "-$nfacctd_pid" 2> /dev/null
-    while [ $SECONDS -lt $deadline ] &&
-          ps -o pid=,stat= -g "$nfacctd_pid" 2> /dev/null | awk -v core="$nfacctd_pid" '$1 != core && $2 !~ /^Z/' | grep -q .; do
-        sleep 0.05
-    done
-    kill -KILL -- "-$nfacctd_pid" 2> /dev/null
-    wait "$nfacctd_pid" 2> /dev/null
-    nfacctd_pid=
-}
 trap 'stop_nfacctd; cleanup' EXIT
 
 marker_pcap "$work/marker.pcap" 9 || fail_setup "cannot write the marker capture"
@@ -71,12 +55,7 @@ CONF
     fi
     # Push everything through to the plugin, then wait for the totals.
     deadline=$((SECONDS + 20))
-    until grep -q "^$MARKER," "$dir/print.csv" 2> /dev/null; do
-        [ $SECONDS -lt $deadline ] || break
-        "$NFPROBE" -q -r "$work/marker.pcap" -c "udp://127.0.0.1:$port" > /dev/null 2>&1
-        marks=$((marks + 1))
-        sleep 0.2
-    done
+    marks=$(push_through_nfacctd "$port" "$dir/print.csv" 20)
     while :; do
         got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER" 2> /dev/null)
         read -r gp gb _ <<< "$got"

@@ -189,3 +189,55 @@ stop_tshark() {
     wait "$tshark_pid" 2> /dev/null
     tshark_pid=
 }
+
+# nfacctd's core process does not exit on SIGTERM (REFERENCE.md): signal its
+# process group (started with setsid; its pid in nfacctd_pid), wait for the
+# plugin to finish and exit, then kill the core.
+nfacctd_pid=
+stop_nfacctd() {
+    [ -n "$nfacctd_pid" ] || return 0
+    local deadline=$((SECONDS + 10))
+    kill -TERM -- "-$nfacctd_pid" 2> /dev/null
+    while [ $SECONDS -lt $deadline ] &&
+          ps -o pid=,stat= -g "$nfacctd_pid" 2> /dev/null | awk -v core="$nfacctd_pid" '$1 != core && $2 !~ /^Z/' | grep -q .; do
+        sleep 0.05
+    done
+    kill -KILL -- "-$nfacctd_pid" 2> /dev/null
+    wait "$nfacctd_pid" 2> /dev/null
+    nfacctd_pid=
+}
+
+# expect_error DESCRIPTION EXIT PATTERN -- nfprobe arguments: nfprobe must
+# exit with EXIT and say PATTERN in exactly one line.
+expect_error() {   # description exit pattern -- args
+    local what=$1 want_rc=$2 pattern=$3; shift 4
+    local rc=0
+    timeout 20 "$NFPROBE" "$@" > "$work/out" 2> "$work/err" || rc=$?
+    if [ "$rc" -ne "$want_rc" ]; then
+        not_ok "$what: exit $rc, wanted $want_rc: $(head -2 "$work/err")"
+    elif ! grep -q -- "$pattern" "$work/err"; then
+        not_ok "$what: message does not say '$pattern': $(head -2 "$work/err")"
+    elif [ "$(grep -c '' "$work/err")" -ne 1 ]; then
+        not_ok "$what: wanted one line, got: $(cat "$work/err")"
+    else
+        ok "$what: $(cat "$work/err")"
+    fi
+}
+
+# nfacctd keeps datagrams that arrive soon after it binds in its core until
+# more data comes (REFERENCE.md, tests/interop_nfacctd.sh): send a one-record
+# marker flow from 198.51.100.254 (MARKER) every 0.2 s until the print plugin
+# wrote it to CSV. Prints how many markers it took. Needs marker_pcap.
+MARKER=198.51.100.254
+push_through_nfacctd() {   # port csv seconds [nfprobe options, e.g. -V 9]
+    local port=$1 csv=$2 deadline=$((SECONDS + $3)) marks=0
+    shift 3
+    [ -f "$work/marker.pcap" ] || marker_pcap "$work/marker.pcap" 9 || return 1
+    until grep -Eq "(^|,)$MARKER," "$csv" 2> /dev/null; do
+        [ $SECONDS -lt $deadline ] || break
+        "$NFPROBE" -q "$@" -r "$work/marker.pcap" -c "udp://127.0.0.1:$port" > /dev/null 2>&1
+        marks=$((marks + 1))
+        sleep 0.2
+    done
+    echo "$marks"
+}

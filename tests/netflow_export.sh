@@ -27,27 +27,13 @@ CAPTURES=${NETFLOW_CAPTURES:-"1kxun.pcap 443-curl.pcap dns_fragmented.pcap http_
 VERSIONS=${NETFLOW_VERSIONS:-"9 5"}
 TIMEOUTS="--idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER"
 CHECK="$TOOLS/netflow_check.py"
-MARKER=198.51.100.254
 
-nfcapd_pid= nfacctd_pid=
+nfcapd_pid=
 stop_nfcapd() {
     [ -n "$nfcapd_pid" ] || return 0
     kill -TERM "$nfcapd_pid" 2> /dev/null
     wait_pid_gone "$nfcapd_pid" 20 || { kill -KILL "$nfcapd_pid" 2> /dev/null; echo "# nfcapd $nfcapd_pid did not exit on SIGTERM"; }
     nfcapd_pid=
-}
-# nfacctd's core process does not exit on SIGTERM: stop its process group.
-stop_nfacctd() {
-    [ -n "$nfacctd_pid" ] || return 0
-    local deadline=$((SECONDS + 10))
-    kill -TERM -- "-$nfacctd_pid" 2> /dev/null
-    while [ $SECONDS -lt $deadline ] &&
-          ps -o pid=,stat= -g "$nfacctd_pid" 2> /dev/null | awk -v core="$nfacctd_pid" '$1 != core && $2 !~ /^Z/' | grep -q .; do
-        sleep 0.05
-    done
-    kill -KILL -- "-$nfacctd_pid" 2> /dev/null
-    wait "$nfacctd_pid" 2> /dev/null
-    nfacctd_pid=
 }
 trap 'stop_nfcapd; stop_nfacctd; stop_tshark; cleanup' EXIT
 
@@ -147,12 +133,7 @@ CONF
     # nfacctd holds early datagrams until more arrive: push a marker flow
     # through until it shows (see interop_nfacctd.sh).
     deadline=$((SECONDS + 20))
-    until grep -Eq "(^|,)$MARKER," "$dir/print.csv" 2> /dev/null; do
-        [ $SECONDS -lt $deadline ] || break
-        "$NFPROBE" -q -V "$v" -r "$work/marker.pcap" -c "udp://127.0.0.1:$port" > /dev/null 2>&1
-        marks=$((marks + 1))
-        sleep 0.2
-    done
+    marks=$(push_through_nfacctd "$port" "$dir/print.csv" 20 -V "$v")
     while :; do
         read -r gp gb _ <<< "$(python3 "$CHECK" pmacct-sum "$dir/print.csv" "$MARKER" 2> /dev/null)"
         [ "${gp:-0}" -ge "$want_p" ] && [ "${gb:-0}" -ge "$want_b" ] && break
