@@ -75,6 +75,11 @@ int encoder_send_templates(struct encoder *e)
          : 0;
 }
 
+int encoder_withdraw_templates(struct encoder *e)
+{
+    return e->ipfix ? ipfix_withdraw_templates(e->ipfix) : 0;
+}
+
 int encoder_flush(struct encoder *e)
 {
     return e->ipfix ? ipfix_flush(e->ipfix)

@@ -30,6 +30,9 @@ int encoder_add_stats(struct encoder *e, const struct probe_stats_record *s);
 /* Finish the open message, then send the templates (none in v5). */
 int encoder_send_templates(struct encoder *e);
 int encoder_flush(struct encoder *e);
+/* At a clean end: IPFIX withdraws its templates (transports that cannot
+ * carry a withdrawal, UDP, drop it); NetFlow has none. */
+int encoder_withdraw_templates(struct encoder *e);
 const struct export_counters *encoder_counters(const struct encoder *e);
 enum export_format encoder_format(const struct encoder *e);
 /* Application names as options data after the templates (IPFIX, v9; v5

@@ -11,12 +11,13 @@
 #define FLUSH_AFTER_US 1000000ull     /* live: no record waits longer for a full message */
 #define TEMPLATE_FILE_MAX (1 << 20)
 
-static int send_message(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords, bool templates)
+static int send_message(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                        enum msg_kind kind)
 {
     struct export_sink *s = ctx;
     int rc = 0;
     for (int i = 0; i < s->ntransports; i++)
-        if (transport_send(s->transports[i], msg, len, nrecords, templates) < 0)
+        if (transport_send(s->transports[i], msg, len, nrecords, kind) < 0)
             rc = -1;
     return rc;
 }
@@ -274,6 +275,8 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
     for (int i = 0; i < x->nsinks; i++)
         encoder_flush(x->sinks[i].enc);
     exporter_send_stats(x, final_stats);
+    for (int i = 0; i < x->nsinks; i++)
+        encoder_withdraw_templates(x->sinks[i].enc);
     for (int i = 0; i < x->ntransports; i++)
         transport_close(x->transports[i], x->drain_ms);
     if (x->not_exportable)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -23,6 +24,7 @@ struct ipfix_encoder {
     bool biflow;
     bool message_open;          /* something appended since the last emit */
     uint32_t records_in_message;
+    uint32_t sequence;          /* data records appended so far, options included (RFC 7011) */
     struct encoded_template v4, v6;
     uint16_t stats_tid;
     const struct ipfix_app_table *apps; /* application names, NULL: none */
@@ -264,7 +266,7 @@ static size_t drop_empty_last_set(uint8_t *msg, size_t len)
     return len;
 }
 
-static int emit(struct ipfix_encoder *e, bool templates)
+static int emit(struct ipfix_encoder *e, enum msg_kind kind)
 {
     GError *gerr = NULL;
     memset(e->msgbuf, 0, 4);
@@ -283,12 +285,12 @@ static int emit(struct ipfix_encoder *e, bool templates)
     len = drop_empty_last_set(e->msgbuf, len);
     e->counters.messages++;
     e->counters.octets += len;
-    return e->out(e->out_ctx, e->msgbuf, len, nrec, templates);
+    return e->out(e->out_ctx, e->msgbuf, len, nrec, kind);
 }
 
 int ipfix_flush(struct ipfix_encoder *e)
 {
-    return e->message_open ? emit(e, false) : 0;
+    return e->message_open ? emit(e, MSG_DATA) : 0;
 }
 
 static int send_app_names(struct ipfix_encoder *e);
@@ -304,7 +306,7 @@ int ipfix_send_templates(struct ipfix_encoder *e)
         GError *gerr = NULL;
         if (fbSessionExportTemplates(e->session, &gerr)) {
             e->message_open = true;
-            int rc = emit(e, true);
+            int rc = emit(e, MSG_TEMPLATES);
             return rc < 0 ? rc : send_app_names(e);
         }
         bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
@@ -317,6 +319,54 @@ int ipfix_send_templates(struct ipfix_encoder *e)
         g_clear_error(&gerr);
     }
     return -1;
+}
+
+/* The withdrawal message is written here, not by libfixbuf: removing a
+ * template from a libfixbuf export session in manual mode drops it before
+ * the revocation set fits, and the retry then finds no template. RFC 7011
+ * §8.1: a Template Record with Field Count 0, in a Template Set (2) for
+ * templates and an Options Template Set (3) for options templates. */
+static size_t put_withdrawal_set(uint8_t *p, uint16_t set_id, const uint16_t *tids, size_t n)
+{
+    size_t len = 4;
+    for (size_t i = 0; i < n; i++) {
+        if (!tids[i])
+            continue;
+        p[len] = (uint8_t)(tids[i] >> 8);
+        p[len + 1] = (uint8_t)tids[i];
+        p[len + 2] = p[len + 3] = 0;
+        len += 4;
+    }
+    if (len == 4)
+        return 0;
+    p[0] = (uint8_t)(set_id >> 8), p[1] = (uint8_t)set_id;
+    p[2] = (uint8_t)(len >> 8), p[3] = (uint8_t)len;
+    return len;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+int ipfix_withdraw_templates(struct ipfix_encoder *e)
+{
+    if (ipfix_flush(e) < 0)
+        return -1;
+    uint8_t msg[16 + 4 + 4 * 4 + 4 + 4 * 4];
+    const uint16_t data_tids[] = {e->v4.tid, e->v6.tid};
+    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid};
+    size_t len = 16;
+    len += put_withdrawal_set(msg + len, 2, data_tids, 2);
+    len += put_withdrawal_set(msg + len, 3, options_tids, 2);
+    msg[0] = 0, msg[1] = 10;
+    msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
+    put_u32(msg + 4, (uint32_t)time(NULL));
+    put_u32(msg + 8, e->sequence);
+    put_u32(msg + 12, e->domain);
+    e->counters.messages++;
+    e->counters.octets += len;
+    return e->out(e->out_ctx, msg, len, 0, MSG_WITHDRAWAL);
 }
 
 /* Append one record; when the message is full, send it and start another. */
@@ -334,6 +384,7 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
         }
         if (fBufAppend(e->fbuf, (uint8_t *)rec, len, &gerr)) {
             e->message_open = true;
+            e->sequence++;
             if (is_flow) {
                 e->records_in_message++;
                 e->counters.records++;
@@ -348,7 +399,7 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
             return -1;
         }
         g_clear_error(&gerr);
-        if (emit(e, false) < 0)
+        if (emit(e, MSG_DATA) < 0)
             return -1;
     }
     return -1;

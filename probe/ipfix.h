@@ -16,8 +16,13 @@
 /* A finished message: its bytes, how many flow records it carries, and
  * whether it is the templates-only message a transport re-sends after a
  * reconnect. */
+enum msg_kind {
+    MSG_DATA = 0,
+    MSG_TEMPLATES = 1,      /* kept by stream transports, sent first on reconnect */
+    MSG_WITHDRAWAL = 2,     /* IPFIX template withdrawal: streams and files only */
+};
 typedef int (*ipfix_msg_fn)(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
-                            bool templates);
+                            enum msg_kind kind);
 
 struct ipfix_config {
     uint32_t domain;            /* observation domain id */
@@ -55,6 +60,9 @@ int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r);
 int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s);
 /* Finish the current message, then send one with every template in it. */
 int ipfix_send_templates(struct ipfix_encoder *e);
+/* Withdraw every template (RFC 7011 §8.1), at a clean shutdown of a stream
+ * (TCP, TLS) or file export; nothing may be added after it. */
+int ipfix_withdraw_templates(struct ipfix_encoder *e);
 /* Send the current message if it holds anything. */
 int ipfix_flush(struct ipfix_encoder *e);
 

@@ -234,7 +234,7 @@ static int emit(struct nf9_encoder *e, bool templates)
     e->counters.messages++;
     e->counters.octets += len;
     e->templates_last = templates;
-    int rc = e->out(e->out_ctx, e->buf, len, nrec, templates);
+    int rc = e->out(e->out_ctx, e->buf, len, nrec, templates ? MSG_TEMPLATES : MSG_DATA);
     /* Collectors that missed the templates (UDP) learn them again soon. */
     if (!templates && e->refresh_packets && ++e->since_templates >= e->refresh_packets &&
         send_templates_now(e) < 0)

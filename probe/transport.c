@@ -552,9 +552,9 @@ static void remember_templates(struct transport *t, const uint8_t *msg, size_t l
 }
 
 static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
-                    bool templates)
+                    enum msg_kind kind)
 {
-    if (templates) {
+    if (kind == MSG_TEMPLATES) {
         remember_templates(t, msg, len);
         if (t->fd < 0)
             return 0;   /* sent first once connected */
@@ -565,13 +565,15 @@ static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_
 }
 
 int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
-                   bool templates)
+                   enum msg_kind kind)
 {
     switch (t->kind) {
     case TRANSPORT_TCP: case TRANSPORT_TLS: case TRANSPORT_SCTP:
-        return send_tcp(t, msg, len, nrecords, templates);
+        return send_tcp(t, msg, len, nrecords, kind);
     case TRANSPORT_UDP:
-        send_udp(t, msg, len, nrecords);
+        /* RFC 7011: no template withdrawal over UDP; templates time out there. */
+        if (kind != MSG_WITHDRAWAL)
+            send_udp(t, msg, len, nrecords);
         return 0;
     case TRANSPORT_FILE:
         if (fwrite(msg, 1, len, t->file) != len) {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipfix.h"   /* enum msg_kind */
+
 enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP };
 
 /* How collectors are reached beyond their address. */
@@ -39,7 +41,7 @@ struct transport *transport_open_file(const char *path, char *err, size_t errlen
 /* Send or queue one message carrying nrecords flow records. A templates-only
  * message is also remembered, to be sent first on every new connection. */
 int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
-                   bool templates);
+                   enum msg_kind kind);
 
 /* UDP: gather datagrams and send them with one sendmmsg() per batch
  * (flushed by transport_poll and transport_close). Off when records are

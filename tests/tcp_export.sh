@@ -60,7 +60,37 @@ seen = [(r["flowId"], r["biflowDirection"]) for r in map(json.loads, sys.stdin)]
 print(len(seen) - len(set(seen)))')
 check "collector restart: no record twice" test "$dups" -eq 0
 
-# 3. Collector never there: every record is counted as dropped, exit 1.
+# 3. A clean end withdraws the templates (RFC 7011 §8.1) on the TCP stream
+# (and in the file); the raw stream is kept and read with ipfixDump.
+port=$(free_port tcp)
+python3 - "$port" "$work/stream.ipfix" > "$work/sink.out" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+with open(sys.argv[2], "wb") as f:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        f.write(b)
+PY
+sink=$!
+wait_for_line "$work/sink.out" ready 10 || fail_setup "raw TCP sink did not start"
+"$NFPROBE" -r "$pcap" -q -c "tcp://127.0.0.1:$port" -o "$work/end.ipfix" > /dev/null 2>&1 || not_ok "nfprobe to the raw sink failed"
+wait "$sink"
+for f in stream end; do
+    ipfixDump --in "$work/$f.ipfix" > "$work/$f.dump" 2>&1
+    # The last message: template records 256-258 with field count 0, nothing else.
+    last=$(awk '/^--- Message Header ---/ { m = "" } { m = m $0 "\n" } END { printf "%s", m }' "$work/$f.dump")
+    withdrawn=$(printf '%b' "$last" | grep -c 'tid: *25[6-8] .*field count: *0 ')
+    check "$f: the last message withdraws templates 256, 257 and 258 ($withdrawn)" test "$withdrawn" -eq 3
+done
+
+# 4. Collector never there: every record is counted as dropped, exit 1.
 port=$(free_port tcp)
 rc=0
 "$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" --drain-timeout 0.5 > /dev/null 2> "$work/down.err" || rc=$?

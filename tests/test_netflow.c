@@ -22,7 +22,8 @@ struct captured {
     int n;
 };
 
-static int capture_msg(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords, bool templates)
+static int capture_msg(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                       enum msg_kind kind)
 {
     struct captured *c = ctx;
     ck_assert_int_lt(c->n, MAX_MSGS);
@@ -30,7 +31,7 @@ static int capture_msg(void *ctx, const uint8_t *msg, size_t len, uint32_t nreco
     memcpy(c->msg[c->n], msg, len);
     c->len[c->n] = len;
     c->nrec[c->n] = nrecords;
-    c->templates[c->n] = templates;
+    c->templates[c->n] = kind == MSG_TEMPLATES;
     c->n++;
     return 0;
 }
