@@ -19,13 +19,6 @@ command -v nfcapd > /dev/null && command -v nfdump > /dev/null || { echo "# nfca
 
 CAPTURES=${INTEROP_CAPTURES:-"1kxun.pcap 443-curl.pcap dns_fragmented.pcap http_ipv6.pcap q-in-q.pcap mpls-in-vlan.pcap pppoe.pcap linux_dlt_sll2.pcap icmp6-ping.pcap ip_fragmented_garbage.pcap"}
 
-nfcapd_pid=
-stop_nfcapd() {
-    [ -n "$nfcapd_pid" ] || return 0
-    kill -TERM "$nfcapd_pid" 2> /dev/null
-    wait_pid_gone "$nfcapd_pid" 20 || { kill -KILL "$nfcapd_pid" 2> /dev/null; echo "# nfcapd $nfcapd_pid did not exit on SIGTERM"; }
-    nfcapd_pid=
-}
 trap 'stop_nfcapd; cleanup' EXIT
 
 # run_one NAME PCAP WANT_PACKETS WANT_BYTES WANT_RECORDS [EXPECTED.flows]

@@ -241,3 +241,13 @@ push_through_nfacctd() {   # port csv seconds [nfprobe options, e.g. -V 9]
     done
     echo "$marks"
 }
+
+# nfcapd (daemonised, its pid in nfcapd_pid) writes its file when it exits on
+# SIGTERM: stop it and wait for that.
+nfcapd_pid=
+stop_nfcapd() {
+    [ -n "$nfcapd_pid" ] || return 0
+    kill -TERM "$nfcapd_pid" 2> /dev/null
+    wait_pid_gone "$nfcapd_pid" 20 || { kill -KILL "$nfcapd_pid" 2> /dev/null; echo "# nfcapd $nfcapd_pid did not exit on SIGTERM"; }
+    nfcapd_pid=
+}

@@ -28,13 +28,6 @@ VERSIONS=${NETFLOW_VERSIONS:-"9 5"}
 TIMEOUTS="--idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER"
 CHECK="$TOOLS/netflow_check.py"
 
-nfcapd_pid=
-stop_nfcapd() {
-    [ -n "$nfcapd_pid" ] || return 0
-    kill -TERM "$nfcapd_pid" 2> /dev/null
-    wait_pid_gone "$nfcapd_pid" 20 || { kill -KILL "$nfcapd_pid" 2> /dev/null; echo "# nfcapd $nfcapd_pid did not exit on SIGTERM"; }
-    nfcapd_pid=
-}
 trap 'stop_nfcapd; stop_nfacctd; stop_tshark; cleanup' EXIT
 
 # Expected "packets bytes records" of a capture for a version (v5: IPv4 only).
