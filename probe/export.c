@@ -240,11 +240,13 @@ void exporter_record(void *ctx, const struct flow_record *r)
         x->flush_deadline_us = now + FLUSH_AFTER_US;
     int first = 0;
     if (x->nbalanced) {
-        encoder_add_flow(x->sinks[flow_hash(r) % (uint32_t)x->nbalanced].enc, r);
+        if (encoder_add_flow(x->sinks[flow_hash(r) % (uint32_t)x->nbalanced].enc, r) < 0)
+            x->unencodable++;
         first = x->nbalanced;
     }
     for (int i = first; i < x->nsinks; i++)
-        encoder_add_flow(x->sinks[i].enc, r);
+        if (encoder_add_flow(x->sinks[i].enc, r) < 0)
+            x->unencodable++;
 }
 
 void exporter_tick(struct exporter *x, uint64_t now_mono)
@@ -286,7 +288,7 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
 
 uint64_t exporter_records_dropped(const struct exporter *x)
 {
-    uint64_t n = 0;
+    uint64_t n = x->unencodable;
     for (int i = 0; i < x->ntransports; i++)
         n += transport_stats(x->transports[i])->records_dropped;
     return n;

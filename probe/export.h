@@ -45,6 +45,7 @@ struct exporter {
     uint64_t flows;             /* records handed to the exporter */
     uint64_t not_exportable;    /* flows the format cannot carry (v5: IPv6) */
     uint64_t json_errors;
+    uint64_t unencodable;       /* flows an encoder could not put in a message */
 };
 
 int exporter_open(struct exporter *x, const struct options *o);

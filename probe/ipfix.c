@@ -24,6 +24,7 @@ struct ipfix_encoder {
     bool biflow;
     bool message_open;          /* something appended since the last emit */
     uint32_t records_in_message;
+    bool told_append_error;     /* one message; the rest are counted */
     uint32_t sequence;          /* data records appended so far, options included (RFC 7011) */
     struct encoded_template v4, v6;
     uint16_t stats_tid;
@@ -393,8 +394,10 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
         }
         bool full = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
         if (!full || attempt == 2) {
-            log_error("IPFIX: cannot add record: %s%s", gerr ? gerr->message : "?",
-                      full ? " (record larger than --mtu)" : "");
+            if (!e->told_append_error)
+                log_error("IPFIX: cannot add a record: %s%s (such records are counted as not delivered)",
+                          gerr ? gerr->message : "?", full ? " (record larger than --mtu)" : "");
+            e->told_append_error = true;
             g_clear_error(&gerr);
             return -1;
         }

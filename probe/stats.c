@@ -49,6 +49,9 @@ void stats_print(FILE *out, const struct stats_sources *s)
             m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
             m->records_by_reason[END_LACK_OF_RESOURCES]);
     const struct exporter *x = s->exporter;
+    if (x->unencodable)
+        fprintf(out, "nfprobe: export: %" PRIu64 " flow records did not fit in a message (see --mtu)\n",
+                x->unencodable);
     for (int i = 0; i < x->ntransports; i++) {
         const struct transport_stats *ts = transport_stats(x->transports[i]);
         fprintf(out, "nfprobe: export %s: %" PRIu64 " messages, %" PRIu64 " records sent, %" PRIu64

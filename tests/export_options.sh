@@ -71,4 +71,13 @@ expect_error "TLS unreadable certificate" 1 "cannot load /nonexistent.pem" -- -r
 expect_error "collector mode" 2 "--collector-mode 'round'" -- -r "$pcap" --collector-mode round
 expect_error "refresh packets" 2 "--template-refresh-packets 'x'" -- -r "$pcap" --template-refresh-packets x
 
+# A record larger than --mtu cannot be sent: it is counted, said once, and the
+# run exits 1 (never silently lost).
+{ echo flowId; for i in $(seq 40); do echo JA3C_HASH; done; } > "$work/big.tmpl"
+rc=0
+"$NFPROBE" -r "$DATA/443-curl.pcap" -T "$work/big.tmpl" --mtu 1000 -o "$work/big.ipfix" > /dev/null 2> "$work/big.err" || rc=$?
+check "oversized record: exit 1" test "$rc" -eq 1
+check "oversized record: said once" test "$(grep -c 'cannot add a record' "$work/big.err")" -eq 1
+check "oversized record: counted as not delivered" grep -q '^nfprobe: 1 flow records could not be delivered' "$work/big.err"
+
 finish
