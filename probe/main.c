@@ -73,6 +73,10 @@ static void tick(struct probe *p)
     if (capture_is_live(p->cap))
         meter_advance(&p->meter, now_wall_us());
     exporter_tick(&p->exporter, mono);
+    /* JSON on stdout was the only output and its reader went away
+     * (`nfprobe -r big.pcap | head`): nothing left to do. */
+    if (p->exporter.json_errors && !p->exporter.nsinks)
+        stop_requested = 1;
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
         stats_print(stderr, &p->stats);
         struct probe_stats_record r;
