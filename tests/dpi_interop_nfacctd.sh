@@ -14,21 +14,7 @@ CAPTURE=${DPI_NFACCTD_CAPTURE:-1kxun.pcap}
 trap 'stop_nfacctd; cleanup' EXIT
 
 port=$(free_port udp)
-cat > "$work/nfacctd.conf" <<CONF
-daemonize: false
-nfacctd_ip: 127.0.0.1
-nfacctd_port: $port
-nfacctd_pipe_size: 4194304
-plugins: print[p]
-aggregate[p]: class, src_host, dst_host, src_port, dst_port, proto
-print_output[p]: csv
-print_output_file[p]: $work/print.csv
-print_output_file_append[p]: true
-print_refresh_time[p]: 1
-CONF
-setsid nfacctd -f "$work/nfacctd.conf" > "$work/nfacctd.log" 2>&1 &
-nfacctd_pid=$!
-wait_udp_bound "$port" 10 || fail_setup "nfacctd not listening on $port: $(tail -3 "$work/nfacctd.log")"
+start_nfacctd "$work" "$port" "class, src_host, dst_host, src_port, dst_port, proto" || fail_setup "nfacctd not listening on $port: $(tail -3 "$work/nfacctd.log")"
 
 "$NFPROBE" -r "$DATA/$CAPTURE" -q --json --export-rate 20000 -c "udp://127.0.0.1:$port" \
     --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \

@@ -29,21 +29,7 @@ run_one() {   # name pcap want_packets want_bytes
     local dir="$work/nfacctd.$name" port rc=0 got deadline marks=0
     mkdir -p "$dir"
     port=$(free_port udp)
-    cat > "$dir/nfacctd.conf" <<CONF
-daemonize: false
-nfacctd_ip: 127.0.0.1
-nfacctd_port: $port
-nfacctd_pipe_size: 4194304
-plugins: print[p]
-aggregate[p]: src_host, dst_host, src_port, dst_port, proto
-print_output[p]: csv
-print_output_file[p]: $dir/print.csv
-print_output_file_append[p]: true
-print_refresh_time[p]: 1
-CONF
-    setsid nfacctd -f "$dir/nfacctd.conf" > "$dir/nfacctd.log" 2>&1 &
-    nfacctd_pid=$!
-    wait_udp_bound "$port" 10 || { not_ok "$name: nfacctd not listening on $port: $(tail -3 "$dir/nfacctd.log")"; stop_nfacctd; return; }
+    start_nfacctd "$dir" "$port" "src_host, dst_host, src_port, dst_port, proto" || { not_ok "$name: nfacctd not listening on $port: $(tail -3 "$dir/nfacctd.log")"; stop_nfacctd; return; }
 
     "$NFPROBE" -r "$pcap" -q --export-rate 20000 -c "udp://127.0.0.1:$port" \
         --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \

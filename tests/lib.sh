@@ -251,3 +251,24 @@ stop_nfcapd() {
     wait_pid_gone "$nfcapd_pid" 20 || { kill -KILL "$nfcapd_pid" 2> /dev/null; echo "# nfcapd $nfcapd_pid did not exit on SIGTERM"; }
     nfcapd_pid=
 }
+
+# nfacctd (pmacct) as REFERENCE.md runs it: print plugin, CSV to DIR/print.csv
+# refreshed every second, a 4 MiB pipe; started with setsid (see
+# stop_nfacctd) and ready once its UDP port is bound. Non-zero if it is not.
+start_nfacctd() {   # dir port aggregate
+    cat > "$1/nfacctd.conf" <<CONF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $2
+nfacctd_pipe_size: 4194304
+plugins: print[p]
+aggregate[p]: $3
+print_output[p]: csv
+print_output_file[p]: $1/print.csv
+print_output_file_append[p]: true
+print_refresh_time[p]: 1
+CONF
+    setsid nfacctd -f "$1/nfacctd.conf" > "$1/nfacctd.log" 2>&1 &
+    nfacctd_pid=$!
+    wait_udp_bound "$2" 10
+}

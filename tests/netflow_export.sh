@@ -104,21 +104,7 @@ run_nfacctd() {   # version name
     [ "$v" = 9 ] && [ -n "$DPI" ] && class=", class"
     read -r want_p want_b _ < <(want_totals "$v" "$name")
     port=$(free_port udp)
-    cat > "$dir/nfacctd.conf" <<CONF
-daemonize: false
-nfacctd_ip: 127.0.0.1
-nfacctd_port: $port
-nfacctd_pipe_size: 4194304
-plugins: print[p]
-aggregate[p]: src_host, dst_host, src_port, dst_port, proto$class
-print_output[p]: csv
-print_output_file[p]: $dir/print.csv
-print_output_file_append[p]: true
-print_refresh_time[p]: 1
-CONF
-    setsid nfacctd -f "$dir/nfacctd.conf" > "$dir/nfacctd.log" 2>&1 &
-    nfacctd_pid=$!
-    wait_udp_bound "$port" 10 || { not_ok "v$v $name: nfacctd not listening: $(tail -3 "$dir/nfacctd.log")"; stop_nfacctd; return; }
+    start_nfacctd "$dir" "$port" "src_host, dst_host, src_port, dst_port, proto$class" || { not_ok "v$v $name: nfacctd not listening: $(tail -3 "$dir/nfacctd.log")"; stop_nfacctd; return; }
     # shellcheck disable=SC2086
     "$NFPROBE" -r "$(pcap_of "$name")" -q -V "$v" --json --export-rate 20000 -c "udp://127.0.0.1:$port" $TIMEOUTS \
         > "$dir/flows.jsonl" 2> "$dir/nfprobe.err" || rc=$?
