@@ -17,6 +17,18 @@
 # Environment: NFPROBE=./nfprobe BENCH_RUNS=3 BENCH_DPI_COPIES=100
 #   BENCH_DPI_PCAP=bench/out/dpi.pcap BENCH_DPI_CAPTURES="..." (default: all
 #   Ethernet captures in ../shared/testdata/pcap)
+# Two capture sets are measured (the capture is written once per
+# BENCH_DPI_PCAP: use another file for the other set):
+#   default       as above; synscan.pcap's ~2,000 one-SYN flows per copy are
+#                 most of its flows (~214,000 of them), so memory per flow
+#                 is mostly flow-table cost;
+#   payload-rich  the same without synscan.pcap (~15,000 flows, a third of
+#                 them still waiting for nDPI's verdict at the end), where
+#                 nDPI's per-flow state dominates:
+#     BENCH_DPI_PCAP=bench/out/dpi-rich.pcap BENCH_DPI_CAPTURES="$(ls \
+#       ../shared/testdata/pcap/*.pcap | grep -v synscan)" bash bench/dpi.sh
+#   (dpi_pcap.py itself leaves out what is not Ethernet, fuzzed captures and
+#   captures spanning more than 10 minutes.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -238,7 +238,7 @@ bench_one() {   # name
             command -v "$SOFTFLOWD" >/dev/null || { log "skip softflowd: $SOFTFLOWD not found (apt-get install softflowd)"; return; } ;;
         ndpireader)
             command -v ndpiReader >/dev/null || { log "skip ndpireader: ndpiReader not found (apt-get install libndpi-bin)"; return; } ;;
-        nfprobe|nfprobe-json|nfprobe-dpi)
+        nfprobe|nfprobe-json|nfprobe-dpi|nfprobe-plugins)
             [ -x "$NFPROBE" ] || { log "skip $name: $NFPROBE not found (build it: ./configure && make)"; return; } ;;
         *) die "unknown program '$name' in BENCH_PROGRAMS" ;;
     esac
@@ -262,6 +262,8 @@ bench_one() {   # name
             nfprobe) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -c "127.0.0.1:$port" --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
             nfprobe-json) cmd=("$NFPROBE" -r "$PCAP" --no-dissect --json --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
             nfprobe-dpi) cmd=("$NFPROBE" -r "$PCAP" -c "127.0.0.1:$port" --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
+            nfprobe-plugins) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -c "127.0.0.1:$port" --max-flows "$MAXFLOWS"
+                                  -P splt -P flowstats ${NFPROBE_ARGS:-}) ;;
             ndpireader) cmd=(ndpiReader -q -T 10 -U 16 -i "$PCAP") ;;
         esac
         printf '%s\n' "${cmd[*]}" > "$dir/cmd"
@@ -370,6 +372,7 @@ ratio "${PPS_nfprobe:-}" "${PPS_softflowd:-}" "packets/s nfprobe / softflowd"
 ratio "${PPS_nfprobe_json:-}" "${PPS_softflowd:-}" "packets/s nfprobe --json / softflowd"
 ratio "${PPS_nfprobe_dpi:-}" "${PPS_nfprobe:-}" "packets/s nfprobe with DPI / --no-dissect"
 ratio "${PPS_nfprobe_dpi:-}" "${PPS_ndpireader:-}" "packets/s nfprobe with DPI / ndpiReader (target >= 1.5)"
+ratio "${PPS_nfprobe_plugins:-}" "${PPS_nfprobe:-}" "packets/s nfprobe -P splt -P flowstats / without (target >= 0.85: at most 15% cost)"
 if [ -n "${R_RSS[nfprobe-dpi]:-}" ] && [ -n "${R_RSS[ndpireader]:-}" ]; then
     awk -v a="${R_RSS[nfprobe-dpi]}" -v b="${R_RSS[ndpireader]}" \
         'BEGIN { printf "peak RSS nfprobe with DPI / ndpiReader: %.2f (target <= 0.25)\n", a / b }'

@@ -21,6 +21,23 @@
  * record with its exact external layout (varlen fields become fbVarfield_t,
  * lists become fbBasicList_t etc.).  We then walk the template's elements and
  * format each field from the transcoded record bytes.
+ *
+ * Output: one JSON object per data record, "_tid", "_domain" (and
+ * "_options": true for options records), then one member per field, keyed
+ * by the element's name (IANA's, or an enterprise element's as announced by
+ * the exporter, else "_PEN_ID"; repeated elements get "#2", "#3"...).
+ * Values: integers and times (milliseconds since the epoch) as numbers,
+ * float32/float64 as the shortest JSON number that reads back as the same
+ * value (null for NaN and infinities), addresses and strings as strings,
+ * octet arrays as hex strings.  A basicList (RFC 6313) is keyed by the name
+ * of the element it is a list of, not "basicList", and its value is the
+ * array of the items ("packetSizes":[60,1514]); subTemplateLists are arrays
+ * of objects, subTemplateMultiLists one array of objects with "_tid".
+ *
+ * Enterprise elements are named from RFC 5610 information element type
+ * records (fBufSetAutomaticInsert()): libfixbuf consumes those records
+ * itself, so they are counted (as options records, and in the sequence
+ * check) but not printed.
  */
 
 #include <fixbuf/public.h>
@@ -272,7 +289,16 @@ static void json_double(GString *out, double d, bool single)
         g_string_append(out, "null");
         return;
     }
-    g_string_append_printf(out, single ? "%.9g" : "%.17g", d);
+    /* the shortest form that reads back as the same value */
+    char buf[32];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        double back = strtod(buf, NULL);
+        if (single ? (float)back == (float)d : back == d) {
+            break;
+        }
+    }
+    g_string_append(out, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,9 +328,9 @@ static bool is_list_type(uint8_t type)
 }
 
 /* Size a field occupies in an internal (transcoded) record. */
-static size_t internal_size(const fbInfoElement_t *canon, uint16_t len)
+static size_t internal_size(uint8_t type, uint16_t len)
 {
-    switch (canon->type) {
+    switch (type) {
     case FB_BASIC_LIST:
         return sizeof(fbBasicList_t);
     case FB_SUB_TMPL_LIST:
@@ -315,23 +341,6 @@ static size_t internal_size(const fbInfoElement_t *canon, uint16_t len)
         return len == FB_IE_VARLEN ? sizeof(fbVarfield_t) : len;
     }
 }
-
-/* ntop's layer-7 elements (PEN 35632, nProbe's ids) that nfprobe exports
- * with dissection on (templates/dpi.tmpl), so they print by name. */
-static fbInfoElement_t ntop_elements[] = {
-    FB_IE_INIT_FULL("L7_PROTO", 35632, 118, 2, FB_IE_F_ENDIAN, 0, 0, FB_UINT_16, NULL),
-    FB_IE_INIT_FULL("L7_PROTO_NAME", 35632, 119, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("HTTP_UA", 35632, 183, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("HTTP_HOST", 35632, 187, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("TLS_SERVER_NAME", 35632, 188, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("DNS_QUERY", 35632, 205, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("DNS_QUERY_TYPE", 35632, 207, 2, FB_IE_F_ENDIAN, 0, 0, FB_UINT_16, NULL),
-    FB_IE_INIT_FULL("DNS_RET_CODE", 35632, 208, 1, FB_IE_F_ENDIAN, 0, 0, FB_UINT_8, NULL),
-    FB_IE_INIT_FULL("JA3C_HASH", 35632, 489, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("JA3S_HASH", 35632, 490, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_INIT_FULL("L7_PROTO_CATEGORY", 35632, 501, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-    FB_IE_NULL
-};
 
 /* JSON key: model name, or _PEN_ID for elements the model doesn't know. */
 static void json_key(GString *out, const fbInfoElement_t *canon,
@@ -350,8 +359,47 @@ static void json_key(GString *out, const fbInfoElement_t *canon,
     g_string_append(out, "\":");
 }
 
+/*
+ * JSON key of a basicList field: the name of the element the list is made of
+ * (_PEN_ID when the model does not know it), "#2", "#3"... for later lists
+ * of the same element in one record.  seen[] holds the item elements of the
+ * earlier lists of the record.
+ */
+#define MAX_LISTS_SEEN 32
+static void json_list_key(GString *out, const fbInfoElement_t *tmpl_ie,
+                          const uint8_t *p, const fbInfoElement_t **seen,
+                          size_t *nseen)
+{
+    fbBasicList_t bl;
+    memcpy(&bl, p, sizeof(bl));
+    const fbInfoElement_t *item = bl.infoElement;
+    if (!item) {
+        /* not decoded: fall back to the list element itself */
+        json_key(out, canon_of(tmpl_ie), tmpl_ie);
+        return;
+    }
+    unsigned dup = 0;
+    for (size_t i = 0; i < *nseen; i++) {
+        dup += seen[i] == item;
+    }
+    if (*nseen < MAX_LISTS_SEEN) {
+        seen[(*nseen)++] = item;
+    }
+    if (is_alien(item)) {
+        g_string_append_printf(out, "\"_%u_%u", item->ent, item->num);
+    } else {
+        g_string_append_c(out, '"');
+        g_string_append(out, item->ref.name);
+    }
+    if (dup > 0) {
+        g_string_append_printf(out, "#%u", dup + 1);
+    }
+    g_string_append(out, "\":");
+}
+
 static void json_value(GString *out, const fbInfoElement_t *canon,
-                       uint16_t len, const uint8_t *p, int depth);
+                       uint16_t len, uint32_t flags, const uint8_t *p,
+                       int depth);
 static bool json_fields(GString *out, fbTemplate_t *tmpl,
                         const uint8_t *rec, size_t reclen, int depth);
 
@@ -403,7 +451,8 @@ static void json_basic_list(GString *out, const uint8_t *p, int depth)
             if (i > 0) {
                 g_string_append_c(out, ',');
             }
-            json_value(out, canon, len, item, depth + 1);
+            /* items were decoded with the list element's own flags */
+            json_value(out, canon, len, canon->flags, item, depth + 1);
         }
     }
     g_string_append_c(out, ']');
@@ -466,9 +515,9 @@ static void json_sub_template_multi_list(GString *out, const uint8_t *p,
 
 /* Value of a fixed-length field, formatted according to its data type. */
 static void json_fixed_value(GString *out, const fbInfoElement_t *canon,
-                             uint16_t len, const uint8_t *p)
+                             uint16_t len, uint32_t flags, const uint8_t *p)
 {
-    bool host = (canon->flags & FB_IE_F_ENDIAN) != 0;
+    bool host = (flags & FB_IE_F_ENDIAN) != 0;
     uint8_t type = is_alien(canon) ? FB_OCTET_ARRAY : canon->type;
     char addr[INET6_ADDRSTRLEN];
 
@@ -568,7 +617,8 @@ static void json_fixed_value(GString *out, const fbInfoElement_t *canon,
 
 /* Value of one field located at p in a transcoded record. */
 static void json_value(GString *out, const fbInfoElement_t *canon,
-                       uint16_t len, const uint8_t *p, int depth)
+                       uint16_t len, uint32_t flags, const uint8_t *p,
+                       int depth)
 {
     switch (canon->type) {
     case FB_BASIC_LIST:
@@ -586,7 +636,7 @@ static void json_value(GString *out, const fbInfoElement_t *canon,
     if (len == FB_IE_VARLEN) {
         json_varlen_value(out, canon, p);
     } else {
-        json_fixed_value(out, canon, len, p);
+        json_fixed_value(out, canon, len, flags, p);
     }
 }
 
@@ -601,13 +651,19 @@ static bool json_fields(GString *out, fbTemplate_t *tmpl,
     uint32_t count = fbTemplateCountElements(tmpl);
     size_t off = 0;
     bool first = true;
+    const fbInfoElement_t *seen[MAX_LISTS_SEEN];
+    size_t nseen = 0;
     for (uint32_t i = 0; i < count; i++) {
         const fbInfoElement_t *ie = fbTemplateGetIndexedIE(tmpl, i);
         if (!ie) {
             return false;
         }
         const fbInfoElement_t *canon = canon_of(ie);
-        size_t size = internal_size(canon, ie->len);
+        /* The template's copy of the element says how libfixbuf decoded
+         * the field (size, list or not, byte order): an enterprise element
+         * described by RFC 5610 after the template arrived has a new name
+         * and type in the model, but the template still holds what it was. */
+        size_t size = internal_size(ie->type, ie->len);
         if (off + size > reclen) {
             return false;
         }
@@ -616,8 +672,16 @@ static bool json_fields(GString *out, fbTemplate_t *tmpl,
                 g_string_append_c(out, ',');
             }
             first = false;
-            json_key(out, canon, ie);
-            json_value(out, canon, ie->len, rec + off, depth);
+            if (ie->type == FB_BASIC_LIST) {
+                json_list_key(out, ie, rec + off, seen, &nseen);
+                json_basic_list(out, rec + off, depth);
+            } else if (is_list_type(ie->type)) {
+                json_key(out, canon, ie);
+                json_value(out, ie, ie->len, ie->flags, rec + off, depth);
+            } else {
+                json_key(out, canon, ie);
+                json_value(out, canon, ie->len, ie->flags, rec + off, depth);
+            }
         }
         off += size;
     }
@@ -659,6 +723,14 @@ static struct tsession *tsession_new(struct collector *c, const char *label)
     ts->session = fbSessionAlloc(c->model);
     fbSessionAddNewTemplateCallback(ts->session, on_new_template, c);
     ts->fbuf = fBufAllocForCollection(ts->session, NULL);
+    /* RFC 5610 records teach the (shared) model the exporter's enterprise
+     * elements: names and types instead of _PEN_ID and hex */
+    GError *err = NULL;
+    if (!fBufSetAutomaticInsert(ts->fbuf, &err)) {
+        fprintf(stderr, PROG ": %s: cannot read RFC 5610 element types: %s\n",
+                ts->label, err ? err->message : "?");
+        g_clear_error(&err);
+    }
     /* manual mode: stop at end of each message we hand over */
     fBufSetAutomaticMode(ts->fbuf, FALSE);
     ts->next = c->sessions;
@@ -881,6 +953,17 @@ static bool process_message(struct collector *c, struct tsession *ts,
          * private.h, but it is the one call that resets that state.
          */
         fBufRewind(ts->fbuf);
+    }
+    /* Records libfixbuf consumed itself (RFC 5610 element types) count in
+     * the sequence too: at the end of a message it has advanced the
+     * session's sequence number past every record of the message. */
+    if (err && g_error_matches(err, FB_ERROR_DOMAIN, FB_ERROR_EOM) &&
+        fbSessionGetDomain(ts->session) == domain) {
+        uint32_t all = fbSessionGetSequence(ts->session) - seq;
+        if (all > nrec && all - nrec <= len) {
+            c->options_records += all - nrec;
+            nrec = all;
+        }
     }
     g_clear_error(&err);
     seq_check(c, ts, domain, seq, nrec);
@@ -1574,7 +1657,6 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     c.model = fbInfoModelAlloc();
-    fbInfoModelAddElementArray(c.model, ntop_elements);
     c.rec = g_malloc0(REC_BUF_SIZE);
     c.msg = g_malloc(MSG_BUF_SIZE);
     c.line = g_string_sized_new(1024);

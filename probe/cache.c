@@ -5,7 +5,7 @@
 #include <string.h>
 #include <stddef.h>
 
-_Static_assert(offsetof(struct flow, first_us) == 64, "packet counters start the second cache line");
+_Static_assert(offsetof(struct flow, c) == 64, "packet counters start the second cache line");
 _Static_assert(sizeof(struct flow) == 176, "a flow stays small");
 
 /* ---- intrusive index lists ---------------------------------------------- */

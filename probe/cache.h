@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "flowkey.h"
+#include "nfprobe/plugin.h"
 
 #define FLOW_NONE UINT32_MAX
 
@@ -53,11 +54,8 @@ struct flow {
     uint8_t tcp_flags[2];
     uint16_t icmp_type_code[2]; /* of each direction's first packet */
     /* -- second line: per-direction counters -- */
-    uint64_t first_us[2];       /* first packet per direction */
-    uint64_t last_us[2];
-    uint64_t packets[2];
-    uint64_t ip_octets[2];
-    uint64_t l2_octets[2];
+    struct nfp_flow c;          /* first/last packet time, packets, octets per direction
+                                   (what plugins see: nfprobe/plugin.h) */
     /* -- colder -- */
     uint64_t touch_us;          /* when it last moved to the lru tail */
     void *ext;                  /* cold per-flow data (DPI, plugins) */

@@ -7,8 +7,20 @@
  * taken (nDPI's guess when it found nothing, as ndpiReader does), the
  * metadata are copied into a compact string arena, and nDPI's flow struct
  * goes back to its slab. A flow exported before that is concluded at its
- * export. */
+ * export.
+ *
+ * Flows that stop sending before their verdict (one-packet UDP flows, TCP
+ * connections that only ever carried one segment, ...) would each hold a
+ * ~700-byte nDPI flow struct until they expire, and on payload-rich links
+ * those are a third of the flows at any time. So only cfg.hot_flows flow
+ * structs (--dpi-hot-flows, 256) are kept expanded; when one more is needed, the least recently fed (clock
+ * order) is packed: its non-zero 8-byte words behind a bitmap (such a flow
+ * struct is ~90 % zeros: typically 80-130 bytes packed), with the unused room
+ * of its nDPI buffers given back. A packed flow is expanded again, bit for
+ * bit, when its next packet comes or at its verdict, so nDPI sees the same
+ * state as if it had never been packed. */
 #include "dpi.h"
+#include "extend.h"
 
 #include <ndpi_api.h>
 #include <stdio.h>
@@ -16,6 +28,7 @@
 #include <string.h>
 
 #include "elements.h"
+#include "util.h"
 
 /* ======================================================================
  * nDPI adapter: every call whose signature or semantics changed across
@@ -84,6 +97,33 @@ static void adapter_flow_release(struct ndpi_flow_struct *f)
     ndpi_free_flow_data(f);
 }
 
+/* A flow that waits for its next packet gives back the unused room of its
+ * TLS reassembly buffer. 4.2 allocates 2 KiB at a flow's first TLS segment
+ * when the pointer is NULL, and when a segment does not fit reallocates to
+ * exactly used + segment + 1 bytes; nothing else reads buffer_len. So an
+ * empty buffer can go (NULL: allocated again when needed) and a partly used
+ * one can shrink to its content, and nDPI's view of the data stays the same.
+ * (ndpi_realloc copies old_size bytes: it is given the used size.) */
+static void adapter_flow_trim(struct ndpi_flow_struct *f)
+{
+    if (f->l4_proto != 6)
+        return;     /* l4 is a union: the TCP member only for TCP flows */
+    message_t *m = &f->l4.tcp.tls.message;
+    if (!m->buffer || m->buffer_len <= m->buffer_used)
+        return;
+    if (m->buffer_used == 0) {
+        ndpi_free(m->buffer);
+        m->buffer = NULL;
+        m->buffer_len = 0;
+        return;
+    }
+    uint8_t *b = ndpi_realloc(m->buffer, m->buffer_used, m->buffer_used);
+    if (b) {
+        m->buffer = b;
+        m->buffer_len = m->buffer_used;
+    }
+}
+
 /* ==================================================================== */
 
 /* Strings of a flow, kept one after the other, NUL-terminated, in an arena
@@ -97,20 +137,36 @@ static const size_t arena_classes[] = {64, 128, 256, 512, 1024, S_COUNT * (STRIN
 enum { ARENA_CLASSES = sizeof arena_classes / sizeof arena_classes[0], NO_ARENA = 0xFF };
 enum { SLAB_CHUNK_BYTES = 64 * 1024 };
 
+/* nDPI flow structs kept expanded (cfg.hot_flows); the others waiting for a
+ * packet are packed (see the top of the file). */
+_Static_assert(DPI_HOT_FLOWS_MAX <= 65535, "hot slots are 16-bit");
+/* A packed flow struct: a bitmap of its non-zero 8-byte words, then those
+ * words. Sizes of the slabs they come from, in 8-byte words. */
+enum { NF_WORDS = sizeof(struct ndpi_flow_struct) / 8, NF_MAP_WORDS = (NF_WORDS + 63) / 64 };
+_Static_assert(sizeof(struct ndpi_flow_struct) % 8 == 0, "nDPI flow struct not in 8-byte words");
+static const uint16_t packed_classes[] = {4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 48, 64,
+                                          NF_MAP_WORDS + NF_WORDS};
+enum { PACKED_CLASSES = sizeof packed_classes / sizeof packed_classes[0] };
+enum { PACKED_CHUNK_BYTES = 16 * 1024 };
+
 /* What the server name is, for the ntop element it goes out as. */
 enum { SNI_NONE, SNI_TLS, SNI_HTTP, SNI_DNS, SNI_OTHER };
 
 enum {
     F_CONCLUDED = 1, F_GUESSED = 2, F_DNS = 4, F_TLS = 8, F_SSH = 16,
+    F_HOT = 32,         /* p is an expanded nDPI flow struct, in hot[slot] */
+    F_PACKED = 64,      /* p is a packed nDPI flow struct */
 };
 
 struct dpi_state {
-    struct ndpi_flow_struct *nf;    /* until the verdict */
-    char *arena;
+    /* Before the verdict: nDPI's flow (F_HOT, F_PACKED) or NULL; after it
+     * (F_CONCLUDED): the string arena or NULL. */
+    void *p;
     uint32_t not_before, not_after;
     uint16_t master, app, category;
     uint16_t dns_qtype, tls_version, tls_cipher;
     uint16_t fed;                   /* usable packets so far: the budget's count */
+    uint16_t slot;                  /* in hot[] while F_HOT */
     uint8_t dns_rcode, flags, arena_class, sni_kind;
     uint8_t len[S_COUNT];
 };
@@ -119,7 +175,14 @@ struct dpi {
     struct ndpi_detection_module_struct *mod;
     struct dpi_config cfg;
     struct extension ext;
-    struct slab flows;              /* nDPI flow structs */
+    struct slab flows;              /* expanded nDPI flow structs (<= cfg.hot_flows) */
+    struct slab packed[PACKED_CLASSES];
+    size_t npacked;
+    /* cfg.hot_flows slots each, allocated in dpi_new: */
+    struct dpi_state **hot;         /* the states whose flow is expanded */
+    uint8_t *hot_used;              /* fed since the clock hand last passed */
+    uint32_t nhot, hand;
+    struct ndpi_flow_struct *scratch;   /* a packed flow expanded for its verdict */
     struct slab arenas[ARENA_CLASSES];
     struct dpi_stats stats;
     struct ipfix_app_table apps;    /* built on first use */
@@ -154,9 +217,15 @@ static size_t string_offset(const struct dpi_state *st, enum dpi_string i)
     return off;
 }
 
+static const char *arena_of(const struct dpi_state *st)
+{
+    return (st->flags & F_CONCLUDED) ? st->p : NULL;
+}
+
 static const char *state_string(const struct dpi_state *st, enum dpi_string i)
 {
-    return st->arena ? st->arena + string_offset(st, i) : "";
+    const char *arena = arena_of(st);
+    return arena ? arena + string_offset(st, i) : "";
 }
 
 static void store_strings(struct dpi *d, struct dpi_state *st, const struct strings *ss)
@@ -167,11 +236,11 @@ static void store_strings(struct dpi *d, struct dpi_state *st, const struct stri
     int cls = 0;
     while (arena_classes[cls] < total)
         cls++;
-    st->arena = slab_alloc(&d->arenas[cls]);
-    if (!st->arena)
+    char *p = slab_alloc(&d->arenas[cls]);
+    st->p = p;
+    if (!p)
         return;     /* out of memory: the verdict stays, the strings are lost */
     st->arena_class = (uint8_t)cls;
-    char *p = st->arena;
     for (int i = 0; i < S_COUNT; i++) {
         st->len[i] = (uint8_t)ss->n[i];
         if (ss->n[i])
@@ -183,10 +252,163 @@ static void store_strings(struct dpi *d, struct dpi_state *st, const struct stri
 
 static void release_arena(struct dpi *d, struct dpi_state *st)
 {
-    if (st->arena)
-        slab_free(&d->arenas[st->arena_class], st->arena);
-    st->arena = NULL;
+    if (arena_of(st)) {
+        slab_free(&d->arenas[st->arena_class], st->p);
+        st->p = NULL;
+    }
     memset(st->len, 0, sizeof st->len);
+}
+
+/* ---- nDPI's flow structs: expanded (hot) or packed ------------------------ */
+
+static void conclude(struct dpi *d, struct dpi_state *st, const struct flow *f);
+
+static bool has_ndpi_flow(const struct dpi_state *st)
+{
+    return (st->flags & (F_HOT | F_PACKED)) != 0;
+}
+
+static int packed_class(size_t words)
+{
+    int c = 0;
+    while (packed_classes[c] < words)
+        c++;
+    return c;
+}
+
+/* nf packed into an object of the slab of its size; NULL without memory. */
+static uint64_t *pack(struct dpi *d, const struct ndpi_flow_struct *nf)
+{
+    uint64_t map[NF_MAP_WORDS] = {0}, w[NF_WORDS];
+    const uint8_t *in = (const uint8_t *)nf;
+    size_t n = 0;
+    for (size_t i = 0; i < NF_WORDS; i++) {
+        uint64_t v;
+        memcpy(&v, in + 8 * i, 8);
+        if (v) {
+            map[i / 64] |= (uint64_t)1 << (i % 64);
+            w[n++] = v;
+        }
+    }
+    uint64_t *pk = slab_alloc(&d->packed[packed_class(NF_MAP_WORDS + n)]);
+    if (!pk)
+        return NULL;
+    memcpy(pk, map, sizeof map);
+    memcpy(pk + NF_MAP_WORDS, w, n * 8);
+    d->npacked++;
+    d->stats.packs++;
+    return pk;
+}
+
+/* Expand pk into nf, bit for bit as it was packed, and free pk. */
+static void unpack(struct dpi *d, uint64_t *pk, struct ndpi_flow_struct *nf)
+{
+    uint8_t *out = (uint8_t *)nf;
+    const uint64_t *w = pk + NF_MAP_WORDS;
+    size_t n = 0;
+    for (size_t i = 0; i < NF_WORDS; i++) {
+        uint64_t v = (pk[i / 64] >> (i % 64)) & 1 ? w[n++] : 0;
+        memcpy(out + 8 * i, &v, 8);
+    }
+    slab_free(&d->packed[packed_class(NF_MAP_WORDS + n)], pk);
+    d->npacked--;
+}
+
+static void hot_add(struct dpi *d, struct dpi_state *st, struct ndpi_flow_struct *nf)
+{
+    st->p = nf;
+    st->flags |= F_HOT;
+    st->slot = (uint16_t)d->nhot;
+    d->hot[d->nhot] = st;
+    d->hot_used[d->nhot++] = 1;
+}
+
+static void hot_remove(struct dpi *d, struct dpi_state *st)
+{
+    uint32_t slot = st->slot, last = --d->nhot;
+    if (slot != last) {
+        d->hot[slot] = d->hot[last];
+        d->hot_used[slot] = d->hot_used[last];
+        d->hot[slot]->slot = (uint16_t)slot;
+    }
+    st->flags &= (uint8_t)~F_HOT;
+    st->p = NULL;
+}
+
+/* Clock order: the first expanded flow not fed since the hand last passed. */
+static struct dpi_state *hot_victim(struct dpi *d)
+{
+    for (;;) {
+        if (d->hand >= d->nhot)
+            d->hand = 0;
+        if (!d->hot_used[d->hand])
+            return d->hot[d->hand];
+        d->hot_used[d->hand++] = 0;
+    }
+}
+
+/* st's nDPI flow struct, expanded (a zeroed one if st has none yet). When
+ * cfg.hot_flows are expanded, the clock's victim is packed and its memory
+ * reused. NULL when memory runs out. */
+static struct ndpi_flow_struct *nf_take(struct dpi *d, struct dpi_state *st)
+{
+    if (st->flags & F_HOT) {
+        d->hot_used[st->slot] = 1;
+        return st->p;
+    }
+    struct ndpi_flow_struct *nf = NULL;
+    if (d->nhot == d->cfg.hot_flows) {
+        struct dpi_state *v = hot_victim(d);
+        nf = v->p;
+        adapter_flow_trim(nf);
+        uint64_t *pk = pack(d, nf);
+        if (pk) {
+            hot_remove(d, v);
+            v->p = pk;
+            v->flags |= F_PACKED;
+        } else {
+            conclude(d, v, NULL);   /* no memory to pack it: its verdict now */
+            nf = NULL;
+        }
+    }
+    if (!nf)
+        nf = slab_alloc(&d->flows);
+    if (!nf)
+        return NULL;
+    if (st->flags & F_PACKED) {
+        unpack(d, st->p, nf);
+        st->flags &= (uint8_t)~F_PACKED;
+    } else {
+        memset(nf, 0, sizeof *nf);
+    }
+    hot_add(d, st, nf);
+    return nf;
+}
+
+/* Take st's nDPI flow struct out of it for good, expanded (a packed one into
+ * d->scratch); NULL if it has none. Then nf_dispose() it. */
+static struct ndpi_flow_struct *nf_detach(struct dpi *d, struct dpi_state *st)
+{
+    struct ndpi_flow_struct *nf = NULL;
+    if (st->flags & F_HOT) {
+        nf = st->p;
+        hot_remove(d, st);
+    } else if (st->flags & F_PACKED) {
+        nf = d->scratch;
+        unpack(d, st->p, nf);
+        st->flags &= (uint8_t)~F_PACKED;
+        st->p = NULL;
+    }
+    return nf;
+}
+
+static void nf_dispose(struct dpi *d, struct ndpi_flow_struct *nf)
+{
+    if (!nf)
+        return;
+    adapter_flow_release(nf);
+    if (nf != d->scratch)
+        slab_free(&d->flows, nf);
 }
 
 /* ---- the verdict ---------------------------------------------------------- */
@@ -238,15 +460,6 @@ static void collect_metadata(struct dpi_state *st, const struct ndpi_flow_struct
         strings_set(ss, S_SSH_C, f->protos.ssh.client_signature, sizeof f->protos.ssh.client_signature);
         strings_set(ss, S_SSH_S, f->protos.ssh.server_signature, sizeof f->protos.ssh.server_signature);
     }
-}
-
-static void release_ndpi_flow(struct dpi *d, struct dpi_state *st)
-{
-    if (!st->nf)
-        return;
-    adapter_flow_release(st->nf);
-    slab_free(&d->flows, st->nf);
-    st->nf = NULL;
 }
 
 static void count_verdict(struct dpi *d, const struct dpi_state *st)
@@ -303,24 +516,16 @@ static size_t first_packet_for_guess(const struct flow *f, uint8_t *buf)
     return len;
 }
 
-static struct ndpi_flow_struct *new_ndpi_flow(struct dpi *d)
-{
-    struct ndpi_flow_struct *nf = slab_alloc(&d->flows);
-    if (nf)
-        memset(nf, 0, d->flows.size);
-    return nf;
-}
-
 static void guess_unseen_flow(struct dpi *d, struct dpi_state *st, const struct flow *f)
 {
-    if (st->nf || !f || f->key.proto != 6)
+    if (has_ndpi_flow(st) || !f || f->key.proto != 6)
         return;
-    st->nf = new_ndpi_flow(d);
-    if (!st->nf)
+    struct ndpi_flow_struct *nf = nf_take(d, st);
+    if (!nf)
         return;
     uint8_t pkt[60];
     size_t len = first_packet_for_guess(f, pkt);
-    adapter_process(d->mod, st->nf, pkt, (uint16_t)len, f->first_us[0] / 1000);
+    adapter_process(d->mod, nf, pkt, (uint16_t)len, f->c.first_us[0] / 1000);
 }
 
 /* Take nDPI's verdict (its guess when it found nothing), keep what it
@@ -329,27 +534,28 @@ static void conclude(struct dpi *d, struct dpi_state *st, const struct flow *f)
 {
     if (st->flags & F_CONCLUDED)
         return;
-    st->flags |= F_CONCLUDED;
     guess_unseen_flow(d, st, f);
+    struct ndpi_flow_struct *nf = nf_detach(d, st);
+    st->flags |= F_CONCLUDED;
     struct strings ss;
     memset(&ss, 0, sizeof ss);
     char appname[64] = "Unknown";
-    if (st->nf) {
+    if (nf) {
         bool guessed = false;
-        ndpi_protocol p = adapter_giveup(d->mod, st->nf, &guessed);
+        ndpi_protocol p = adapter_giveup(d->mod, nf, &guessed);
         st->master = p.master_protocol;
         st->app = p.app_protocol;
         if (guessed && (p.app_protocol || p.master_protocol))
             st->flags |= F_GUESSED;
         st->category = (uint16_t)ndpi_get_proto_category(d->mod, p);
         ndpi_protocol2name(d->mod, p, appname, sizeof appname);
-        collect_metadata(st, st->nf, &ss);
+        collect_metadata(st, nf, &ss);
     }
     strings_set(&ss, S_APPNAME, appname, sizeof appname);
     strings_set(&ss, S_CATEGORY, ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)st->category),
                 STRING_MAX);
     store_strings(d, st, &ss);
-    release_ndpi_flow(d, st);
+    nf_dispose(d, nf);
     count_verdict(d, st);
 }
 
@@ -380,15 +586,14 @@ static enum ext_verdict dissect(struct dpi *d, struct dpi_state *st, const struc
     /* The budget counts every usable packet, as ndpiReader counts a flow's
      * packets, including the TCP segments nDPI is not shown. */
     st->fed++;
-    if (!st->nf && tcp_without_payload(pv)) {
+    if (!has_ndpi_flow(st) && tcp_without_payload(pv)) {
         if (st->fed < budget_of(d, pv->proto))
             return EXT_MORE;
         conclude(d, st, f);
         return EXT_DONE;
     }
-    if (!st->nf)
-        st->nf = new_ndpi_flow(d);
-    if (!st->nf) {              /* no memory for nDPI's flow: Unknown */
+    struct ndpi_flow_struct *nf = nf_take(d, st);
+    if (!nf) {                  /* no memory for nDPI's flow: Unknown */
         conclude(d, st, NULL);
         return EXT_DONE;
     }
@@ -396,18 +601,19 @@ static enum ext_verdict dissect(struct dpi *d, struct dpi_state *st, const struc
     /* All the captured bytes from the IP header on, as ndpiReader passes
      * them; nDPI bounds itself by the IP header's lengths. */
     uint32_t len = pv->l3_caplen > 0xFFFF ? 0xFFFF : pv->l3_caplen;
-    ndpi_protocol p = adapter_process(d->mod, st->nf, pv->l3, (uint16_t)len, pv->ts_us / 1000);
-    bool enough = st->fed >= budget_of(d, pv->proto) || adapter_hopeless(st->nf);
+    ndpi_protocol p = adapter_process(d->mod, nf, pv->l3, (uint16_t)len, pv->ts_us / 1000);
+    bool enough = st->fed >= budget_of(d, pv->proto) || adapter_hopeless(nf);
     bool found = p.app_protocol != NDPI_PROTOCOL_UNKNOWN;
-    if (!enough && (!found || adapter_more_useful(d->mod, st->nf)))
+    if (!enough && (!found || adapter_more_useful(d->mod, nf)))
         return EXT_MORE;
     conclude(d, st, f);
     return EXT_DONE;
 }
 
 static enum ext_verdict on_flow_init(void *ctx, void *state, const struct flow *f,
-                                     const struct packet_view *pv)
+                                     const struct packet_view *pv, int dir)
 {
+    (void)dir;      /* a flow's first packet */
     struct dpi *d = ctx;
     struct dpi_state *st = state;
     st->arena_class = NO_ARENA;
@@ -432,7 +638,8 @@ static void on_flow_free(void *ctx, void *state)
 {
     struct dpi *d = ctx;
     struct dpi_state *st = state;
-    release_ndpi_flow(d, st);
+    if (!(st->flags & F_CONCLUDED))
+        nf_dispose(d, nf_detach(d, st));
     release_arena(d, st);
 }
 
@@ -448,21 +655,48 @@ struct dpi *dpi_new(const struct dpi_config *cfg, char *err, size_t errlen)
                  lib, sizeof(struct ndpi_flow_struct));
         return NULL;
     }
+    uint32_t hot = cfg->hot_flows ? cfg->hot_flows : DPI_HOT_FLOWS_DEFAULT;
+    if (hot > DPI_HOT_FLOWS_MAX) {
+        snprintf(err, errlen, "%u nDPI flow states kept unpacked: at most %u", hot,
+                 (unsigned)DPI_HOT_FLOWS_MAX);
+        return NULL;
+    }
     struct dpi *d = calloc(1, sizeof *d);
-    if (!d) {
+    if (d) {
+        d->hot = calloc(hot, sizeof *d->hot);
+        d->hot_used = calloc(hot, sizeof *d->hot_used);
+    }
+    if (!d || !d->hot || !d->hot_used) {
         snprintf(err, errlen, "out of memory");
+        if (d) {
+            free(d->hot);
+            free(d->hot_used);
+        }
+        free(d);
         return NULL;
     }
     d->mod = adapter_module_new();
-    if (!d->mod) {
+    d->scratch = malloc(sizeof *d->scratch);
+    if (!d->mod || !d->scratch) {
         snprintf(err, errlen, "nDPI: cannot initialise a detection module");
+        if (d->mod)
+            ndpi_exit_detection_module(d->mod);
+        free(d->scratch);
+        free(d->hot);
+        free(d->hot_used);
         free(d);
         return NULL;
     }
     d->cfg = *cfg;
+    d->cfg.hot_flows = hot;
     /* A slab touches a whole chunk when it grows: chunks of ~64 KiB keep
      * the memory of size classes a run hardly uses small. */
-    slab_init(&d->flows, lib, SLAB_CHUNK_BYTES / lib);
+    size_t flows_per_chunk = (hot + 3) / 4;     /* 64 for the default 256 */
+    if (flows_per_chunk > DPI_HOT_FLOWS_DEFAULT / 4)
+        flows_per_chunk = DPI_HOT_FLOWS_DEFAULT / 4;
+    slab_init(&d->flows, lib, flows_per_chunk);
+    for (int i = 0; i < PACKED_CLASSES; i++)
+        slab_init(&d->packed[i], packed_classes[i] * 8u, PACKED_CHUNK_BYTES / (packed_classes[i] * 8u));
     for (int i = 0; i < ARENA_CLASSES; i++)
         slab_init(&d->arenas[i], arena_classes[i], SLAB_CHUNK_BYTES / arena_classes[i]);
     d->ext = (struct extension){
@@ -482,6 +716,11 @@ void dpi_free(struct dpi *d)
     if (!d)
         return;
     slab_destroy(&d->flows);
+    for (int i = 0; i < PACKED_CLASSES; i++)
+        slab_destroy(&d->packed[i]);
+    free(d->scratch);
+    free(d->hot);
+    free(d->hot_used);
     for (int i = 0; i < ARENA_CLASSES; i++)
         slab_destroy(&d->arenas[i]);
     ndpi_exit_detection_module(d->mod);
@@ -492,8 +731,9 @@ void dpi_free(struct dpi *d)
 
 const struct extension *dpi_extension(struct dpi *d) { return &d->ext; }
 void dpi_set_state_offset(size_t offset) { state_offset = offset; }
-size_t dpi_ndpi_flows_in_use(const struct dpi *d) { return d->flows.in_use; }
+size_t dpi_ndpi_flows_in_use(const struct dpi *d) { return d->nhot + d->npacked; }
 const struct dpi_stats *dpi_get_stats(const struct dpi *d) { return &d->stats; }
+unsigned dpi_hot_flows(const struct dpi *d) { return d->cfg.hot_flows; }
 
 size_t dpi_protocol_count(const struct dpi *d)
 {
@@ -525,6 +765,7 @@ bool dpi_result_of(const void *state, struct dpi_result *out)
         .master = st->master, .app = st->app, .category = st->category,
         .concluded = (st->flags & F_CONCLUDED) != 0, .guessed = (st->flags & F_GUESSED) != 0,
         .application_name = state_string(st, S_APPNAME),
+        .category_name = state_string(st, S_CATEGORY),
         .server_name = state_string(st, S_SERVER),
         .ja3c = state_string(st, S_JA3C), .ja3s = state_string(st, S_JA3S),
     };
@@ -592,7 +833,7 @@ static uint16_t specific_protocol(const struct dpi_state *st)
 static bool put_string(const struct dpi_state *st, enum dpi_string i, struct elem_value *v)
 {
     v->bytes = (const uint8_t *)state_string(st, i);
-    v->nbytes = st->arena ? st->len[i] : 0;
+    v->nbytes = arena_of(st) ? st->len[i] : 0;
     return true;
 }
 
@@ -736,14 +977,9 @@ static struct element rows[] = {
 };
 #undef S
 
-int dpi_register_elements(void)
+int dpi_extend(struct dpi *d, size_t *offset, char *err, size_t errlen)
 {
-    static bool registered;
-    if (registered)
-        return 0;
     rows[0].len = (uint16_t)dpi_app_id_len();
-    if (elements_register(rows, sizeof rows / sizeof rows[0]) < 0)
-        return -1;
-    registered = true;
-    return 0;
+    return extend_register(dpi_extension(d), rows, sizeof rows / sizeof rows[0],
+                           template_builtin("dpi"), offset, err, errlen);
 }

@@ -185,6 +185,11 @@ int elements_register(const struct element *rows, size_t n)
     return 0;
 }
 
+void elements_unregister_last(size_t n)
+{
+    nextra = n < nextra ? nextra - n : 0;
+}
+
 size_t elements_count(void)
 {
     return sizeof builtin / sizeof builtin[0] + nextra;

@@ -23,14 +23,19 @@ enum elem_type {
     ET_DATETIME_MS,     /* dateTimeMilliseconds: 8 bytes */
     ET_STRING,          /* UTF-8, variable length unless len says otherwise */
     ET_OCTETS,
+    ET_FLOAT64,         /* IEEE 754 double, 8 bytes */
 };
 
-/* A value read from a record. Strings and octets point into the record. */
+/* A value read from a record. Strings and octets point into the record.
+ * A list element's value is nitems items of the element's type and length,
+ * in host order, at bytes. */
 struct elem_value {
     uint64_t u;
+    double f;
     uint8_t addr[16];
     const uint8_t *bytes;
     size_t nbytes;
+    size_t nitems;
 };
 
 /* How a record is being read. One-way records (the default export) read
@@ -44,6 +49,11 @@ static inline int view_dir(int view) { return view & 1; }
 /* Read an element from a record in a view. Returns false when the record has
  * no such value (an IPv6 address of an IPv4 flow, say). */
 typedef bool (*elem_get_fn)(const struct flow_record *r, int view, struct elem_value *v);
+struct element;
+/* The same for rows that share one reader and tell it apart by the row
+ * (plugin fields: el->user says where the value sits). */
+typedef bool (*elem_get_row_fn)(const struct element *el, const struct flow_record *r, int view,
+                                struct elem_value *v);
 
 struct element {
     const char *name;       /* IPFIX name (IANA's where there is one) */
@@ -58,7 +68,17 @@ struct element {
     const char *json_rev;   /* JSON name of the dst→src value, NULL: only one */
     elem_get_fn get;
     uint8_t family;         /* 4 or 6: only in that address family's template; 0: both */
+    bool list;              /* an RFC 6313 basicList of this element (IPFIX), an array (JSON) */
+    elem_get_row_fn get_row;/* used when get is NULL */
+    const void *user;       /* for get_row */
 };
+
+/* Read el's value from r (see elem_get_fn). */
+static inline bool element_get(const struct element *el, const struct flow_record *r, int view,
+                               struct elem_value *v)
+{
+    return el->get ? el->get(r, view, v) : el->get_row(el, r, view, v);
+}
 
 /* One element as a template uses it: the element, and whether the template
  * wants its RFC 5103 reverse twin (PEN 29305, read with the opposite dir). */
@@ -75,6 +95,8 @@ struct template_def {
 
 /* Register extra rows (their storage must outlive the run). 0 or -1. */
 int elements_register(const struct element *rows, size_t n);
+/* Undo the last registration of n rows (a failed extension). */
+void elements_unregister_last(size_t n);
 
 size_t elements_count(void);
 const struct element *elements_at(size_t i);

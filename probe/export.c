@@ -1,4 +1,5 @@
 #include "export.h"
+#include "extend.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,23 +53,6 @@ int exporter_load_template(const char *name, struct template_def *t, char *err, 
         return -1;
     int rc = template_parse(name, file, t, err, errlen);
     free(file);
-    return rc;
-}
-
-/* With dissection on, the layer-7 elements (templates/dpi.tmpl) follow the
- * chosen template's. */
-static int append_dpi_template(struct template_def *t)
-{
-    char err[512];
-    struct template_def dpi;
-    if (exporter_load_template("dpi", &dpi, err, sizeof err) < 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    int rc = template_append(t, &dpi);
-    template_free(&dpi);
-    if (rc < 0)
-        log_error("out of memory");
     return rc;
 }
 
@@ -156,10 +140,12 @@ int exporter_open(struct exporter *x, const struct options *o)
         log_error("%s", err);
         return -1;
     }
-    /* A template the user chose (-T) says exactly what goes out: the DPI
-     * elements are added to the built-in ones only. */
-    if (o->dissect && !o->template_name && append_dpi_template(&x->tmpl) < 0)
+    /* A template the user chose (-T) says exactly what goes out: the DPI's
+     * and plugins' elements are added to the built-in ones only. */
+    if (!o->template_name && extend_template_append(&x->tmpl) < 0) {
+        log_error("out of memory");
         return -1;
+    }
     if (open_encoders(x, o) < 0)
         return -1;
     x->next_refresh_us = now_mono_us() + x->refresh_us;

@@ -9,6 +9,7 @@
 #ifndef NFPROBE_EXTENSION_H
 #define NFPROBE_EXTENSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "cache.h"
@@ -26,15 +27,21 @@ struct extension {
     const char *name;
     size_t state_size;  /* bytes of per-flow state, zeroed at flow creation */
     void *ctx;          /* the extension's own, passed to every callback */
-    /* The flow's first packet (dir is DIR_FWD), after it was counted. */
+    /* Per record (plugins): every record of the flow starts from a zeroed
+     * state and flow_init; otherwise (DPI) the state lives as long as the
+     * flow, across active-timeout splits. */
+    bool per_record;
+    /* The first packet of the flow (dir is DIR_FWD), or with per_record of
+     * each record (either direction), after it was counted. */
     enum ext_verdict (*flow_init)(void *ctx, void *state, const struct flow *f,
-                                  const struct packet_view *pv);
+                                  const struct packet_view *pv, int dir);
     /* Every later packet, after it was counted, until the extension says done. */
     enum ext_verdict (*flow_packet)(void *ctx, void *state, const struct flow *f,
                                     const struct packet_view *pv, int dir);
     /* Just before a record of the flow is exported. */
     void (*flow_export)(void *ctx, void *state, const struct flow *f, enum end_reason reason);
-    /* An active timeout split the flow: the next record starts now (optional). */
+    /* An active timeout split the flow: the next record starts now
+     * (optional; per_record extensions get flow_free and a fresh state instead). */
     void (*flow_restart)(void *ctx, void *state, const struct flow *f);
     /* The flow leaves the cache: release what the state points to (optional). */
     void (*flow_free)(void *ctx, void *state);

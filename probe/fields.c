@@ -19,6 +19,7 @@ static const char *type_name(const struct element *el)
     case ET_DATETIME_MS: return "dateTimeMilliseconds";
     case ET_STRING: return "string";
     case ET_OCTETS: return "octetArray";
+    case ET_FLOAT64: return "float64";
     }
     return "?";
 }
@@ -69,9 +70,10 @@ static void print_row(FILE *out, const struct template_def *tmpls, size_t ntmpl,
         snprintf(len, sizeof len, "var");
     else
         snprintf(len, sizeof len, "%u", el->len);
+    char type[40];
+    snprintf(type, sizeof type, el->list ? "basicList(%s)" : "%s", type_name(el));
     carried_by(tmpls, ntmpl, el, reverse, carriers, sizeof carriers);
-    fprintf(out, "%-32s %-12s %-8s %-21s %-4s %s\n", name, ipfix_id, v9, type_name(el), len,
-            carriers);
+    fprintf(out, "%-32s %-12s %-8s %-21s %-4s %s\n", name, ipfix_id, v9, type, len, carriers);
 }
 
 int fields_list(FILE *out)

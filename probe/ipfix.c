@@ -14,6 +14,15 @@ struct encoded_template {
     struct template_def def;
     uint16_t tid;
     size_t reclen;
+    const fbInfoElement_t **list_ie;    /* per field: a list row's item element, else NULL */
+};
+
+/* One enterprise element described to collectors (RFC 5610). */
+struct ietype {
+    uint32_t pen;
+    uint16_t id;
+    uint8_t type;               /* IANA informationElementDataType (libfixbuf's FB_*) */
+    char name[160];
 };
 
 struct ipfix_encoder {
@@ -24,13 +33,18 @@ struct ipfix_encoder {
     bool biflow;
     bool message_open;          /* something appended since the last emit */
     uint32_t records_in_message;
+    uint32_t msg_records;       /* data records of any template in the open message */
     bool told_append_error;     /* one message; the rest are counted */
     uint32_t sequence;          /* data records appended so far, options included (RFC 7011) */
     struct encoded_template v4, v6;
     uint16_t stats_tid;
     const struct ipfix_app_table *apps; /* application names, NULL: none */
     uint16_t apps_tid;
+    struct ietype *ietypes;     /* enterprise elements of the flow templates */
+    size_t nietypes;
+    uint16_t ietype_tid;        /* 0: no enterprise elements, no template */
     uint32_t domain;
+    uint16_t mtu;
     uint8_t *rec;               /* scratch record, largest template */
     size_t rec_cap;
     ipfix_msg_fn out;
@@ -62,6 +76,8 @@ static void set_err(char *err, size_t errlen, const char *what, GError *gerr)
 
 static size_t field_internal_len(const struct element *el)
 {
+    if (el->list)
+        return sizeof(fbBasicList_t);
     return el->len == ELEM_VARLEN ? sizeof(fbVarfield_t) : el->len;
 }
 
@@ -75,8 +91,26 @@ static char *field_ipfix_name(const struct template_field *f, char *buf, size_t 
     return buf;
 }
 
+/* The IPFIX data type of a row (of one item, for a list row). libfixbuf's
+ * FB_* constants are IANA's informationElementDataType values. */
+static uint8_t fb_type_of(const struct element *el)
+{
+    switch (el->type) {
+    case ET_STRING: return FB_STRING;
+    case ET_OCTETS: return FB_OCTET_ARRAY;
+    case ET_IPV4: return FB_IP4_ADDR;
+    case ET_IPV6: return FB_IP6_ADDR;
+    case ET_DATETIME_MS: return FB_DT_MILSEC;
+    case ET_FLOAT64: return FB_FLOAT_64;
+    case ET_UNSIGNED: break;
+    }
+    return el->len == 1 ? FB_UINT_8 : el->len == 2 ? FB_UINT_16 : el->len == 4 ? FB_UINT_32
+         : FB_UINT_64;
+}
+
 /* libfixbuf knows IANA's elements (and their reverse twins); teach it the
- * rows that extensions registered under their enterprise numbers. */
+ * rows that extensions registered under their enterprise numbers. A list
+ * row's element is the item of its basicList. */
 static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
 {
     if (fbInfoModelGetElementByName(model, el->name))
@@ -88,45 +122,67 @@ static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
     ie.num = el->id;
     ie.len = el->len;
     ie.flags = el->reversible ? FB_IE_F_REVERSIBLE : 0;
-    /* Integers travel in network order: libfixbuf swaps only elements
-     * flagged as endian-sensitive. */
-    if (el->type == ET_UNSIGNED || el->type == ET_DATETIME_MS)
+    /* Numbers travel in network order: libfixbuf swaps only elements
+     * flagged as endian-sensitive, and put_value() and list items hold them
+     * in host order. */
+    if (el->type == ET_UNSIGNED || el->type == ET_DATETIME_MS || el->type == ET_FLOAT64 ||
+        el->type == ET_IPV4)
         ie.flags |= FB_IE_F_ENDIAN;
-    ie.type = el->type == ET_STRING ? FB_STRING
-            : el->type == ET_OCTETS ? FB_OCTET_ARRAY
-            : el->type == ET_IPV4 ? FB_IP4_ADDR
-            : el->type == ET_IPV6 ? FB_IP6_ADDR
-            : el->type == ET_DATETIME_MS ? FB_DT_MILSEC
-            : el->len == 1 ? FB_UINT_8 : el->len == 2 ? FB_UINT_16 : el->len == 4 ? FB_UINT_32
-            : FB_UINT_64;
+    ie.type = fb_type_of(el);
     fbInfoModelAddElement(model, &ie);
 }
 
-static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_def *def,
-                                    size_t *reclen, char *err, size_t errlen)
+static fbTemplate_t *build_template_fail(fbTemplate_t *t, struct encoded_template *et)
 {
+    fbTemplateFreeUnused(t);
+    free(et->list_ie);
+    et->list_ie = NULL;
+    return NULL;
+}
+
+/* A list row goes out as an RFC 6313 basicList (IANA 291, variable length)
+ * whose items are the row's element; the record carries which element. */
+static fbTemplate_t *build_template(fbInfoModel_t *model, struct encoded_template *et,
+                                    char *err, size_t errlen)
+{
+    const struct template_def *def = &et->def;
     fbTemplate_t *t = fbTemplateAlloc(model);
-    *reclen = 0;
+    et->reclen = 0;
+    et->list_ie = calloc(def->nfields ? def->nfields : 1, sizeof *et->list_ie);
+    if (!et->list_ie) {
+        snprintf(err, errlen, "out of memory");
+        return build_template_fail(t, et);
+    }
     for (size_t i = 0; i < def->nfields; i++) {
         const struct template_field *f = &def->fields[i];
         char name[160];
         if (f->elem->id == 0) {     /* a JSON-only row (DPI fields nProbe has no id for) */
             snprintf(err, errlen, "template %s: element %s has no IPFIX id (JSON only)",
                      def->name, f->elem->name);
-            fbTemplateFreeUnused(t);
-            return NULL;
+            return build_template_fail(t, et);
         }
         ensure_in_model(model, f->elem);
         fbInfoElementSpec_t spec = {field_ipfix_name(f, name, sizeof name), f->elem->len, 0};
+        if (f->elem->list) {
+            const fbInfoElement_t *item = fbInfoModelGetElementByName(model, name);
+            if (f->elem->len == ELEM_VARLEN || f->elem->len == 0 || !item ||
+                item->len != f->elem->len) {
+                snprintf(err, errlen, "template %s: element %s: a list needs items of a fixed "
+                         "length (that of the information model)", def->name, name);
+                return build_template_fail(t, et);
+            }
+            et->list_ie[i] = item;
+            spec.name = (char *)"basicList";
+            spec.len_override = FB_IE_VARLEN;
+        }
         GError *gerr = NULL;
         if (!fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
             char what[200];
             snprintf(what, sizeof what, "template %s: element %s", def->name, name);
             set_err(err, errlen, what, gerr);
-            fbTemplateFreeUnused(t);
-            return NULL;
+            return build_template_fail(t, et);
         }
-        *reclen += field_internal_len(f->elem);
+        et->reclen += field_internal_len(f->elem);
     }
     return t;
 }
@@ -155,7 +211,7 @@ static int setup_flow_template(struct ipfix_encoder *e, const struct template_de
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    fbTemplate_t *t = build_template(e->model, &et->def, &et->reclen, err, errlen);
+    fbTemplate_t *t = build_template(e->model, et, err, errlen);
     if (!t)
         return -1;
     if (add_template(e, t, tid, &et->tid, err, errlen) < 0)
@@ -182,6 +238,162 @@ static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errle
     return add_template(e, t, TID_STATS, &e->stats_tid, err, errlen);
 }
 
+/* ---- RFC 5610: the names and types of our enterprise elements --------------- */
+
+enum { TID_IETYPE = 260 };
+
+/* What libfixbuf's collectors (fBufSetAutomaticInsert) require of an
+ * information element type record: every field of its own type template
+ * but the padding. */
+static const struct {
+    const char *name;
+    uint16_t len;
+} ietype_fields[] = {
+    {"privateEnterpriseNumber", 4},         /* scope */
+    {"informationElementId", 2},            /* scope */
+    {"informationElementDataType", 1},
+    {"informationElementSemantics", 1},
+    {"informationElementUnits", 2},
+    {"informationElementRangeBegin", 8},
+    {"informationElementRangeEnd", 8},
+    {"informationElementName", FB_IE_VARLEN},
+    {"informationElementDescription", FB_IE_VARLEN},
+};
+enum { IETYPE_SCOPE_COUNT = 2, IETYPE_FIXED_LEN = 4 + 2 + 1 + 1 + 2 + 8 + 8 };
+
+/* The enterprise elements a flow template uses, each once: ntop's and the
+ * plugins', not IANA's nor their RFC 5103 reverse twins (PEN 29305). The
+ * reverse twin of an enterprise element is that PEN's id | 0x4000. */
+static int collect_ietypes(struct ipfix_encoder *e, const struct encoded_template *et)
+{
+    for (size_t i = 0; i < et->def.nfields; i++) {
+        const struct template_field *f = &et->def.fields[i];
+        const struct element *el = f->elem;
+        if (el->pen == 0 || el->pen == PEN_REVERSE)
+            continue;
+        uint16_t id = (uint16_t)(f->reverse ? el->id | FB_IE_VENDOR_BIT_REVERSE : el->id);
+        bool known = false;
+        for (size_t j = 0; j < e->nietypes && !known; j++)
+            known = e->ietypes[j].pen == el->pen && e->ietypes[j].id == id;
+        if (known)
+            continue;
+        struct ietype *grown = realloc(e->ietypes, (e->nietypes + 1) * sizeof *grown);
+        if (!grown)
+            return -1;
+        e->ietypes = grown;
+        struct ietype *t = &e->ietypes[e->nietypes++];
+        t->pen = el->pen;
+        t->id = id;
+        t->type = fb_type_of(el);
+        field_ipfix_name(f, t->name, sizeof t->name);
+    }
+    return 0;
+}
+
+static int setup_ietype_template(struct ipfix_encoder *e, char *err, size_t errlen)
+{
+    if (collect_ietypes(e, &e->v4) < 0 || collect_ietypes(e, &e->v6) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (e->nietypes == 0)
+        return 0;
+    fbTemplate_t *t = fbTemplateAlloc(e->model);
+    for (size_t i = 0; i < sizeof ietype_fields / sizeof ietype_fields[0]; i++) {
+        fbInfoElementSpec_t spec = {(char *)ietype_fields[i].name, ietype_fields[i].len, 0};
+        GError *gerr = NULL;
+        if (!fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
+            set_err(err, errlen, "element types options template", gerr);
+            fbTemplateFreeUnused(t);
+            return -1;
+        }
+    }
+    fbTemplateSetOptionsScope(t, IETYPE_SCOPE_COUNT);
+    return add_template(e, t, TID_IETYPE, &e->ietype_tid, err, errlen);
+}
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* informationElementDescription. Never short: libfixbuf 2.4's collectors
+ * (fBufSetAutomaticInsert) stop reading type records when fewer bytes than
+ * the length of their own type template definition (46) are left in the
+ * set, so a short last record would be lost and the rest of the message
+ * with it: this one makes every record at least 26 + 2 + 1 + 22 bytes. */
+static size_t ietype_desc(const struct ietype *t, char *buf, size_t buflen)
+{
+    int n = snprintf(buf, buflen, "enterprise %u element %u", t->pen, t->id);
+    return n < 0 ? 0 : (size_t)n < buflen ? (size_t)n : buflen - 1;
+}
+
+static size_t varlen_prefix(size_t n)
+{
+    return n < 255 ? 1 : 3;
+}
+
+static size_t ietype_record_len(const struct ietype *t)
+{
+    char desc[256];
+    size_t n = strlen(t->name), d = ietype_desc(t, desc, sizeof desc);
+    return IETYPE_FIXED_LEN + varlen_prefix(n) + n + varlen_prefix(d) + d;
+}
+
+static size_t put_varlen(uint8_t *p, const char *s, size_t n)
+{
+    size_t at = 0;
+    if (n < 255) {
+        p[at++] = (uint8_t)n;
+    } else {
+        p[at] = 255;
+        put_u16(p + 1, (uint16_t)n);
+        at += 3;
+    }
+    memcpy(p + at, s, n);
+    return at + n;
+}
+
+/* Append to the message in msgbuf (len bytes so far, the header's length
+ * field updated) one data set of template 260 with the records from *next
+ * on that fit in --mtu; *next moves past them. They are data records: they
+ * count in the sequence numbers. Written here rather than by libfixbuf, which
+ * in manual mode will not put data records in a message of templates. */
+static size_t put_ietype_set(struct ipfix_encoder *e, size_t len, size_t *next)
+{
+    uint8_t *msg = e->msgbuf;
+    size_t set = len, at = len + 4;
+    while (*next < e->nietypes && at + ietype_record_len(&e->ietypes[*next]) <= e->mtu) {
+        const struct ietype *t = &e->ietypes[(*next)++];
+        char desc[256];
+        size_t d = ietype_desc(t, desc, sizeof desc);
+        put_u32(msg + at, t->pen);
+        put_u16(msg + at + 4, t->id);
+        msg[at + 6] = t->type;
+        msg[at + 7] = 0;                    /* semantics: default */
+        put_u16(msg + at + 8, 0);           /* units: none */
+        memset(msg + at + 10, 0, 16);       /* range: none */
+        at += IETYPE_FIXED_LEN;
+        at += put_varlen(msg + at, t->name, strlen(t->name));
+        at += put_varlen(msg + at, desc, d);
+        e->sequence++;
+        e->msg_records++;
+    }
+    if (at == set + 4)
+        return len;
+    put_u16(msg + set, e->ietype_tid);
+    put_u16(msg + set + 2, (uint16_t)(at - set));
+    put_u16(msg + 2, (uint16_t)at);
+    return at;
+}
+
+/* ---- encoder ----------------------------------------------------------------- */
+
 struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
                                 char *err, size_t errlen)
 {
@@ -194,17 +406,16 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     e->out = out;
     e->out_ctx = ctx;
     e->domain = cfg->domain;
+    e->mtu = cfg->mtu;
     e->model = fbInfoModelAlloc();
     e->session = fbSessionAlloc(e->model);
     fbSessionSetDomain(e->session, cfg->domain);
     if (setup_flow_template(e, cfg->tmpl, 4, TID_IPV4, &e->v4, err, errlen) < 0 ||
         setup_flow_template(e, cfg->tmpl, 6, TID_IPV6, &e->v6, err, errlen) < 0 ||
-        setup_stats_template(e, err, errlen) < 0) {
+        setup_stats_template(e, err, errlen) < 0 || setup_ietype_template(e, err, errlen) < 0) {
         fbSessionFree(e->session);
-        fbInfoModelFree(e->model);
-        template_free(&e->v4.def);
-        template_free(&e->v6.def);
-        free(e);
+        e->session = NULL;
+        ipfix_free(e);
         return NULL;
     }
     e->rec = calloc(1, e->rec_cap ? e->rec_cap : 1);
@@ -212,10 +423,8 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     if (!e->rec || !e->msgbuf) {
         snprintf(err, errlen, "out of memory");
         fbSessionFree(e->session);
-        fbInfoModelFree(e->model);
-        free(e->rec);
-        free(e->msgbuf);
-        free(e);
+        e->session = NULL;
+        ipfix_free(e);
         return NULL;
     }
     fbExporter_t *x = fbExporterAllocBuffer(e->msgbuf, cfg->mtu);
@@ -224,14 +433,18 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     return e;
 }
 
+/* Also frees what a failed ipfix_new() got as far as (its session freed). */
 void ipfix_free(struct ipfix_encoder *e)
 {
     if (!e)
         return;
-    fBufFree(e->fbuf);
+    fBufFree(e->fbuf);          /* and the session it owns */
     fbInfoModelFree(e->model);
     template_free(&e->v4.def);
     template_free(&e->v6.def);
+    free(e->v4.list_ie);
+    free(e->v6.list_ie);
+    free(e->ietypes);
     free(e->rec);
     free(e->msgbuf);
     free(e);
@@ -267,9 +480,12 @@ static size_t drop_empty_last_set(uint8_t *msg, size_t len)
     return len;
 }
 
-static int emit(struct ipfix_encoder *e, enum msg_kind kind)
+/* Finish the message libfixbuf holds in msgbuf; *len: its length, 0 when
+ * there is none. */
+static int finish(struct ipfix_encoder *e, size_t *len)
 {
     GError *gerr = NULL;
+    *len = 0;
     memset(e->msgbuf, 0, 4);
     if (!fBufEmit(e->fbuf, &gerr)) {
         log_error("IPFIX: cannot finish message: %s", gerr ? gerr->message : "?");
@@ -277,16 +493,35 @@ static int emit(struct ipfix_encoder *e, enum msg_kind kind)
             g_error_free(gerr);
         return -1;
     }
-    uint32_t nrec = e->records_in_message;
     e->message_open = false;
+    size_t n = (size_t)e->msgbuf[2] << 8 | e->msgbuf[3];
+    if (e->msgbuf[1] == 10 && n >= 16)
+        *len = drop_empty_last_set(e->msgbuf, n);
+    return 0;
+}
+
+/* Hand on the message in msgbuf (len 0: none), its sequence number the data
+ * records sent before it (ours: some records are not written by libfixbuf). */
+static int deliver(struct ipfix_encoder *e, size_t len, enum msg_kind kind)
+{
+    uint32_t nrec = e->records_in_message;
+    uint32_t seq = e->sequence - e->msg_records;
     e->records_in_message = 0;
-    size_t len = (size_t)e->msgbuf[2] << 8 | e->msgbuf[3];
-    if (e->msgbuf[1] != 10 || len < 16)
+    e->msg_records = 0;
+    if (len == 0)
         return 0;
-    len = drop_empty_last_set(e->msgbuf, len);
+    put_u32(e->msgbuf + 8, seq);
     e->counters.messages++;
     e->counters.octets += len;
     return e->out(e->out_ctx, e->msgbuf, len, nrec, kind);
+}
+
+static int emit(struct ipfix_encoder *e, enum msg_kind kind)
+{
+    size_t len;
+    if (finish(e, &len) < 0)
+        return -1;
+    return deliver(e, len, kind);
 }
 
 int ipfix_flush(struct ipfix_encoder *e)
@@ -296,18 +531,66 @@ int ipfix_flush(struct ipfix_encoder *e)
 
 static int send_app_names(struct ipfix_encoder *e);
 
+/* The element type records that did not fit in the templates message, in
+ * messages of their own (a stream transport re-sends only the templates
+ * message after a reconnect). */
+static int send_ietype_overflow(struct ipfix_encoder *e, size_t next)
+{
+    while (next < e->nietypes) {
+        size_t first = next;
+        memset(e->msgbuf, 0, 16);
+        e->msgbuf[1] = 10;
+        put_u32(e->msgbuf + 4, (uint32_t)time(NULL));
+        put_u32(e->msgbuf + 12, e->domain);
+        size_t len = put_ietype_set(e, 16, &next);
+        if (next == first) {
+            log_error("IPFIX: the description of element %s does not fit in --mtu",
+                      e->ietypes[next].name);
+            next++;
+            continue;
+        }
+        if (deliver(e, len, MSG_DATA) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every template, in a fixed order: flows, statistics, application names,
+ * and the element types last, in a set of their own. nfacctd 1.7.7 drops the
+ * rest of a message after an options template with variable-length fields
+ * (it lost template 257 when libfixbuf's own order put 260 before it). */
+static gboolean export_templates(struct ipfix_encoder *e, GError **gerr)
+{
+    const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->apps_tid, e->ietype_tid};
+    for (size_t i = 0; i < sizeof tids / sizeof tids[0]; i++)
+        if (tids[i] && !fbSessionExportTemplate(e->session, tids[i], gerr))
+            return FALSE;
+    return TRUE;
+}
+
+/* One message with every template, then (RFC 5610) one record per
+ * enterprise element after them as far as --mtu allows, the rest in further
+ * messages; then the application names. */
 int ipfix_send_templates(struct ipfix_encoder *e)
 {
     if (ipfix_flush(e) < 0)
         return -1;
     /* In manual mode libfixbuf refuses the first template set after data
      * with "end of message" once, to make the caller start a fresh message;
-     * the message is empty here, so asking again succeeds. */
+     * the message is empty here (nothing was written), so asking again
+     * succeeds. */
     for (int attempt = 0; attempt < 2; attempt++) {
         GError *gerr = NULL;
-        if (fbSessionExportTemplates(e->session, &gerr)) {
+        if (export_templates(e, &gerr)) {
             e->message_open = true;
-            int rc = emit(e, MSG_TEMPLATES);
+            size_t len, next = 0;
+            if (finish(e, &len) < 0)
+                return -1;
+            if (len && e->ietype_tid)
+                len = put_ietype_set(e, len, &next);
+            int rc = deliver(e, len, MSG_TEMPLATES);
+            if (rc == 0 && e->ietype_tid)
+                rc = send_ietype_overflow(e, next);
             return rc < 0 ? rc : send_app_names(e);
         }
         bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
@@ -345,21 +628,16 @@ static size_t put_withdrawal_set(uint8_t *p, uint16_t set_id, const uint16_t *ti
     return len;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
 int ipfix_withdraw_templates(struct ipfix_encoder *e)
 {
     if (ipfix_flush(e) < 0)
         return -1;
     uint8_t msg[16 + 4 + 4 * 4 + 4 + 4 * 4];
     const uint16_t data_tids[] = {e->v4.tid, e->v6.tid};
-    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid};
+    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid, e->ietype_tid};
     size_t len = 16;
     len += put_withdrawal_set(msg + len, 2, data_tids, 2);
-    len += put_withdrawal_set(msg + len, 3, options_tids, 2);
+    len += put_withdrawal_set(msg + len, 3, options_tids, 3);
     msg[0] = 0, msg[1] = 10;
     msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
     put_u32(msg + 4, (uint32_t)time(NULL));
@@ -386,6 +664,7 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
         if (fBufAppend(e->fbuf, (uint8_t *)rec, len, &gerr)) {
             e->message_open = true;
             e->sequence++;
+            e->msg_records++;
             if (is_flow) {
                 e->records_in_message++;
                 e->counters.records++;
@@ -434,6 +713,9 @@ static void put_value(uint8_t *dst, const struct element *el, const struct elem_
                 memcpy(dst, v->bytes, n);
         }
         return;
+    case ET_FLOAT64:
+        memcpy(dst, &v->f, 8);
+        return;
     case ET_UNSIGNED: case ET_DATETIME_MS:
         switch (el->len) {
         case 1: { uint8_t x = (uint8_t)v->u; memcpy(dst, &x, 1); return; }
@@ -444,6 +726,23 @@ static void put_value(uint8_t *dst, const struct element *el, const struct elem_
     }
 }
 
+/* A list row's value as libfixbuf's basicList: it points at the row's items
+ * (host order, as libfixbuf wants them), so nothing is copied and nothing is
+ * ours to free; libfixbuf only reads them while the record is appended. */
+static void put_list(uint8_t *dst, const struct element *el, const fbInfoElement_t *item,
+                     const struct elem_value *v)
+{
+    size_t n = v->bytes ? v->nitems : 0;
+    size_t most = UINT16_MAX / el->len;     /* the list's length field */
+    if (n > most)
+        n = most;
+    fbBasicList_t bl;
+    memset(&bl, 0, sizeof bl);
+    fbBasicListInitWithOwnBuffer(&bl, FB_LIST_SEM_ORDERED, item, (uint16_t)n,
+                                 (uint16_t)(n * el->len), n ? (uint8_t *)v->bytes : NULL);
+    memcpy(dst, &bl, sizeof bl);
+}
+
 static void fill_record(const struct encoded_template *et, const struct flow_record *r,
                         int view, uint8_t *rec)
 {
@@ -452,9 +751,13 @@ static void fill_record(const struct encoded_template *et, const struct flow_rec
         const struct template_field *f = &et->def.fields[i];
         struct elem_value v;
         memset(&v, 0, sizeof v);
-        /* A value the record lacks (no ICMP type for TCP) goes out as zero. */
-        f->elem->get(r, f->reverse ? VIEW_REV : view, &v);
-        put_value(rec + off, f->elem, &v);
+        /* A value the record lacks (no ICMP type for TCP) goes out as zero,
+         * or as an empty list. */
+        element_get(f->elem, r, f->reverse ? VIEW_REV : view, &v);
+        if (et->list_ie[i])
+            put_list(rec + off, f->elem, et->list_ie[i], &v);
+        else
+            put_value(rec + off, f->elem, &v);
         off += field_internal_len(f->elem);
     }
 }

@@ -3,7 +3,19 @@
  * libfixbuf encodes into memory (its buffer exporter, manual mode); each
  * finished message is handed to a callback, so the transport is ours: UDP,
  * TCP with reconnect, a file, and later TLS or SCTP, without asking
- * Debian's libfixbuf for transports it was built without. */
+ * Debian's libfixbuf for transports it was built without.
+ *
+ * Templates: 256 (IPv4 flows), 257 (IPv6 flows), options 258 (statistics),
+ * 259 (application names), 260 (RFC 5610 element types). A float64 row goes
+ * out as an 8-byte float64; a list row (element.list) as an RFC 6313
+ * basicList field (IANA basicList 291, variable length) whose list header
+ * names the row's element (semantic "ordered", enterprise id and PEN, item
+ * length) and whose items follow in network order. Every enterprise element
+ * of the flow templates (ntop's, plugins'; not IANA's nor RFC 5103 reverse
+ * twins under 29305) is described by one record of template 260: scope
+ * privateEnterpriseNumber, informationElementId; informationElementDataType,
+ * -Semantics, -Units, -RangeBegin, -RangeEnd, -Name, -Description, all of
+ * which libfixbuf's collectors (fBufSetAutomaticInsert) require. */
 #ifndef NFPROBE_IPFIX_H
 #define NFPROBE_IPFIX_H
 
@@ -58,7 +70,10 @@ void ipfix_free(struct ipfix_encoder *e);
 int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r);
 /* Add an options record with the probe's statistics. */
 int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s);
-/* Finish the current message, then send one with every template in it. */
+/* Finish the current message, then send one with every template in it
+ * (MSG_TEMPLATES) and after them the element type records (template 260) as
+ * far as the MTU allows; those that do not fit follow in messages of their
+ * own (MSG_DATA), then the application names. */
 int ipfix_send_templates(struct ipfix_encoder *e);
 /* Withdraw every template (RFC 7011 §8.1), at a clean shutdown of a stream
  * (TCP, TLS) or file export; nothing may be added after it. */

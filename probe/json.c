@@ -1,6 +1,8 @@
 #include "json.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "elements.h"
@@ -21,10 +23,60 @@ static void put_string(FILE *out, const uint8_t *s, size_t n)
     fputc('"', out);
 }
 
+/* The shortest text that reads back as the same double; JSON has no NaN. */
+static void put_double(FILE *out, double d)
+{
+    if (!isfinite(d)) {
+        fputs("null", out);
+        return;
+    }
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    fputs(buf, out);
+}
+
+/* One item of a list element's value (host order, the element's length). */
+static void put_item(FILE *out, const struct element *el, const uint8_t *p)
+{
+    if (el->type == ET_FLOAT64) {
+        double d;
+        memcpy(&d, p, sizeof d);
+        put_double(out, d);
+        return;
+    }
+    uint64_t u = 0;
+    switch (el->len) {
+    case 1: u = *p; break;
+    case 2: { uint16_t x; memcpy(&x, p, 2); u = x; break; }
+    case 4: { uint32_t x; memcpy(&x, p, 4); u = x; break; }
+    default: memcpy(&u, p, 8); break;
+    }
+    fprintf(out, "%" PRIu64, u);
+}
+
+static void put_list(FILE *out, const struct element *el, const struct elem_value *v)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < v->nitems; i++) {
+        if (i)
+            fputc(',', out);
+        put_item(out, el, v->bytes + i * el->len);
+    }
+    fputc(']', out);
+}
+
 static void put_value(FILE *out, const struct flow_record *r, const struct element *el,
                       const struct elem_value *v)
 {
     char buf[64];
+    if (el->list) {
+        put_list(out, el, v);
+        return;
+    }
     switch (el->type) {
     case ET_IPV4: case ET_IPV6:
         addr_to_string(el->type == ET_IPV6 ? 6 : 4, v->addr, buf, sizeof buf);
@@ -42,6 +94,9 @@ static void put_value(FILE *out, const struct flow_record *r, const struct eleme
     case ET_UNSIGNED: case ET_DATETIME_MS:
         fprintf(out, "%" PRIu64, v->u);
         return;
+    case ET_FLOAT64:
+        put_double(out, v->f);
+        return;
     }
     (void)r;
 }
@@ -52,7 +107,7 @@ static void put_member(FILE *out, const struct flow_record *r, const struct elem
 {
     struct elem_value v;
     memset(&v, 0, sizeof v);
-    if (!name || !el->get(r, view, &v))
+    if (!name || !element_get(el, r, view, &v))
         return;
     fprintf(out, "%s\"%s\":", *first ? "" : ",", name);
     put_value(out, r, el, &v);

@@ -8,9 +8,11 @@
 #include "decode.h"
 #include "dpi.h"
 #include "export.h"
+#include "extend.h"
 #include "fields.h"
 #include "meter.h"
 #include "options.h"
+#include "plugin.h"
 #include "stats.h"
 #include "util.h"
 
@@ -43,6 +45,7 @@ static void install_signals(struct capture *cap)
 struct probe {
     struct options opt;
     struct dpi *dpi;            /* NULL with --no-dissect */
+    size_t dpi_offset;          /* of its state in a flow's extension block */
     struct capture *cap;
     struct meter meter;
     struct exporter exporter;
@@ -136,33 +139,51 @@ static int finish(struct probe *p, int loop_rc)
 
 /* Layer-7 dissection (on unless --no-dissect): its elements must be known
  * before the templates are read, its extension attached before the first
- * packet. */
+ * packet. It extends records the way plugins do (extend.h). */
 static int start_dpi(struct probe *p)
 {
     if (!p->opt.dissect)
         return 0;
     char err[512];
-    struct dpi_config cfg = {p->opt.max_tcp_dissections, p->opt.max_udp_dissections};
+    struct dpi_config cfg = {p->opt.max_tcp_dissections, p->opt.max_udp_dissections, p->opt.dpi_hot_flows};
     dpi_set_app_id_pen_form(p->opt.app_id_pen);    /* before the rows are registered */
     p->dpi = dpi_new(&cfg, err, sizeof err);
-    if (!p->dpi || dpi_register_elements() < 0) {
-        log_error("%s", p->dpi ? "out of memory" : err);
+    if (!p->dpi || dpi_extend(p->dpi, &p->dpi_offset, err, sizeof err) < 0) {
+        log_error("DPI: %s", err);
         return -1;
+    }
+    plugins_set_dpi(p->dpi);
+    return 0;
+}
+
+static int load_plugins(const struct options *o)
+{
+    unsigned flags = o->early_expire ? NFP_RUN_EARLY_EXPIRE : 0;
+    for (int i = 0; i < o->nplugins; i++) {
+        char err[1024];
+        if (plugin_load(o->plugins[i], o->plugin_pen, flags, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
     }
     return 0;
 }
 
-static int attach_dpi(struct probe *p)
+static int attach_extensions(struct probe *p)
 {
-    size_t offset;
-    if (!p->dpi)
-        return 0;
-    if (meter_add_extension(&p->meter, dpi_extension(p->dpi), &offset) < 0) {
-        log_error("cannot attach the DPI extension");
+    if (extend_attach(&p->meter) < 0) {
+        log_error("cannot attach the DPI and plugin extensions");
         return -1;
     }
-    dpi_set_state_offset(offset);
+    if (p->dpi)
+        dpi_set_state_offset(p->dpi_offset);
     return 0;
+}
+
+static void stop_extensions(struct probe *p)
+{
+    plugins_unload();
+    dpi_free(p->dpi);
 }
 
 /* IPFIX collectors learn the names of the applicationIds from options data. */
@@ -186,11 +207,13 @@ int main(int argc, char **argv)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
 
-    if (start_dpi(&p) < 0)
+    if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
+        stop_extensions(&p);
         return EXIT_RUN_FAILED;
-    if (p.opt.list_fields) {    /* after start_dpi: its rows are in the table now */
+    }
+    if (p.opt.list_fields) {    /* after the extensions: their rows are in the table now */
         int lrc = fields_list(stdout);
-        dpi_free(p.dpi);
+        stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
     p.cap = open_input(&p.opt);
@@ -208,9 +231,9 @@ int main(int argc, char **argv)
         capture_close(p.cap);
         return EXIT_RUN_FAILED;
     }
-    if (attach_dpi(&p) < 0 || send_app_names(&p) < 0)
+    if (attach_extensions(&p) < 0 || send_app_names(&p) < 0)
         return EXIT_RUN_FAILED;
-    p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000};
+    p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000, p.dpi};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
     install_signals(p.cap);
 
@@ -218,7 +241,7 @@ int main(int argc, char **argv)
     int rc = finish(&p, loop_rc);
 
     meter_free(&p.meter);
-    dpi_free(p.dpi);
+    stop_extensions(&p);
     exporter_close(&p.exporter);
     capture_close(p.cap);
     return rc;

@@ -5,12 +5,14 @@
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 enum { FRAG_SETS = 4096 };
 enum { BLOCK_HEADER = 16, BLOCKS_PER_CHUNK = 4096 };
+_Static_assert(BLOCK_HEADER >= 12, "block header fits");
 
 /* A flow's extension block starts with the set of extensions that said
  * they are done with its packets. */
 struct block_header {
     uint32_t done;
     uint32_t export_requested;
+    uint32_t record_pending;    /* per-record extensions waiting for a record's first packet */
 };
 #define FRAG_TIMEOUT_US (30ull * 1000000u)
 
@@ -73,15 +75,21 @@ static void ext_verdict(struct flow *f, int i, enum ext_verdict v)
         h->export_requested = 1;
 }
 
+/* An extension's first packet of a flow, or of a record (per_record). */
+static void ext_start(struct flow *f, int i, const struct extension *e, void *state,
+                      const struct packet_view *pv, int dir)
+{
+    enum ext_verdict v = e->flow_init ? e->flow_init(e->ctx, state, f, pv, dir) : EXT_MORE;
+    if (!e->flow_packet && v == EXT_MORE)
+        v = EXT_DONE;
+    ext_verdict(f, i, v);
+}
+
 static void ext_first_packet(struct meter *m, struct flow *f, const struct packet_view *pv)
 {
     for (int i = 0; i < m->next && f->ext; i++) {
         const struct extension *e = m->ext[i].ext;
-        enum ext_verdict v = e->flow_init ? e->flow_init(e->ctx, state_of(f, &m->ext[i]), f, pv)
-                                          : EXT_MORE;
-        if (!e->flow_packet && v == EXT_MORE)
-            v = EXT_DONE;
-        ext_verdict(f, i, v);
+        ext_start(f, i, e, state_of(f, &m->ext[i]), pv, DIR_FWD);
     }
 }
 
@@ -89,9 +97,14 @@ static void ext_packet(struct meter *m, struct flow *f, const struct packet_view
 {
     struct block_header *h = f->ext;
     for (int i = 0; i < m->next && h; i++) {
+        const struct extension *e = m->ext[i].ext;
+        if (h->record_pending & (1u << i)) {
+            h->record_pending &= ~(1u << i);
+            ext_start(f, i, e, state_of(f, &m->ext[i]), pv, dir);
+            continue;
+        }
         if (h->done & (1u << i))
             continue;
-        const struct extension *e = m->ext[i].ext;
         ext_verdict(f, i, e->flow_packet(e->ctx, state_of(f, &m->ext[i]), f, pv, dir));
     }
 }
@@ -107,10 +120,20 @@ static void ext_before_export(struct meter *m, const struct flow *f, enum end_re
 
 static void ext_restart(struct meter *m, struct flow *f)
 {
-    for (int i = 0; i < m->next && f->ext; i++) {
+    struct block_header *h = f->ext;
+    for (int i = 0; i < m->next && h; i++) {
         const struct extension *e = m->ext[i].ext;
-        if (e->flow_restart)
-            e->flow_restart(e->ctx, state_of(f, &m->ext[i]), f);
+        void *state = state_of(f, &m->ext[i]);
+        if (!e->per_record) {
+            if (e->flow_restart)
+                e->flow_restart(e->ctx, state, f);
+            continue;
+        }
+        if (e->flow_free)
+            e->flow_free(e->ctx, state);
+        memset(state, 0, e->state_size);
+        h->done &= ~(1u << i);
+        h->record_pending |= 1u << i;
     }
 }
 
@@ -136,7 +159,7 @@ void meter_free(struct meter *m)
 
 static bool flow_has_packets(const struct flow *f)
 {
-    return f->packets[DIR_FWD] + f->packets[DIR_REV] > 0;
+    return f->c.packets[DIR_FWD] + f->c.packets[DIR_REV] > 0;
 }
 
 static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
@@ -164,10 +187,10 @@ static void expire_flow(struct meter *m, struct flow *f, enum end_reason reason)
 static void restart_flow(struct meter *m, struct flow *f)
 {
     emit(m, f, END_ACTIVE);
-    memset(f->first_us, 0, sizeof f->first_us);
-    memset(f->packets, 0, sizeof f->packets);
-    memset(f->ip_octets, 0, sizeof f->ip_octets);
-    memset(f->l2_octets, 0, sizeof f->l2_octets);
+    memset(f->c.first_us, 0, sizeof f->c.first_us);
+    memset(f->c.packets, 0, sizeof f->c.packets);
+    memset(f->c.ip_octets, 0, sizeof f->c.ip_octets);
+    memset(f->c.l2_octets, 0, sizeof f->c.l2_octets);
     memset(f->tcp_flags, 0, sizeof f->tcp_flags);
     f->list_us = m->now_us;
     cache_restart(&m->cache, f);
@@ -176,7 +199,7 @@ static void restart_flow(struct meter *m, struct flow *f)
 
 static uint64_t flow_last_us(const struct flow *f)
 {
-    uint64_t a = f->last_us[DIR_FWD], b = f->last_us[DIR_REV];
+    uint64_t a = f->c.last_us[DIR_FWD], b = f->c.last_us[DIR_REV];
     return a > b ? a : b;
 }
 
@@ -242,14 +265,14 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
 
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
-    if (f->packets[dir] == 0) {
-        f->first_us[dir] = pv->ts_us;
+    if (f->c.packets[dir] == 0) {
+        f->c.first_us[dir] = pv->ts_us;
         f->icmp_type_code[dir] = pv->icmp_type_code;
     }
-    f->last_us[dir] = pv->ts_us;
-    f->packets[dir]++;
-    f->ip_octets[dir] += pv->ip_len;
-    f->l2_octets[dir] += pv->wirelen;
+    f->c.last_us[dir] = pv->ts_us;
+    f->c.packets[dir]++;
+    f->c.ip_octets[dir] += pv->ip_len;
+    f->c.l2_octets[dir] += pv->wirelen;
     f->tcp_flags[dir] |= pv->tcp_flags;
 }
 

@@ -68,8 +68,8 @@ struct nf9_field_spec nf9_field_for(const struct template_field *f)
 {
     struct nf9_field_spec s = {0, 0, false};
     const struct element *el = f->elem;
-    if (f->reverse || el->v9_id == 0)
-        return s;   /* RFC 5103 reverse twins have no v9 field */
+    if (f->reverse || el->v9_id == 0 || el->list)
+        return s;   /* RFC 5103 reverse twins and lists have no v9 field */
     s.id = el->v9_id;
     s.len = el->len == ELEM_VARLEN ? NF9_STRING_LEN : el->len;
     if (s.id == NF9_FIELD_FIRST_SWITCHED || s.id == NF9_FIELD_LAST_SWITCHED) {
@@ -424,6 +424,12 @@ static void put_field(uint8_t *p, const struct nf9_field *f, const struct elem_v
     case ET_UNSIGNED: case ET_DATETIME_MS:
         put_uint(p, v->u, len);
         return;
+    case ET_FLOAT64: {
+        uint64_t bits;
+        memcpy(&bits, &v->f, sizeof bits);
+        put_uint(p, bits, 8);
+        return;
+    }
     }
 }
 
@@ -436,7 +442,7 @@ static void write_record(struct nf9_encoder *e, const struct nf9_template *nt,
         struct elem_value v;
         memset(&v, 0, sizeof v);
         /* A value the record lacks (no ICMP type for TCP) goes out as zero. */
-        f->tf->elem->get(r, f->tf->reverse ? VIEW_REV : view, &v);
+        element_get(f->tf->elem, r, f->tf->reverse ? VIEW_REV : view, &v);
         put_field(p, f, &v, &e->clock);
         p += f->spec.len;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nfprobe/plugin.h"
 #include "util.h"
 
 #ifndef PACKAGE_VERSION
@@ -17,6 +18,8 @@ enum {
     OPT_TMPL_REFRESH_PKTS = 400, OPT_LIST_FIELDS, OPT_COLLECTOR_MODE, OPT_TLS_CA, OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_APP_ID_PEN = 500,
+    OPT_PLUGIN_PEN = 600, OPT_EARLY_EXPIRE,
+    OPT_DPI_HOT_FLOWS = 700,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +47,7 @@ static const struct option long_opts[] = {
     {"no-dissect", no_argument, NULL, OPT_NO_DISSECT},
     {"max-tcp-dissections", required_argument, NULL, OPT_MAX_TCP},
     {"max-udp-dissections", required_argument, NULL, OPT_MAX_UDP},
+    {"dpi-hot-flows", required_argument, NULL, OPT_DPI_HOT_FLOWS},
     {"app-id-pen", no_argument, NULL, OPT_APP_ID_PEN},
     {"version", no_argument, NULL, OPT_VERSION},
     {"template-refresh-packets", required_argument, NULL, OPT_TMPL_REFRESH_PKTS},
@@ -53,6 +57,9 @@ static const struct option long_opts[] = {
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"template", required_argument, NULL, 'T'},
+    {"plugin", required_argument, NULL, 'P'},
+    {"plugin-pen", required_argument, NULL, OPT_PLUGIN_PEN},
+    {"early-expire", no_argument, NULL, OPT_EARLY_EXPIRE},
     {NULL, 0, NULL, 0},
 };
 
@@ -94,7 +101,16 @@ static void usage(FILE *out)
 "      --max-flows N         flow cache size (default 1000000)\n"
 "      --no-dissect          no layer-7 dissection\n"
 "      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
+"      --dpi-hot-flows N     nDPI flow states kept unpacked (default 256): fewer saves\n"
+"                            memory, costs CPU\n"
 "      --app-id-pen          applicationId as engine 20 + PEN 35632 + id (default: engine 13 + id)\n"
+"plugins (per-flow features; see README):\n"
+"  -P, --plugin NAME|PATH[:ARGS]   load a plugin: built-in splt, flowstats,\n"
+"                            early-classify, or a shared object (./my.so); ARGS go to\n"
+"                            its init; several -P allowed\n"
+"      --plugin-pen N        enterprise number of plugin fields (default 32473)\n"
+"      --early-expire        plugins that predict (early-classify) export the flow\n"
+"                            right after their prediction\n"
 "other:\n"
 "      --stats S             print statistics every S seconds (and at exit)\n"
 "  -q, --quiet               no informational messages\n"
@@ -118,6 +134,7 @@ static void set_defaults(struct options *o)
     o->max_udp_dissections = 16;
     o->export_version = 10;
     o->template_refresh_packets = 20;
+    o->plugin_pen = NFP_DEFAULT_PEN;
 }
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -202,6 +219,20 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->export_version = (int)n;
         return 0;
     case 'T': o->template_name = arg; return 0;
+    case 'P':
+        if (o->nplugins == MAX_PLUGIN_OPTIONS) {
+            log_error("-P: at most %d plugins", MAX_PLUGIN_OPTIONS);
+            return -1;
+        }
+        o->plugins[o->nplugins++] = arg;
+        return 0;
+    case OPT_PLUGIN_PEN:
+        if (parse_number("--plugin-pen", arg, 1, UINT32_MAX, &n) < 0) return -1;
+        if (n == 29305)
+            return bad("--plugin-pen", arg, "29305 marks RFC 5103 reverse elements; use another");
+        o->plugin_pen = (uint32_t)n;
+        return 0;
+    case OPT_EARLY_EXPIRE: o->early_expire = true; return 0;
     case OPT_TMPL_REFRESH_PKTS:
         if (parse_number("--template-refresh-packets", arg, 0, 1000000, &n) < 0) return -1;
         o->template_refresh_packets = (uint32_t)n;
@@ -248,6 +279,10 @@ static int parse_one(int c, const char *arg, struct options *o)
         if (parse_number("--max-udp-dissections", arg, 1, 1000, &n) < 0) return -1;
         o->max_udp_dissections = (uint32_t)n;
         return 0;
+    case OPT_DPI_HOT_FLOWS:
+        if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
+        o->dpi_hot_flows = (uint32_t)n;
+        return 0;
     default:
         return -1;
     }
@@ -258,7 +293,7 @@ int options_parse(int argc, char **argv, struct options *o)
     set_defaults(o);
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qhV:T:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qhV:T:P:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define MAX_COLLECTORS 8
+#define MAX_PLUGIN_OPTIONS 15     /* the meter takes 16 extensions; DPI is one */
 
 struct options {
     const char *interface;      /* -i */
@@ -28,6 +29,7 @@ struct options {
     uint64_t drain_us;          /* at exit, how long to wait for a TCP collector */
     bool dissect;
     uint32_t max_tcp_dissections, max_udp_dissections;
+    uint32_t dpi_hot_flows;     /* --dpi-hot-flows: nDPI flow structs kept expanded, 0: default */
     bool app_id_pen;            /* --app-id-pen: RFC 6759 PANA-L7-PEN form */
     bool quiet;
     /* export format and template (issue 4) */
@@ -37,6 +39,11 @@ struct options {
     bool list_fields;           /* --list-fields: print the element table, exit */
     bool balance;               /* --collector-mode balance */
     const char *tls_ca, *tls_cert, *tls_key;
+    /* plugins (issue 5) */
+    const char *plugins[MAX_PLUGIN_OPTIONS];    /* -P NAME|PATH[:ARGS] */
+    int nplugins;
+    uint32_t plugin_pen;        /* --plugin-pen */
+    bool early_expire;          /* --early-expire */
 };
 
 /* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a

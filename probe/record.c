@@ -7,11 +7,11 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
     memset(r, 0, sizeof *r);
     int s = f->key_dir, d = !f->key_dir;
     for (int dir = 0; dir < 2; dir++) {
-        r->first_ms[dir] = f->first_us[dir] / 1000;
-        r->last_ms[dir] = f->packets[dir] ? f->last_us[dir] / 1000 : 0;
-        r->packets[dir] = f->packets[dir];
-        r->ip_octets[dir] = f->ip_octets[dir];
-        r->l2_octets[dir] = f->l2_octets[dir];
+        r->first_ms[dir] = f->c.first_us[dir] / 1000;
+        r->last_ms[dir] = f->c.packets[dir] ? f->c.last_us[dir] / 1000 : 0;
+        r->packets[dir] = f->c.packets[dir];
+        r->ip_octets[dir] = f->c.ip_octets[dir];
+        r->l2_octets[dir] = f->c.l2_octets[dir];
         r->tcp_flags[dir] = f->tcp_flags[dir];
         r->icmp_type_code[dir] = f->icmp_type_code[dir];
     }

@@ -23,6 +23,17 @@ void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r
     r->start_ms = s->start_ms;
 }
 
+static void print_dpi(FILE *out, const struct dpi *d)
+{
+    const struct dpi_stats *s = dpi_get_stats(d);
+    if (!s->flows_dissected)
+        return;
+    fprintf(out, "nfprobe: DPI: %" PRIu64 " flows dissected (%" PRIu64 " detected, %" PRIu64
+            " guessed, %" PRIu64 " unknown), %" PRIu64 " packets to nDPI, %" PRIu64
+            " flow states packed (--dpi-hot-flows %u)\n", s->flows_dissected, s->flows_detected,
+            s->flows_guessed, s->flows_unknown, s->packets_fed, s->packs, dpi_hot_flows(d));
+}
+
 void stats_print(FILE *out, const struct stats_sources *s)
 {
     struct capture_stats cs;
@@ -48,6 +59,12 @@ void stats_print(FILE *out, const struct stats_sources *s)
             m->records_by_reason[END_IDLE], m->records_by_reason[END_ACTIVE],
             m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
             m->records_by_reason[END_LACK_OF_RESOURCES]);
+    if (s->dpi)
+        print_dpi(out, s->dpi);
+    if (m->ext_exports || m->ext_unavailable)
+        fprintf(out, "nfprobe: extensions: %" PRIu64 " records exported when a plugin asked, %" PRIu64
+                " flows metered without DPI/plugin state (out of memory)\n",
+                m->ext_exports, m->ext_unavailable);
     const struct exporter *x = s->exporter;
     if (x->unencodable)
         fprintf(out, "nfprobe: export: %" PRIu64 " flow records did not fit in a message (see --mtu)\n",

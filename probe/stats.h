@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include "capture.h"
+#include "dpi.h"
 #include "export.h"
 #include "meter.h"
 
@@ -13,6 +14,7 @@ struct stats_sources {
     struct capture *capture;
     const struct exporter *exporter;
     uint64_t start_ms;
+    const struct dpi *dpi;          /* NULL with --no-dissect */
 };
 
 void stats_print(FILE *out, const struct stats_sources *s);

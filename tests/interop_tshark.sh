@@ -14,6 +14,14 @@
 #   - the options record (template 258) decodes, its FlowsExp
 #     (exportedFlowRecordTotalCount) equals the records sent and its
 #     Permanent Packets (packetTotalCount) nfprobe's "packets: N seen".
+#   - RFC 6313 basicLists, float64 and RFC 5610 element types: the messages
+#     tests/test_elements.c encodes with nfprobe's encoder (plugin-style rows
+#     under PEN 32473: a float64, lists of u16 and u8, an empty list, a
+#     string; no built-in template has such fields) decode without warnings:
+#     the element type records field by field (tshark names each record by
+#     them but not the flow fields: those stay "Type 901" with hex values),
+#     each basicList (291) as hex, not taken apart by tshark 4.0.
+#     collector-test reads the same messages as names, a float and arrays.
 # Note: tshark 4.0 prints nothing for `-q -z expert,warn` unless it builds the
 # protocol tree, hence `-Y frame`.
 set -u
@@ -118,5 +126,65 @@ check "tshark names ntop's layer-7 fields (l7_proto_name, ssl_server_name, http_
 check "tshark decodes applicationId (engine 13) and the applicationName options data" \
     bash -c "grep -q 'Classification Engine ID: PANA-L7 (13)' '$work/decoded.txt' && grep -q 'ApplicationName: TLS' '$work/decoded.txt' &&
              grep -q 'Application Category Name: Web' '$work/decoded.txt'"
+
+# RFC 6313 basicLists, float64, RFC 5610 element types (see the top).
+lists="$work/lists.ipfix"
+to_text2pcap() {   # ipfix-file out-templates-and-data out-withdrawal: the test writes 3 messages
+    python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read()
+msgs, at = [], 0
+while at < len(data):
+    n = int.from_bytes(data[at + 2:at + 4], "big")
+    msgs.append(data[at:at + n])
+    at += n
+def dump(path, ms):
+    with open(path, "w") as out:
+        for m in ms:
+            for i in range(0, len(m), 16):
+                out.write("%06x %s\n" % (i, " ".join("%02x" % b for b in m[i:i + 16])))
+            out.write("\n")
+dump(sys.argv[2], msgs[:-1])
+dump(sys.argv[3], msgs[-1:])' "$@"
+}
+if [ ! -x "$top_builddir/tests/unit" ]; then
+    not_ok "lists: no $top_builddir/tests/unit (make check builds it)"
+elif ! NFPROBE_TEST_IPFIX_DUMP="$lists" CK_RUN_SUITE=elements CK_RUN_CASE=ipfix \
+        "$top_builddir/tests/unit" > "$work/unit.out" 2>&1 || [ ! -s "$lists" ]; then
+    not_ok "lists: tests/unit did not write the messages: $(tail -3 "$work/unit.out")"
+else
+    to_text2pcap "$lists" "$work/lists.txt" "$work/withdrawal.txt"
+    text2pcap -q -u 4739,4739 "$work/lists.txt" "$work/lists.pcap" 2> /dev/null
+    text2pcap -q -u 4739,4739 "$work/withdrawal.txt" "$work/withdrawal.pcap" 2> /dev/null
+    tshark -r "$work/lists.pcap" -d "udp.port==4739,cflow" -q -Y frame -z expert,warn > "$work/lists-expert.txt" 2> /dev/null
+    tshark -r "$work/lists.pcap" -d "udp.port==4739,cflow" -V > "$work/lists-decoded.txt" 2> /dev/null
+    if [ "$(grep -c '^Cisco NetFlow/IPFIX' "$work/lists-decoded.txt")" -ne 2 ]; then
+        not_ok "lists: tshark did not decode the 2 messages"
+    elif grep -Eq '^(Errors|Warns) \(' "$work/lists-expert.txt" || grep -qi 'malformed' "$work/lists-decoded.txt"; then
+        not_ok "lists: tshark reports the basicList/float64/RFC 5610 messages as malformed"
+        grep -A5 -E '^(Errors|Warns) \(' "$work/lists-expert.txt" | head -10 | sed 's/^/#   /'
+    else
+        ok "lists: tshark decodes basicList, float64 and RFC 5610 records without warnings"
+    fi
+    check "lists: tshark decodes the RFC 5610 records (testRatio float64, testSizes unsigned16)" \
+        bash -c "grep -q 'Flow 1 \[testRatio\]' '$work/lists-decoded.txt' &&
+                 grep -A2 'Information Element Id: 901' '$work/lists-decoded.txt' | grep -q 'Data Type: 10' &&
+                 grep -A2 'Information Element Id: 902' '$work/lists-decoded.txt' | grep -q 'Data Type: 2'"
+    check "lists: tshark shows each basicList whole (ordered, 32473/902, items 1 515 65535)" \
+        grep -q 'Type 291: Value (hex bytes): 04 83 86 00 02 00 00 7e d9 00 01 02 03 ff ff' "$work/lists-decoded.txt"
+    sed -n 's/^ *\(Enterprise Private entry: .*\)/#   tshark: \1/p' "$work/lists-decoded.txt" | head -6
+    # tshark 4.0 reads a Scope Field Count in options template withdrawal
+    # records (RFC 7011 8.1: Template ID and Field Count 0 only) and calls
+    # two of them malformed: noted, not judged.
+    tshark -r "$work/withdrawal.pcap" -d "udp.port==4739,cflow" -q -Y frame -z expert,warn 2> /dev/null |
+        sed -n 's/^ *[0-9]* *Malformed *CFLOW *\(.*\)/# note: tshark on the withdrawal message: \1/p'
+    want='{"_tid":256,"_domain":9,"flowId":77,"testRatio":0.3333333333333333,"testSizes":[1,515,65535],"testFlags":[7,250],"testLabel":"h\u00e9llo","testNothing":[],"octetDeltaCount":1000}'
+    "$COLLECTOR" -r "$lists" > "$work/lists.jsonl" 2> "$work/lists.err"
+    got=$(python3 -c 'import json, sys; print(json.dumps(json.loads(open(sys.argv[1]).readline()), separators=(",", ":")))' \
+          "$work/lists.jsonl" 2>&1)
+    check "lists: collector-test prints names, the float and the lists as arrays ($got)" test "$got" = "$want"
+    check "lists: collector-test counts the 5 element type records (no sequence gap)" \
+        grep -q '1 records, 5 options records, 3 messages' "$work/lists.err"
+fi
 
 finish

@@ -102,7 +102,7 @@ START_TEST(insert_lookup_remove)
     ck_assert(flowkey_equal(&f->key, &k));
     ck_assert_uint_eq(f->hash, flowkey_hash(&k));
     ck_assert_uint_eq(f->state, FLOW_IN_USE);
-    ck_assert_uint_eq(f->packets[0] + f->packets[1] + f->list_us, 0);
+    ck_assert_uint_eq(f->c.packets[0] + f->c.packets[1] + f->list_us, 0);
     ck_assert_ptr_eq(lookup_n(&c, 1), f);
     ck_assert_ptr_null(lookup_n(&c, 2));
     ck_assert_uint_eq(c.used, 1);
@@ -187,7 +187,7 @@ START_TEST(free_list_reuses_latest_freed_first)
     ck_assert_uint_eq(cache_index(&c, insert_n(&c, 12)), 4);    /* then never-used slots */
     /* A reused slot starts clean. */
     ck_assert_uint_eq(f[3]->state, FLOW_IN_USE);
-    ck_assert_uint_eq(f[3]->packets[0], 0);
+    ck_assert_uint_eq(f[3]->c.packets[0], 0);
     ck_assert_ptr_eq(lookup_n(&c, 10), f[3]);
     ck_assert_ptr_null(lookup_n(&c, 3));
     cache_free(&c);

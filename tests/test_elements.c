@@ -1,9 +1,13 @@
 /* test_elements.c — the element table, template parsing and the accessors
  * the encoders read records through. */
 #include <check.h>
+#include <fixbuf/public.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "elements.h"
+#include "ipfix.h"
 #include "unit.h"
 
 /* ---- templates -------------------------------------------------------------- */
@@ -361,18 +365,19 @@ START_TEST(every_element_reads_without_crashing_in_every_view)
     for (size_t i = 0; i < elements_count(); i++) {
         const struct element *e = elements_at(i);
         ck_assert_ptr_nonnull(e->name);
-        ck_assert_ptr_nonnull(e->get);
+        ck_assert_msg(e->get || e->get_row, "%s has no reader", e->name);
         for (int view = VIEW_FWD; view <= VIEW_BIFLOW; view++) {
             struct elem_value v;
             memset(&v, 0, sizeof v);
-            e->get(&r, view, &v);
+            element_get(e, &r, view, &v);
         }
         /* Reversible elements are the per-direction ones: the two views differ here. */
         if (e->reversible) {
             struct elem_value f, b;
             memset(&f, 0, sizeof f);
             memset(&b, 0, sizeof b);
-            bool has_f = e->get(&r, VIEW_FWD, &f), has_b = e->get(&r, VIEW_REV, &b);
+            bool has_f = element_get(e, &r, VIEW_FWD, &f),
+                 has_b = element_get(e, &r, VIEW_REV, &b);
             ck_assert_msg(has_f == has_b, "%s is there in one direction only", e->name);
             /* (ICMP type/code is absent from this TCP record; its two
              * directions are checked with an ICMP record above.) */
@@ -380,6 +385,382 @@ START_TEST(every_element_reads_without_crashing_in_every_view)
                 ck_assert_msg(f.u != b.u, "%s reads the same both ways", e->name);
         }
     }
+}
+END_TEST
+
+/* ---- IPFIX: float64, RFC 6313 basicLists, RFC 5610 element types -------------- */
+
+/* Rows as a plugin registers them: values read through get_row and user. */
+static const double test_ratio = 1.0 / 3.0;
+static const uint16_t test_sizes[3] = {1, 0x0203, 65535};
+static const uint8_t test_flags[2] = {7, 250};
+static const char test_label[] = "h\xc3\xa9llo";
+
+static bool get_test_row(const struct element *el, const struct flow_record *r, int view,
+                         struct elem_value *v)
+{
+    (void)r, (void)view;
+    const char *what = el->user;
+    if (strcmp(what, "ratio") == 0) {
+        v->f = test_ratio;
+    } else if (strcmp(what, "sizes") == 0) {
+        v->bytes = (const uint8_t *)test_sizes, v->nitems = 3;
+    } else if (strcmp(what, "flags") == 0) {
+        v->bytes = test_flags, v->nitems = 2;
+    } else if (strcmp(what, "label") == 0) {
+        v->bytes = (const uint8_t *)test_label, v->nbytes = strlen(test_label);
+    } else {
+        return false;   /* "none": an empty list */
+    }
+    return true;
+}
+
+#define TEST_PEN 32473u
+static const struct element test_rows[] = {
+    {.name = "testRatio", .pen = TEST_PEN, .id = 901, .type = ET_FLOAT64, .len = 8,
+     .json = "test_ratio", .get_row = get_test_row, .user = "ratio"},
+    {.name = "testSizes", .pen = TEST_PEN, .id = 902, .type = ET_UNSIGNED, .len = 2,
+     .json = "test_sizes", .list = true, .get_row = get_test_row, .user = "sizes"},
+    {.name = "testFlags", .pen = TEST_PEN, .id = 903, .type = ET_UNSIGNED, .len = 1,
+     .json = "test_flags", .list = true, .get_row = get_test_row, .user = "flags"},
+    {.name = "testLabel", .pen = TEST_PEN, .id = 904, .type = ET_STRING, .len = ELEM_VARLEN,
+     .json = "test_label", .get_row = get_test_row, .user = "label"},
+    {.name = "testNothing", .pen = TEST_PEN, .id = 905, .type = ET_UNSIGNED, .len = 4,
+     .json = "test_nothing", .list = true, .get_row = get_test_row, .user = "none"},
+};
+static const char test_template[] =
+    "flowId\ntestRatio\ntestSizes\ntestFlags\ntestLabel\ntestNothing\noctetDeltaCount\n";
+
+struct captured {
+    uint8_t msg[16][2048];
+    size_t len[16];
+    enum msg_kind kind[16];
+    uint32_t nrec[16];
+    size_t n;
+};
+
+static int capture(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                   enum msg_kind kind)
+{
+    struct captured *c = ctx;
+    ck_assert_uint_lt(c->n, 16);
+    ck_assert_uint_le(len, sizeof c->msg[0]);
+    memcpy(c->msg[c->n], msg, len);
+    c->len[c->n] = len;
+    c->kind[c->n] = kind;
+    c->nrec[c->n] = nrecords;
+    c->n++;
+    return 0;
+}
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
+
+/* The set with this id in a message, or NULL; *len: its length. */
+static const uint8_t *find_set(const uint8_t *msg, size_t msglen, uint16_t id, size_t *len)
+{
+    for (size_t at = 16; at + 4 <= msglen; at += be16(msg + at + 2)) {
+        ck_assert_uint_ge(be16(msg + at + 2), 4);
+        if (be16(msg + at) == id) {
+            *len = be16(msg + at + 2);
+            return msg + at;
+        }
+    }
+    return NULL;
+}
+
+/* The record of template tid in a template or options template set. */
+static const uint8_t *find_template(const uint8_t *set, size_t setlen, uint16_t tid)
+{
+    bool options = be16(set) == 3;
+    for (size_t at = 4; at + 4 <= setlen;) {
+        uint16_t id = be16(set + at), count = be16(set + at + 2);
+        if (id == tid)
+            return set + at;
+        at += options ? 6 : 4;
+        for (uint16_t i = 0; i < count; i++)
+            at += be16(set + at) & 0x8000 ? 8 : 4;
+    }
+    return NULL;
+}
+
+static struct ipfix_encoder *test_encoder(struct template_def *def, uint16_t mtu,
+                                          struct captured *cap)
+{
+    char err[256] = "";
+    ck_assert_int_eq(elements_register(test_rows, sizeof test_rows / sizeof test_rows[0]), 0);
+    ck_assert_msg(template_parse("test", test_template, def, err, sizeof err) == 0, "%s", err);
+    struct ipfix_config cfg = {.domain = 9, .mtu = mtu, .tmpl = def};
+    struct ipfix_encoder *e = ipfix_new(&cfg, capture, cap, err, sizeof err);
+    ck_assert_msg(e != NULL, "%s", err);
+    return e;
+}
+
+/* The wire bytes of the record, field by field. */
+START_TEST(ipfix_float64_and_basic_lists_on_the_wire)
+{
+    struct captured cap = {.n = 0};
+    struct template_def def;
+    struct ipfix_encoder *e = test_encoder(&def, 1400, &cap);
+    ck_assert_int_eq(ipfix_send_templates(e), 0);
+    ck_assert_uint_eq(cap.n, 1);
+    ck_assert_int_eq(cap.kind[0], MSG_TEMPLATES);
+
+    /* Template 256: flowId, testRatio (PEN), basicList x3, testLabel (PEN), octetDeltaCount. */
+    size_t setlen;
+    const uint8_t *set = find_set(cap.msg[0], cap.len[0], 2, &setlen);
+    ck_assert_ptr_nonnull(set);
+    const uint8_t *t = find_template(set, setlen, 256);
+    ck_assert_ptr_nonnull(t);
+    static const uint8_t want_tmpl[] = {
+        0x01, 0x00, 0x00, 0x07,
+        0x00, 0x94, 0x00, 0x08,                             /* flowId (148) */
+        0x83, 0x85, 0x00, 0x08, 0x00, 0x00, 0x7e, 0xd9,     /* 32473/901, 8 */
+        0x01, 0x23, 0xff, 0xff,                             /* basicList (291), varlen */
+        0x01, 0x23, 0xff, 0xff,
+        0x83, 0x88, 0xff, 0xff, 0x00, 0x00, 0x7e, 0xd9,     /* 32473/904, varlen */
+        0x01, 0x23, 0xff, 0xff,
+        0x00, 0x01, 0x00, 0x08,                             /* octetDeltaCount */
+    };
+    ck_assert_mem_eq(t, want_tmpl, sizeof want_tmpl);
+
+    struct flow_record r = sample_v4();
+    r.packets[1] = 0;                               /* one record: the forward one */
+    ck_assert_int_eq(ipfix_add_flow(e, &r), 0);
+    ck_assert_int_eq(ipfix_flush(e), 0);
+    ck_assert_uint_eq(cap.n, 2);
+    ck_assert_int_eq(cap.kind[1], MSG_DATA);
+    ck_assert_uint_eq(cap.nrec[1], 1);
+
+    uint64_t bits;
+    memcpy(&bits, &test_ratio, 8);
+    uint8_t want[] = {
+        0x01, 0x00, 0x00, 0x00,                     /* set 256, length (below) */
+        0, 0, 0, 0, 0, 0, 0, 77,                    /* flowId */
+        (uint8_t)(bits >> 56), (uint8_t)(bits >> 48), (uint8_t)(bits >> 40), (uint8_t)(bits >> 32),
+        (uint8_t)(bits >> 24), (uint8_t)(bits >> 16), (uint8_t)(bits >> 8), (uint8_t)bits,
+        /* testSizes: RFC 6313 basicList, 3-byte length form as libfixbuf writes it */
+        0xff, 0x00, 0x0f,
+        0x04,                                       /* semantic: ordered */
+        0x83, 0x86,                                 /* enterprise bit | 902 */
+        0x00, 0x02,                                 /* item length */
+        0x00, 0x00, 0x7e, 0xd9,                     /* PEN 32473 */
+        0x00, 0x01, 0x02, 0x03, 0xff, 0xff,         /* items, network order */
+        /* testFlags */
+        0xff, 0x00, 0x0b, 0x04, 0x83, 0x87, 0x00, 0x01, 0x00, 0x00, 0x7e, 0xd9, 0x07, 0xfa,
+        /* testLabel */
+        0x06, 'h', 0xc3, 0xa9, 'l', 'l', 'o',
+        /* testNothing: an empty list still says what it is a list of */
+        0xff, 0x00, 0x09, 0x04, 0x83, 0x89, 0x00, 0x04, 0x00, 0x00, 0x7e, 0xd9,
+        0, 0, 0, 0, 0, 0, 0x03, 0xe8,               /* octetDeltaCount 1000 */
+    };
+    want[3] = sizeof want;
+    ck_assert_uint_eq(be16(cap.msg[1] + 2), cap.len[1]);
+    ck_assert_uint_eq(cap.len[1], 16 + sizeof want);
+    ck_assert_mem_eq(cap.msg[1] + 16, want, sizeof want);
+    /* The items were read in place, not copied or freed. */
+    ck_assert_uint_eq(test_sizes[1], 0x0203);
+
+    ipfix_free(e);
+    template_free(&def);
+}
+END_TEST
+
+/* RFC 5610: template 260 (scope PEN and id) and one record per enterprise
+ * element of the flow templates, in the templates message, withdrawn with the
+ * others; libfixbuf's collector learns the names and types from them and
+ * decodes the record. */
+START_TEST(ipfix_element_types_teach_a_libfixbuf_collector)
+{
+    struct captured cap = {.n = 0};
+    struct template_def def;
+    struct ipfix_encoder *e = test_encoder(&def, 1400, &cap);
+    ck_assert_int_eq(ipfix_send_templates(e), 0);
+    ck_assert_uint_eq(cap.n, 1);
+
+    size_t setlen;
+    const uint8_t *set = find_set(cap.msg[0], cap.len[0], 3, &setlen);
+    ck_assert_ptr_nonnull(set);
+    const uint8_t *t = find_template(set, setlen, 260);
+    ck_assert_ptr_nonnull(t);
+    static const uint8_t want_tmpl[] = {
+        0x01, 0x04, 0x00, 0x09, 0x00, 0x02,         /* 260: 9 fields, 2 of them scope */
+        0x01, 0x5a, 0x00, 0x04,                     /* privateEnterpriseNumber (346) */
+        0x01, 0x2f, 0x00, 0x02,                     /* informationElementId (303) */
+        0x01, 0x53, 0x00, 0x01,                     /* informationElementDataType (339) */
+        0x01, 0x58, 0x00, 0x01,                     /* informationElementSemantics (344) */
+        0x01, 0x59, 0x00, 0x02,                     /* informationElementUnits (345) */
+        0x01, 0x56, 0x00, 0x08,                     /* informationElementRangeBegin (342) */
+        0x01, 0x57, 0x00, 0x08,                     /* informationElementRangeEnd (343) */
+        0x01, 0x55, 0xff, 0xff,                     /* informationElementName (341) */
+        0x01, 0x54, 0xff, 0xff,                     /* informationElementDescription (340) */
+    };
+    ck_assert_mem_eq(t, want_tmpl, sizeof want_tmpl);
+
+    /* One record per enterprise element, after the templates. */
+    set = find_set(cap.msg[0], cap.len[0], 260, &setlen);
+    ck_assert_ptr_nonnull(set);
+    static const struct { uint16_t id; uint8_t type; const char *name; } want[] = {
+        {901, 10, "testRatio"}, {902, 2, "testSizes"}, {903, 1, "testFlags"},
+        {904, 13, "testLabel"}, {905, 3, "testNothing"},
+    };
+    size_t at = 4;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const uint8_t *p = set + at;
+        ck_assert_uint_eq(be32(p), TEST_PEN);
+        ck_assert_uint_eq(be16(p + 4), want[i].id);
+        ck_assert_uint_eq(p[6], want[i].type);
+        ck_assert_uint_eq(p[7], 0);                 /* semantics: default */
+        ck_assert_uint_eq(p[26], strlen(want[i].name));
+        ck_assert_mem_eq(p + 27, want[i].name, strlen(want[i].name));
+        size_t desc = p[27 + p[26]];
+        /* every record at least 46 bytes: see ietype_desc() in ipfix.c */
+        ck_assert_uint_ge(26 + 2 + p[26] + desc, 46);
+        at += 26 + 2 + p[26] + desc;
+    }
+    ck_assert_uint_eq(at, setlen);                  /* ntop's and IANA's are not described */
+
+    struct flow_record r = sample_v4();
+    r.packets[1] = 0;
+    ck_assert_int_eq(ipfix_add_flow(e, &r), 0);
+    ck_assert_int_eq(ipfix_flush(e), 0);
+    ck_assert_uint_eq(cap.n, 2);
+    /* The element type records count in the sequence numbers. */
+    ck_assert_uint_eq(be32(cap.msg[0] + 8), 0);
+    ck_assert_uint_eq(be32(cap.msg[1] + 8), 5);
+
+    /* A libfixbuf collector, as collector-test reads. */
+    fbInfoModel_t *model = fbInfoModelAlloc();
+    fbSession_t *session = fbSessionAlloc(model);
+    fBuf_t *fbuf = fBufAllocForCollection(session, NULL);
+    fBufSetAutomaticMode(fbuf, FALSE);
+    GError *gerr = NULL;
+    ck_assert(fBufSetAutomaticInsert(fbuf, &gerr));
+    fBufSetBuffer(fbuf, cap.msg[0], cap.len[0]);
+    uint16_t tid = 0;
+    ck_assert_ptr_null(fBufNextCollectionTemplate(fbuf, &tid, &gerr));   /* no flow record */
+    ck_assert(g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM));
+    g_clear_error(&gerr);
+    const fbInfoElement_t *ie = fbInfoModelGetElementByID(model, 901, TEST_PEN);
+    ck_assert_ptr_nonnull(ie);
+    ck_assert_str_eq(ie->ref.name, "testRatio");
+    ck_assert_uint_eq(ie->type, FB_FLOAT_64);
+    ie = fbInfoModelGetElementByID(model, 902, TEST_PEN);
+    ck_assert_str_eq(ie->ref.name, "testSizes");
+    ck_assert_uint_eq(ie->type, FB_UINT_16);
+
+    /* The data record through an internal template of our own. */
+    static fbInfoElementSpec_t spec[] = {
+        {"flowId", 8, 0}, {"testRatio", 8, 0}, {"basicList", 0, 0}, {"basicList", 0, 0},
+        {"testLabel", 0, 0}, {"basicList", 0, 0}, {"octetDeltaCount", 8, 0}, FB_IESPEC_NULL,
+    };
+    struct {
+        uint64_t flow_id;
+        double ratio;
+        fbBasicList_t sizes, flags;
+        fbVarfield_t label;
+        fbBasicList_t nothing;
+        uint64_t octets;
+    } rec;
+    fbTemplate_t *it = fbTemplateAlloc(model);
+    ck_assert(fbTemplateAppendSpecArray(it, spec, 0, &gerr));
+    ck_assert_uint_ne(fbSessionAddTemplate(session, TRUE, 300, it, &gerr), 0);
+    fBufSetBuffer(fbuf, cap.msg[1], cap.len[1]);
+    ck_assert(fBufSetInternalTemplate(fbuf, 300, &gerr));
+    memset(&rec, 0, sizeof rec);
+    size_t reclen = sizeof rec;
+    ck_assert_msg(fBufNext(fbuf, (uint8_t *)&rec, &reclen, &gerr), "%s", gerr ? gerr->message : "");
+    ck_assert_uint_eq(rec.flow_id, 77);
+    ck_assert(rec.ratio == test_ratio);
+    ck_assert_str_eq(rec.sizes.infoElement->ref.name, "testSizes");
+    ck_assert_uint_eq(rec.sizes.semantic, FB_LIST_SEM_ORDERED);
+    ck_assert_uint_eq(rec.sizes.numElements, 3);
+    ck_assert_mem_eq(rec.sizes.dataPtr, test_sizes, sizeof test_sizes);
+    ck_assert_str_eq(rec.flags.infoElement->ref.name, "testFlags");
+    ck_assert_uint_eq(rec.flags.numElements, 2);
+    ck_assert_mem_eq(rec.flags.dataPtr, test_flags, 2);
+    ck_assert_uint_eq(rec.label.len, strlen(test_label));
+    ck_assert_mem_eq(rec.label.buf, test_label, rec.label.len);
+    ck_assert_str_eq(rec.nothing.infoElement->ref.name, "testNothing");
+    ck_assert_uint_eq(rec.nothing.numElements, 0);
+    ck_assert_uint_eq(rec.octets, 1000);
+    fBufListFree(it, (uint8_t *)&rec);
+    fBufFree(fbuf);
+    fbInfoModelFree(model);
+
+    /* A clean end withdraws template 260 with the other options template. */
+    ck_assert_int_eq(ipfix_withdraw_templates(e), 0);
+    ck_assert_int_eq(cap.kind[cap.n - 1], MSG_WITHDRAWAL);
+    set = find_set(cap.msg[cap.n - 1], cap.len[cap.n - 1], 3, &setlen);
+    ck_assert_ptr_nonnull(set);
+    static const uint8_t want_withdrawal[] = {0, 3, 0, 12, 0x01, 0x02, 0, 0, 0x01, 0x04, 0, 0};
+    ck_assert_uint_eq(setlen, sizeof want_withdrawal);
+    ck_assert_mem_eq(set, want_withdrawal, sizeof want_withdrawal);
+    ck_assert_uint_eq(be32(cap.msg[cap.n - 1] + 8), 6);
+
+    /* tests/interop_tshark.sh hands these messages to tshark and collector-test. */
+    const char *dump = getenv("NFPROBE_TEST_IPFIX_DUMP");
+    if (dump) {
+        FILE *f = fopen(dump, "wb");
+        ck_assert_ptr_nonnull(f);
+        for (size_t i = 0; i < cap.n; i++)
+            ck_assert_uint_eq(fwrite(cap.msg[i], 1, cap.len[i], f), cap.len[i]);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    ipfix_free(e);
+    template_free(&def);
+}
+END_TEST
+
+/* With a small --mtu the element type records that do not fit after the
+ * templates go out in messages of their own, each within the MTU, numbered
+ * on. */
+START_TEST(ipfix_element_types_split_across_messages)
+{
+    static char names[6][120];
+    static struct element rows[6];
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[i], sizeof names[i], "testLongName%d%0100d", i, 0);
+        rows[i] = (struct element){.name = names[i], .pen = TEST_PEN, .id = (uint16_t)(950 + i),
+                                   .type = ET_UNSIGNED, .len = 4, .get_row = get_test_row,
+                                   .user = "none"};
+    }
+    ck_assert_int_eq(elements_register(rows, 6), 0);
+    char text[1024] = "flowId\n", err[256] = "";
+    for (int i = 0; i < 6; i++) {
+        strcat(text, names[i]);
+        strcat(text, "\n");
+    }
+    struct template_def def;
+    ck_assert_msg(template_parse("long", text, &def, err, sizeof err) == 0, "%s", err);
+    struct captured cap = {.n = 0};
+    struct ipfix_config cfg = {.domain = 1, .mtu = 512, .tmpl = &def};
+    struct ipfix_encoder *e = ipfix_new(&cfg, capture, &cap, err, sizeof err);
+    ck_assert_msg(e != NULL, "%s", err);
+    ck_assert_int_eq(ipfix_send_templates(e), 0);
+    ck_assert_uint_ge(cap.n, 3);
+    ck_assert_int_eq(cap.kind[0], MSG_TEMPLATES);
+    uint32_t seq = 0, described = 0;
+    for (size_t m = 0; m < cap.n; m++) {
+        ck_assert_uint_le(cap.len[m], 512);
+        ck_assert_uint_eq(be16(cap.msg[m] + 2), cap.len[m]);
+        ck_assert_uint_eq(be32(cap.msg[m] + 8), seq);
+        ck_assert_uint_eq(be32(cap.msg[m] + 12), 1);
+        if (m > 0)
+            ck_assert_int_eq(cap.kind[m], MSG_DATA);
+        size_t setlen;
+        const uint8_t *set = find_set(cap.msg[m], cap.len[m], 260, &setlen);
+        ck_assert_ptr_nonnull(set);
+        for (size_t at = 4; at < setlen; seq++, described++) {
+            const uint8_t *p = set + at;
+            ck_assert_uint_eq(be16(p + 4), 950 + described);
+            at += 26 + 1 + p[26];
+            at += 1 + set[at];
+        }
+    }
+    ck_assert_uint_eq(described, 6);
+    ipfix_free(e);
+    template_free(&def);
 }
 END_TEST
 
@@ -404,6 +785,12 @@ Suite *elements_suite(void)
     tcase_add_test(tc, biflow_view_is_forward_with_flow_level_times);
     tcase_add_test(tc, values_a_record_does_not_have_are_absent);
     tcase_add_test(tc, every_element_reads_without_crashing_in_every_view);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ipfix");
+    tcase_add_test(tc, ipfix_float64_and_basic_lists_on_the_wire);
+    tcase_add_test(tc, ipfix_element_types_teach_a_libfixbuf_collector);
+    tcase_add_test(tc, ipfix_element_types_split_across_messages);
     suite_add_tcase(s, tc);
     return s;
 }

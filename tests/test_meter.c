@@ -602,12 +602,13 @@ static enum ext_verdict probe_verdict(struct probe_ext_state *st)
 }
 
 static enum ext_verdict probe_init(void *ctx, void *state, const struct flow *f,
-                                   const struct packet_view *pv)
+                                   const struct packet_view *pv, int dir)
 {
     (void)ctx, (void)pv;
+    ck_assert_int_eq(dir, DIR_FWD);
     struct probe_ext_state *st = state;
     ck_assert_uint_eq(st->packets + st->marker, 0);     /* zeroed */
-    ck_assert_uint_eq(f->packets[0] + f->packets[1], 1); /* counted first */
+    ck_assert_uint_eq(f->c.packets[0] + f->c.packets[1], 1); /* counted first */
     st->marker = 0xA5;
     st->packets = 1;
     ext_log.init++;
@@ -654,8 +655,9 @@ static void ext_sink(void *ctx, const struct flow_record *r)
 }
 
 static const struct extension probe_ext = {
-    "probe", sizeof(struct probe_ext_state), NULL,
-    probe_init, probe_packet, probe_export, probe_restart, probe_free,
+    .name = "probe", .state_size = sizeof(struct probe_ext_state),
+    .flow_init = probe_init, .flow_packet = probe_packet, .flow_export = probe_export,
+    .flow_restart = probe_restart, .flow_free = probe_free,
 };
 
 static void start_meter_with_ext(uint32_t stop_after, uint32_t export_after)

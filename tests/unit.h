@@ -12,5 +12,8 @@ Suite *frag_suite(void);
 Suite *elements_suite(void);
 Suite *netflow_suite(void);
 Suite *dpi_suite(void);
+Suite *plugin_suite(void);
+Suite *splt_flowstats_suite(void);
+Suite *early_classify_suite(void);
 
 #endif

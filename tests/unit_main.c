@@ -15,6 +15,9 @@ int main(void)
     srunner_add_suite(sr, elements_suite());
     srunner_add_suite(sr, netflow_suite());
     srunner_add_suite(sr, dpi_suite());
+    srunner_add_suite(sr, plugin_suite());
+    srunner_add_suite(sr, splt_flowstats_suite());
+    srunner_add_suite(sr, early_classify_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
