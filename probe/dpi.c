@@ -980,6 +980,8 @@ static struct element rows[] = {
 int dpi_extend(struct dpi *d, size_t *offset, char *err, size_t errlen)
 {
     rows[0].len = (uint16_t)dpi_app_id_len();
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        rows[i].per_flow = true;    /* what nDPI says of a flow holds both ways */
     return extend_register(dpi_extension(d), rows, sizeof rows / sizeof rows[0],
                            template_builtin("dpi"), offset, err, errlen);
 }

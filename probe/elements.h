@@ -69,6 +69,8 @@ struct element {
     elem_get_fn get;
     uint8_t family;         /* 4 or 6: only in that address family's template; 0: both */
     bool list;              /* an RFC 6313 basicList of this element (IPFIX), an array (JSON) */
+    bool per_flow;          /* the same value in every view (DPI, plugin fields): the
+                               two one-way records of a flow share its encoding */
     elem_get_row_fn get_row;/* used when get is NULL */
     const void *user;       /* for get_row */
 };

@@ -13,8 +13,7 @@
 struct encoded_template {
     struct template_def def;
     uint16_t tid;
-    size_t reclen;
-    const fbInfoElement_t **list_ie;    /* per field: a list row's item element, else NULL */
+    size_t per_flow_from;   /* fields from here on are per_flow (nfields: none) */
 };
 
 /* One enterprise element described to collectors (RFC 5610). */
@@ -45,8 +44,12 @@ struct ipfix_encoder {
     uint16_t ietype_tid;        /* 0: no enterprise elements, no template */
     uint32_t domain;
     uint16_t mtu;
-    uint8_t *rec;               /* scratch record, largest template */
-    size_t rec_cap;
+    uint8_t *dmsg;              /* the message flow records are written into (mtu bytes) */
+    size_t dlen;                /* its length so far, 0: none open */
+    size_t dset_at;             /* offset of its open data set, 0: none */
+    uint16_t dset_tid;
+    uint8_t *shared;            /* the per_flow fields of the flow being written, encoded */
+    size_t shared_len;          /* 0: not yet */
     ipfix_msg_fn out;
     void *out_ctx;
     struct export_counters counters;
@@ -72,13 +75,6 @@ static void set_err(char *err, size_t errlen, const char *what, GError *gerr)
     snprintf(err, errlen, "%s: %s", what, gerr ? gerr->message : "failed");
     if (gerr)
         g_error_free(gerr);
-}
-
-static size_t field_internal_len(const struct element *el)
-{
-    if (el->list)
-        return sizeof(fbBasicList_t);
-    return el->len == ELEM_VARLEN ? sizeof(fbVarfield_t) : el->len;
 }
 
 static char *field_ipfix_name(const struct template_field *f, char *buf, size_t buflen)
@@ -132,34 +128,20 @@ static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
     fbInfoModelAddElement(model, &ie);
 }
 
-static fbTemplate_t *build_template_fail(fbTemplate_t *t, struct encoded_template *et)
-{
-    fbTemplateFreeUnused(t);
-    free(et->list_ie);
-    et->list_ie = NULL;
-    return NULL;
-}
-
 /* A list row goes out as an RFC 6313 basicList (IANA 291, variable length)
- * whose items are the row's element; the record carries which element. */
-static fbTemplate_t *build_template(fbInfoModel_t *model, struct encoded_template *et,
+ * whose items are the row's element (it must be of fixed length). */
+static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_def *def,
                                     char *err, size_t errlen)
 {
-    const struct template_def *def = &et->def;
     fbTemplate_t *t = fbTemplateAlloc(model);
-    et->reclen = 0;
-    et->list_ie = calloc(def->nfields ? def->nfields : 1, sizeof *et->list_ie);
-    if (!et->list_ie) {
-        snprintf(err, errlen, "out of memory");
-        return build_template_fail(t, et);
-    }
     for (size_t i = 0; i < def->nfields; i++) {
         const struct template_field *f = &def->fields[i];
         char name[160];
         if (f->elem->id == 0) {     /* a JSON-only row (DPI fields nProbe has no id for) */
             snprintf(err, errlen, "template %s: element %s has no IPFIX id (JSON only)",
                      def->name, f->elem->name);
-            return build_template_fail(t, et);
+            fbTemplateFreeUnused(t);
+            return NULL;
         }
         ensure_in_model(model, f->elem);
         fbInfoElementSpec_t spec = {field_ipfix_name(f, name, sizeof name), f->elem->len, 0};
@@ -169,9 +151,9 @@ static fbTemplate_t *build_template(fbInfoModel_t *model, struct encoded_templat
                 item->len != f->elem->len) {
                 snprintf(err, errlen, "template %s: element %s: a list needs items of a fixed "
                          "length (that of the information model)", def->name, name);
-                return build_template_fail(t, et);
+                fbTemplateFreeUnused(t);
+                return NULL;
             }
-            et->list_ie[i] = item;
             spec.name = (char *)"basicList";
             spec.len_override = FB_IE_VARLEN;
         }
@@ -180,9 +162,9 @@ static fbTemplate_t *build_template(fbInfoModel_t *model, struct encoded_templat
             char what[200];
             snprintf(what, sizeof what, "template %s: element %s", def->name, name);
             set_err(err, errlen, what, gerr);
-            return build_template_fail(t, et);
+            fbTemplateFreeUnused(t);
+            return NULL;
         }
-        et->reclen += field_internal_len(f->elem);
     }
     return t;
 }
@@ -211,14 +193,17 @@ static int setup_flow_template(struct ipfix_encoder *e, const struct template_de
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    fbTemplate_t *t = build_template(e->model, et, err, errlen);
+    fbTemplate_t *t = build_template(e->model, &et->def, err, errlen);
     if (!t)
         return -1;
-    if (add_template(e, t, tid, &et->tid, err, errlen) < 0)
-        return -1;
-    if (et->reclen > e->rec_cap)
-        e->rec_cap = et->reclen;
-    return 0;
+    et->per_flow_from = et->def.nfields;
+    while (et->per_flow_from > 0) {
+        const struct template_field *f = &et->def.fields[et->per_flow_from - 1];
+        if (!f->elem->per_flow || f->reverse)
+            break;
+        et->per_flow_from--;
+    }
+    return add_template(e, t, tid, &et->tid, err, errlen);
 }
 
 static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errlen)
@@ -418,9 +403,10 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
         ipfix_free(e);
         return NULL;
     }
-    e->rec = calloc(1, e->rec_cap ? e->rec_cap : 1);
+    e->dmsg = malloc(cfg->mtu);
+    e->shared = malloc(cfg->mtu);
     e->msgbuf = malloc(cfg->mtu);
-    if (!e->rec || !e->msgbuf) {
+    if (!e->dmsg || !e->shared || !e->msgbuf) {
         snprintf(err, errlen, "out of memory");
         fbSessionFree(e->session);
         e->session = NULL;
@@ -442,10 +428,9 @@ void ipfix_free(struct ipfix_encoder *e)
     fbInfoModelFree(e->model);
     template_free(&e->v4.def);
     template_free(&e->v6.def);
-    free(e->v4.list_ie);
-    free(e->v6.list_ie);
     free(e->ietypes);
-    free(e->rec);
+    free(e->dmsg);
+    free(e->shared);
     free(e->msgbuf);
     free(e);
 }
@@ -500,9 +485,9 @@ static int finish(struct ipfix_encoder *e, size_t *len)
     return 0;
 }
 
-/* Hand on the message in msgbuf (len 0: none), its sequence number the data
+/* Hand on the message in buf (len 0: none), its sequence number the data
  * records sent before it (ours: some records are not written by libfixbuf). */
-static int deliver(struct ipfix_encoder *e, size_t len, enum msg_kind kind)
+static int deliver_from(struct ipfix_encoder *e, uint8_t *buf, size_t len, enum msg_kind kind)
 {
     uint32_t nrec = e->records_in_message;
     uint32_t seq = e->sequence - e->msg_records;
@@ -510,10 +495,15 @@ static int deliver(struct ipfix_encoder *e, size_t len, enum msg_kind kind)
     e->msg_records = 0;
     if (len == 0)
         return 0;
-    put_u32(e->msgbuf + 8, seq);
+    put_u32(buf + 8, seq);
     e->counters.messages++;
     e->counters.octets += len;
-    return e->out(e->out_ctx, e->msgbuf, len, nrec, kind);
+    return e->out(e->out_ctx, buf, len, nrec, kind);
+}
+
+static int deliver(struct ipfix_encoder *e, size_t len, enum msg_kind kind)
+{
+    return deliver_from(e, e->msgbuf, len, kind);
 }
 
 static int emit(struct ipfix_encoder *e, enum msg_kind kind)
@@ -524,9 +514,13 @@ static int emit(struct ipfix_encoder *e, enum msg_kind kind)
     return deliver(e, len, kind);
 }
 
+static int flush_flow_message(struct ipfix_encoder *e);
+
 int ipfix_flush(struct ipfix_encoder *e)
 {
-    return e->message_open ? emit(e, MSG_DATA) : 0;
+    if (e->message_open && emit(e, MSG_DATA) < 0)
+        return -1;
+    return flush_flow_message(e);
 }
 
 static int send_app_names(struct ipfix_encoder *e);
@@ -652,6 +646,8 @@ int ipfix_withdraw_templates(struct ipfix_encoder *e)
 static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, size_t len,
                   bool is_flow)
 {
+    if (flush_flow_message(e) < 0)  /* a message holds one kind or the other */
+        return -1;
     for (int attempt = 0; attempt < 3; attempt++) {
         GError *gerr = NULL;
         if (!fBufSetInternalTemplate(e->fbuf, tid, &gerr) ||
@@ -687,93 +683,221 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
     return -1;
 }
 
-/* Lay a value out as libfixbuf's internal record wants it: integers and IPv4
- * addresses in host order at their length, IPv6 as bytes, strings as
- * fbVarfield_t. */
-static void put_value(uint8_t *dst, const struct element *el, const struct elem_value *v)
+/* ---- flow records, written here ------------------------------------------------
+ * Flow records go straight into a message in wire form (RFC 7011 §6-7, RFC
+ * 6313 basicLists): libfixbuf's per-field transcoding cost more than the rest
+ * of the export together. Templates and options records still go through
+ * libfixbuf; a message holds flow records or those, never both. */
+
+/* Bytes written into a message, refusing to go past its end. */
+struct wire {
+    uint8_t *p;
+    size_t len, cap;
+    bool full;
+};
+
+static void w_bytes(struct wire *w, const void *src, size_t n)
 {
-    switch (el->type) {
-    case ET_IPV4: {
-        uint32_t a = (uint32_t)v->addr[0] << 24 | (uint32_t)v->addr[1] << 16 |
-                     (uint32_t)v->addr[2] << 8 | v->addr[3];
-        memcpy(dst, &a, 4);
+    if (w->full || n > w->cap - w->len) {
+        w->full = true;
         return;
     }
-    case ET_IPV6:
-        memcpy(dst, v->addr, 16);
-        return;
-    case ET_STRING: case ET_OCTETS:
-        if (el->len == ELEM_VARLEN) {
-            fbVarfield_t vf = {v->nbytes, (uint8_t *)v->bytes};
-            memcpy(dst, &vf, sizeof vf);
-        } else {
-            size_t n = v->nbytes < el->len ? v->nbytes : el->len;
-            memset(dst, 0, el->len);
-            if (n)
-                memcpy(dst, v->bytes, n);
-        }
-        return;
-    case ET_FLOAT64:
-        memcpy(dst, &v->f, 8);
-        return;
-    case ET_UNSIGNED: case ET_DATETIME_MS:
-        switch (el->len) {
-        case 1: { uint8_t x = (uint8_t)v->u; memcpy(dst, &x, 1); return; }
-        case 2: { uint16_t x = (uint16_t)v->u; memcpy(dst, &x, 2); return; }
-        case 4: { uint32_t x = (uint32_t)v->u; memcpy(dst, &x, 4); return; }
-        default: memcpy(dst, &v->u, 8); return;
-        }
-    }
+    if (n)
+        memcpy(w->p + w->len, src, n);
+    w->len += n;
 }
 
-/* A list row's value as libfixbuf's basicList: it points at the row's items
- * (host order, as libfixbuf wants them), so nothing is copied and nothing is
- * ours to free; libfixbuf only reads them while the record is appended. */
-static void put_list(uint8_t *dst, const struct element *el, const fbInfoElement_t *item,
-                     const struct elem_value *v)
+static void w_zeros(struct wire *w, size_t n)
 {
+    if (w->full || n > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    memset(w->p + w->len, 0, n);
+    w->len += n;
+}
+
+/* An unsigned number in network order in len bytes (1..8). */
+static void w_uint(struct wire *w, uint64_t v, size_t len)
+{
+    uint8_t b[8];
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+    w_bytes(w, b, len);
+}
+
+/* RFC 7011 §7: one length byte below 255, else 255 and two bytes. */
+static void w_varlen_prefix(struct wire *w, size_t n, bool three_bytes)
+{
+    if (n < 255 && !three_bytes) {
+        w_uint(w, n, 1);
+        return;
+    }
+    w_uint(w, 255, 1);
+    w_uint(w, n, 2);
+}
+
+/* A list row's value: semantic, item element (enterprise bit and PEN when it
+ * has one), item length, then the items in network order. */
+static void w_list(struct wire *w, const struct element *el, const struct elem_value *v)
+{
+    size_t header = el->pen ? 9 : 5;
     size_t n = v->bytes ? v->nitems : 0;
-    size_t most = UINT16_MAX / el->len;     /* the list's length field */
+    size_t most = (UINT16_MAX - header) / el->len;
     if (n > most)
         n = most;
-    fbBasicList_t bl;
-    memset(&bl, 0, sizeof bl);
-    fbBasicListInitWithOwnBuffer(&bl, FB_LIST_SEM_ORDERED, item, (uint16_t)n,
-                                 (uint16_t)(n * el->len), n ? (uint8_t *)v->bytes : NULL);
-    memcpy(dst, &bl, sizeof bl);
+    w_varlen_prefix(w, header + n * el->len, true);
+    w_uint(w, FB_LIST_SEM_ORDERED, 1);
+    w_uint(w, el->pen ? (uint64_t)el->id | 0x8000u : el->id, 2);
+    w_uint(w, el->len, 2);
+    if (el->pen)
+        w_uint(w, el->pen, 4);
+    for (size_t i = 0; i < n; i++)
+        w_uint(w, host_uint_at(v->bytes + i * el->len, el->len), el->len);
 }
 
-static void fill_record(const struct encoded_template *et, const struct flow_record *r,
-                        int view, uint8_t *rec)
+static void w_octets(struct wire *w, const struct element *el, const struct elem_value *v)
 {
-    size_t off = 0;
-    for (size_t i = 0; i < et->def.nfields; i++) {
+    size_t n = v->bytes ? v->nbytes : 0;
+    if (el->len == ELEM_VARLEN) {
+        if (n > UINT16_MAX)
+            n = UINT16_MAX;
+        w_varlen_prefix(w, n, false);
+        w_bytes(w, v->bytes, n);
+        return;
+    }
+    size_t fixed = n < el->len ? n : el->len;
+    w_bytes(w, v->bytes, fixed);
+    w_zeros(w, el->len - fixed);
+}
+
+static void w_value(struct wire *w, const struct element *el, const struct elem_value *v)
+{
+    if (el->list) {
+        w_list(w, el, v);
+        return;
+    }
+    switch (el->type) {
+    case ET_IPV4: w_bytes(w, v->addr, 4); return;
+    case ET_IPV6: w_bytes(w, v->addr, 16); return;
+    case ET_STRING: case ET_OCTETS: w_octets(w, el, v); return;
+    case ET_FLOAT64: {
+        uint64_t bits;
+        memcpy(&bits, &v->f, sizeof bits);
+        w_uint(w, bits, 8);
+        return;
+    }
+    case ET_UNSIGNED: case ET_DATETIME_MS: w_uint(w, v->u, el->len); return;
+    }
+}
+
+static void w_fields(struct wire *w, const struct encoded_template *et, size_t from, size_t to,
+                     const struct flow_record *r, int view)
+{
+    for (size_t i = from; i < to && !w->full; i++) {
         const struct template_field *f = &et->def.fields[i];
         struct elem_value v;
         memset(&v, 0, sizeof v);
         /* A value the record lacks (no ICMP type for TCP) goes out as zero,
          * or as an empty list. */
         element_get(f->elem, r, f->reverse ? VIEW_REV : view, &v);
-        if (et->list_ie[i])
-            put_list(rec + off, f->elem, et->list_ie[i], &v);
-        else
-            put_value(rec + off, f->elem, &v);
-        off += field_internal_len(f->elem);
+        w_value(w, f->elem, &v);
     }
+}
+
+/* The per_flow fields at the end of the template are encoded once per flow
+ * and copied into its second one-way record. */
+static void w_record(struct ipfix_encoder *e, struct wire *w, const struct encoded_template *et,
+                     const struct flow_record *r, int view)
+{
+    w_fields(w, et, 0, et->per_flow_from, r, view);
+    if (e->shared_len) {
+        w_bytes(w, e->shared, e->shared_len);
+        return;
+    }
+    size_t at = w->len;
+    w_fields(w, et, et->per_flow_from, et->def.nfields, r, view);
+    if (!w->full && w->len > at) {
+        e->shared_len = w->len - at;
+        memcpy(e->shared, w->p + at, e->shared_len);
+    }
+}
+
+static void close_flow_set(struct ipfix_encoder *e)
+{
+    if (e->dset_at)
+        put_u16(e->dmsg + e->dset_at + 2, (uint16_t)(e->dlen - e->dset_at));
+    e->dset_at = 0;
+    e->dset_tid = 0;
+}
+
+static int flush_flow_message(struct ipfix_encoder *e)
+{
+    if (!e->dset_at) {      /* nothing in it */
+        e->dlen = 0;
+        return 0;
+    }
+    close_flow_set(e);
+    size_t len = e->dlen;
+    e->dlen = 0;
+    uint8_t *m = e->dmsg;
+    m[0] = 0, m[1] = 10;
+    put_u16(m + 2, (uint16_t)len);
+    put_u32(m + 4, (uint32_t)time(NULL));
+    put_u32(m + 12, e->domain);
+    return deliver_from(e, m, len, MSG_DATA);
+}
+
+/* Add one flow record in a view; when the message is full, send it and
+ * start another. */
+static int add_flow_record(struct ipfix_encoder *e, const struct encoded_template *et,
+                           const struct flow_record *r, int view)
+{
+    if (e->message_open && emit(e, MSG_DATA) < 0)   /* options records first */
+        return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        size_t at = e->dset_at ? e->dlen : 16;
+        bool new_set = e->dset_tid != et->tid;
+        size_t start = at + (new_set ? 4 : 0);
+        struct wire w = {e->dmsg, start, e->mtu, start > e->mtu};
+        w_record(e, &w, et, r, view);
+        if (!w.full) {
+            if (new_set) {
+                if (e->dset_at)
+                    close_flow_set(e);
+                put_u16(e->dmsg + at, et->tid);
+                e->dset_at = at;
+                e->dset_tid = et->tid;
+            }
+            e->dlen = w.len;
+            e->sequence++;
+            e->msg_records++;
+            e->records_in_message++;
+            e->counters.records++;
+            return 0;
+        }
+        if (!e->dset_at)
+            break;          /* not even an empty message holds it */
+        if (flush_flow_message(e) < 0)
+            return -1;
+    }
+    if (!e->told_append_error)
+        log_error("IPFIX: cannot add a record: it is larger than --mtu %u (such records are "
+                  "counted as not delivered)", e->mtu);
+    e->told_append_error = true;
+    return -1;
 }
 
 int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r)
 {
     const struct encoded_template *et = r->ip_version == 6 ? &e->v6 : &e->v4;
-    if (e->biflow) {
-        fill_record(et, r, VIEW_BIFLOW, e->rec);
-        return append(e, et->tid, e->rec, et->reclen, true);
-    }
+    e->shared_len = 0;
+    if (e->biflow)
+        return add_flow_record(e, et, r, VIEW_BIFLOW);
     for (int dir = DIR_FWD; dir <= DIR_REV; dir++) {
         if (r->packets[dir] == 0)
             continue;
-        fill_record(et, r, dir == DIR_FWD ? VIEW_FWD : VIEW_REV, e->rec);
-        if (append(e, et->tid, e->rec, et->reclen, true) < 0)
+        if (add_flow_record(e, et, r, dir == DIR_FWD ? VIEW_FWD : VIEW_REV) < 0)
             return -1;
     }
     return 0;

@@ -48,14 +48,7 @@ static void put_item(FILE *out, const struct element *el, const uint8_t *p)
         put_double(out, d);
         return;
     }
-    uint64_t u = 0;
-    switch (el->len) {
-    case 1: u = *p; break;
-    case 2: { uint16_t x; memcpy(&x, p, 2); u = x; break; }
-    case 4: { uint32_t x; memcpy(&x, p, 4); u = x; break; }
-    default: memcpy(&u, p, 8); break;
-    }
-    fprintf(out, "%" PRIu64, u);
+    fprintf(out, "%" PRIu64, host_uint_at(p, el->len));
 }
 
 static void put_list(FILE *out, const struct element *el, const struct elem_value *v)

@@ -321,6 +321,8 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
         f = NULL;
     }
     bool created = !f;
+    if (f && f->ext)
+        __builtin_prefetch(f->ext);     /* read below, after the counters */
     if (created) {
         f = new_flow(m, &key, hash, src_end, pv);
         ext_attach(m, f);

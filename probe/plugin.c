@@ -12,6 +12,7 @@
 #include "extend.h"
 #include "extension.h"
 #include "plugins/builtin.h"
+#include "util.h"
 
 enum { MAX_PLUGINS = EXT_MAX, MAX_FIELD_ID = 16383 };
 
@@ -117,16 +118,6 @@ static size_t type_size(enum nfp_type t)
     return 0;
 }
 
-static uint64_t read_unsigned(const uint8_t *p, size_t len)
-{
-    switch (len) {
-    case 1: return *p;
-    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
-    case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
-    default: { uint64_t x; memcpy(&x, p, 8); return x; }
-    }
-}
-
 /* Fields describe the whole conversation: every view reads the same value. */
 static bool get_field(const struct element *el, const struct flow_record *r, int view,
                       struct elem_value *v)
@@ -154,7 +145,7 @@ static bool get_field(const struct element *el, const struct flow_record *r, int
         memcpy(&v->f, at, sizeof v->f);
         return true;
     default:
-        v->u = read_unsigned(at, type_size(fd->type));
+        v->u = host_uint_at(at, type_size(fd->type));
         return true;
     }
 }
@@ -223,7 +214,8 @@ static void row_of_field(struct element *row, const struct field_ref *ref, uint3
         .name = fd->name, .pen = pen, .id = fd->id,
         .type = fd->type == NFP_STRING ? ET_STRING : fd->type == NFP_F64 ? ET_FLOAT64 : ET_UNSIGNED,
         .len = string ? ELEM_VARLEN : (uint16_t)type_size(fd->type),
-        .json = json_name(fd), .list = fd->list != 0, .get_row = get_field, .user = ref,
+        .json = json_name(fd), .list = fd->list != 0, .per_flow = true, .get_row = get_field,
+        .user = ref,
     };
 }
 

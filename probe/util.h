@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* One-line messages to stderr, prefixed "nfprobe: ". */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -31,6 +32,17 @@ static inline uint16_t rd16le(const uint8_t *p) { return (uint16_t)(p[1] << 8 | 
 static inline uint32_t rd32le(const uint8_t *p)
 {
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* An unsigned number of len bytes (1, 2, 4 or 8) stored in host order at p. */
+static inline uint64_t host_uint_at(const void *p, size_t len)
+{
+    switch (len) {
+    case 1: return *(const uint8_t *)p;
+    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+    case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+    default: { uint64_t x; memcpy(&x, p, 8); return x; }
+    }
 }
 
 #endif
