@@ -477,7 +477,7 @@ START_TEST(flowstats_fields)
     ck_assert_int_eq(host_init(&h, &nfp_builtin_flowstats, NULL), 0);
     ck_assert_str_eq(h.p.name, "flowstats");
     ck_assert_uint_eq(h.p.nfields, 48);
-    ck_assert_uint_eq(h.p.state_size, 312);
+    ck_assert_uint_eq(h.p.state_size, 272);
     check_layout(&h, 100, 199);
 
     /* Every nfstream name, in nfstream's order, with its id and type. */
@@ -790,8 +790,9 @@ START_TEST(flowstats_udp_and_reverse_start)
 }
 END_TEST
 
-/* Welford stays accurate where the naive sum-of-squares formula does not:
- * large values with a tiny spread, plus a long pseudo-random record. */
+/* Exact integer sums stay accurate where a naive floating sum-of-squares
+ * formula does not: large values with a tiny spread, plus a long
+ * pseudo-random record. */
 START_TEST(flowstats_stability)
 {
     struct host h;
@@ -818,20 +819,22 @@ START_TEST(flowstats_stability)
     free(st);
 
     /* Far beyond real traffic: sizes 4e9 + {0,1,2} (sum of squares ~8e22,
-     * where a naive E[x^2] - E[x]^2 has an error of ~1e7 against a true
-     * value of ~3333). Welford still keeps 8 digits of the stddev. */
+     * where a naive floating E[x^2] - E[x]^2 has an error of ~1e7 against a
+     * true value of ~3333). The 128-bit integer sums give the stddev to the
+     * last bit (it was 8 digits with Welford). */
     t = 1000000000000000ull;
     for (int i = 0; i < NPK; i++) {
         t += 1000000000000ull + (uint64_t)(i % 4) * 1000;
         pk[i] = (struct tpkt){t, (uint8_t)(i & 1), 4000000000u + (uint32_t)(i % 3), 0};
     }
     st = run_record(&h, pk, NPK, UDP, NULL);
-    stat_rel = 1e-7;
-    check_against_two_pass(&h, st, pk, NPK, UDP);
-    stat_rel = 1e-9;
+    check_against_two_pass(&h, st, pk, NPK, UDP);     /* 1e-9 now (was 1e-7) */
     /* offsets 0,1,2 cycling (1667, 1667, 1666 of each) */
     ck_assert_double_eq_tol(get_f(&h, st, "bidirectional_mean_ps"), 4000000000.0 + 4999.0 / 5000, 1e-3);
+    ck_assert_double_eq(get_f(&h, st, "bidirectional_mean_ps"), 4000000000.9998);
+    /* sqrt(0.66673330666133226645...), correctly rounded */
     ck_assert_double_eq_tol(get_f(&h, st, "bidirectional_stddev_ps"), 0.8165373884038208, 1e-7);
+    ck_assert_double_eq(get_f(&h, st, "bidirectional_stddev_ps"), 0.8165373884038208);
     ck_assert_uint_eq(get_u(&h, st, "bidirectional_min_piat_ms"), 1000000000ull);
     ck_assert_uint_eq(get_u(&h, st, "bidirectional_max_piat_ms"), 1000000003ull);
     free(st);
@@ -849,6 +852,90 @@ START_TEST(flowstats_stability)
     check_against_two_pass(&h, st, pk, NPK, TCP);
     free(st);
     free(pk);
+    host_cleanup(&h);
+}
+END_TEST
+
+/* More than 255 packets with a flag in one direction: the per-packet byte
+ * counters are folded into the 32-bit ones before they can overflow. */
+START_TEST(flowstats_many_flags)
+{
+    struct host h;
+    ck_assert_int_eq(host_init(&h, &nfp_builtin_flowstats, NULL), 0);
+    enum { NPK = 1500 };
+    struct tpkt *pk = calloc(NPK, sizeof *pk);
+    /* src2dst: 1000 packets, all ACK, every other one PSH, every 3rd SYN;
+     * dst2src: 500 packets with every flag set */
+    for (int i = 0; i < NPK; i++) {
+        uint8_t f = i < 1000 ? (uint8_t)(F_ACK | (i % 2 ? F_PSH : 0) | (i % 3 ? 0 : F_SYN)) : 0xff;
+        pk[i] = (struct tpkt){1000000 + (uint64_t)i * 700, (uint8_t)(i >= 1000), 60, f};
+    }
+    uint8_t *st = run_record(&h, pk, NPK, TCP, NULL);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_ack_packets"), 1000);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_psh_packets"), 500);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_syn_packets"), 334);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_fin_packets"), 0);
+    for (int k = 0; k < 8; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "dst2src_%s_packets", flag_names[k]);
+        ck_assert_uint_eq(get_u(&h, st, name), 500);
+    }
+    ck_assert_uint_eq(get_u(&h, st, "bidirectional_ack_packets"), 1500);
+    ck_assert_uint_eq(get_u(&h, st, "bidirectional_syn_packets"), 834);
+    ck_assert_uint_eq(get_u(&h, st, "bidirectional_cwr_packets"), 500);
+    check_against_two_pass(&h, st, pk, NPK, TCP);
+    free(st);
+    /* exactly 128, 255 and 256 packets of one flag (around the folds) */
+    static const size_t counts[] = {127, 128, 129, 255, 256, 257};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        for (size_t i = 0; i < counts[c]; i++)
+            pk[i] = (struct tpkt){1000000 + (uint64_t)i * 1000, 0, 40, F_RST};
+        st = run_record(&h, pk, counts[c], TCP, NULL);
+        ck_assert_uint_eq(get_u(&h, st, "src2dst_rst_packets"), counts[c]);
+        ck_assert_uint_eq(get_u(&h, st, "bidirectional_rst_packets"), counts[c]);
+        check_against_two_pass(&h, st, pk, counts[c], TCP);
+        free(st);
+    }
+    free(pk);
+    host_cleanup(&h);
+}
+END_TEST
+
+/* Gaps above UINT32_MAX ms are not clamped: min, max, mean and stddev are
+ * exact. The second record's n * M2 of the inter-arrival times overflows
+ * 128 bits (1.5M piats, one of ~1.8e16 ms), the long double path. */
+START_TEST(flowstats_huge_gaps)
+{
+    struct host h;
+    ck_assert_int_eq(host_init(&h, &nfp_builtin_flowstats, NULL), 0);
+    const uint64_t g = 5000000000ull;          /* ms, > UINT32_MAX */
+    const struct tpkt pk[] = {{1000, 0, 100, 0}, {1000 + g * 1000, 1, 200, 0},
+                              {1000 + g * 1000 + 1000, 0, 300, 0},
+                              {1000 + 3 * g * 1000, 1, 400, 0}};
+    uint8_t *st = run_record(&h, pk, 4, UDP, NULL);
+    /* bidirectional piats: g, 1, 2g - 1 */
+    ck_assert_uint_eq(get_u(&h, st, "bidirectional_min_piat_ms"), 1);
+    ck_assert_uint_eq(get_u(&h, st, "bidirectional_max_piat_ms"), 2 * g - 1);
+    ck_assert_double_eq(get_f(&h, st, "bidirectional_mean_piat_ms"), (double)g);
+    /* src2dst: one piat g + 1; dst2src: one piat 2g */
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_min_piat_ms"), g + 1);
+    ck_assert_uint_eq(get_u(&h, st, "dst2src_max_piat_ms"), 2 * g);
+    ck_assert_double_eq(get_f(&h, st, "dst2src_mean_piat_ms"), 2.0 * (double)g);
+    /* sample variance of g, 1, 2g - 1 about g: ((g-1)^2 + (g-1)^2) / 2 */
+    ck_assert_double_eq_tol(get_f(&h, st, "bidirectional_stddev_piat_ms"), (double)(g - 1), 1e-6);
+    check_against_two_pass(&h, st, pk, 4, UDP);
+    free(st);
+
+    enum { NPK = 1500000 };
+    struct tpkt *big = calloc(NPK, sizeof *big);
+    for (int i = 0; i < NPK; i++)
+        big[i] = (struct tpkt){i < NPK / 2 ? 1000 : 18000000000000000000ull, 0, 40, 0};
+    st = run_record(&h, big, NPK, UDP, NULL);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_max_piat_ms"), 18000000000000000ull - 1);
+    ck_assert_uint_eq(get_u(&h, st, "src2dst_min_piat_ms"), 0);
+    check_against_two_pass(&h, st, big, NPK, UDP);
+    free(st);
+    free(big);
     host_cleanup(&h);
 }
 END_TEST
@@ -894,6 +981,8 @@ Suite *splt_flowstats_suite(void)
     tcase_add_test(tc, flowstats_one_packet);
     tcase_add_test(tc, flowstats_udp_and_reverse_start);
     tcase_add_test(tc, flowstats_stability);
+    tcase_add_test(tc, flowstats_many_flags);
+    tcase_add_test(tc, flowstats_huge_gaps);
     tcase_add_test(tc, flowstats_fresh_state_per_record);
     suite_add_tcase(s, tc);
     return s;

@@ -90,7 +90,7 @@ struct nfp_packet {
  * enum nfp_direction), this packet included. */
 struct nfp_flow {
     uint64_t first_us[2];       /* 0 while a direction has seen nothing */
-    uint64_t last_us[2];
+    uint64_t last_us[2];        /* meaningful where packets[d] > 0 */
     uint64_t packets[2];
     uint64_t ip_octets[2];
     uint64_t l2_octets[2];
