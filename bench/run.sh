@@ -238,11 +238,11 @@ bench_one() {   # name
             command -v "$SOFTFLOWD" >/dev/null || { log "skip softflowd: $SOFTFLOWD not found (apt-get install softflowd)"; return; } ;;
         ndpireader)
             command -v ndpiReader >/dev/null || { log "skip ndpireader: ndpiReader not found (apt-get install libndpi-bin)"; return; } ;;
-        nfprobe|nfprobe-json|nfprobe-dpi|nfprobe-plugins)
+        nfprobe|nfprobe-json|nfprobe-dpi|nfprobe-plugins|nfprobe-file|nfprobe-plugins-file)
             [ -x "$NFPROBE" ] || { log "skip $name: $NFPROBE not found (build it: ./configure && make)"; return; } ;;
         *) die "unknown program '$name' in BENCH_PROGRAMS" ;;
     esac
-    [ "$name" = nfprobe-json ] && collector=0
+    case $name in nfprobe-json|nfprobe-file|nfprobe-plugins-file) collector=0 ;; esac
     [ "$name" = ndpireader ] && collector=0
     ORDER+=("$name")
 
@@ -264,6 +264,9 @@ bench_one() {   # name
             nfprobe-dpi) cmd=("$NFPROBE" -r "$PCAP" -c "127.0.0.1:$port" --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
             nfprobe-plugins) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -c "127.0.0.1:$port" --max-flows "$MAXFLOWS"
                                   -P splt -P flowstats ${NFPROBE_ARGS:-}) ;;
+            nfprobe-file) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -o /dev/null --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
+            nfprobe-plugins-file) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -o /dev/null --max-flows "$MAXFLOWS"
+                                       -P splt -P flowstats ${NFPROBE_ARGS:-}) ;;
             ndpireader) cmd=(ndpiReader -q -T 10 -U 16 -i "$PCAP") ;;
         esac
         printf '%s\n' "${cmd[*]}" > "$dir/cmd"
@@ -354,7 +357,7 @@ for prog in "${ORDER[@]}"; do
     fi
     read -r pps mb bpf < <(awk -v w="${R_WALL[$prog]}" -v r="${R_RSS[$prog]}" -v n="$CAP_PKTS" -v a="$CAP_ACTIVE" \
         'BEGIN { printf "%.0f %.1f %.0f\n", (w > 0 ? n / w : 0), r / 1024, r * 1024 / a }')
-    [ "$prog" = nfprobe-json ] && R_VERDICT[$prog]="n/a (no collector)"
+    case $prog in nfprobe-json|nfprobe-file|nfprobe-plugins-file) R_VERDICT[$prog]="n/a (no collector)" ;; esac
     [ "$prog" = ndpireader ] && R_VERDICT[$prog]="n/a (no export)"
     # shellcheck disable=SC2059
     printf "$fmt" "$prog" "${R_WALL[$prog]}" "$pps" "$mb" "$bpf" "${R_FLOWS[$prog]}" "${R_PKTS[$prog]}" \
@@ -372,7 +375,8 @@ ratio "${PPS_nfprobe:-}" "${PPS_softflowd:-}" "packets/s nfprobe / softflowd"
 ratio "${PPS_nfprobe_json:-}" "${PPS_softflowd:-}" "packets/s nfprobe --json / softflowd"
 ratio "${PPS_nfprobe_dpi:-}" "${PPS_nfprobe:-}" "packets/s nfprobe with DPI / --no-dissect"
 ratio "${PPS_nfprobe_dpi:-}" "${PPS_ndpireader:-}" "packets/s nfprobe with DPI / ndpiReader (target >= 1.5)"
-ratio "${PPS_nfprobe_plugins:-}" "${PPS_nfprobe:-}" "packets/s nfprobe -P splt -P flowstats / without (target >= 0.85: at most 15% cost)"
+ratio "${PPS_nfprobe_plugins:-}" "${PPS_nfprobe:-}" "packets/s nfprobe -P splt -P flowstats / without, to nfcapd (target >= 0.85: at most 15% cost)"
+ratio "${PPS_nfprobe_plugins_file:-}" "${PPS_nfprobe_file:-}" "packets/s nfprobe -P splt -P flowstats / without, IPFIX to /dev/null (no socket)"
 if [ -n "${R_RSS[nfprobe-dpi]:-}" ] && [ -n "${R_RSS[ndpireader]:-}" ]; then
     awk -v a="${R_RSS[nfprobe-dpi]}" -v b="${R_RSS[ndpireader]}" \
         'BEGIN { printf "peak RSS nfprobe with DPI / ndpiReader: %.2f (target <= 0.25)\n", a / b }'

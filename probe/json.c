@@ -1,6 +1,5 @@
 #include "json.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +7,103 @@
 #include "elements.h"
 #include "util.h"
 
-static void put_string(FILE *out, const uint8_t *s, size_t n)
+/* A record's line is built in memory and written with one fwrite: stdio's
+ * formatting per member cost more than the rest of a JSON run. The buffer
+ * grows to the longest line once and is reused. */
+struct line {
+    char *p;
+    size_t len, cap;
+    bool failed;            /* out of memory: the record is not written */
+};
+
+static char *room(struct line *l, size_t n)
 {
-    fputc('"', out);
+    if (l->failed)
+        return NULL;
+    if (n > l->cap - l->len) {
+        size_t cap = l->cap ? l->cap : 4096;
+        while (n > cap - l->len)
+            cap *= 2;
+        char *p = realloc(l->p, cap);
+        if (!p) {
+            l->failed = true;
+            return NULL;
+        }
+        l->p = p;
+        l->cap = cap;
+    }
+    return l->p + l->len;
+}
+
+static void put_bytes(struct line *l, const void *s, size_t n)
+{
+    char *at = room(l, n);
+    if (!at)
+        return;
+    memcpy(at, s, n);
+    l->len += n;
+}
+
+static void put_char(struct line *l, char c)
+{
+    put_bytes(l, &c, 1);
+}
+
+static void put_text(struct line *l, const char *s)
+{
+    put_bytes(l, s, strlen(s));
+}
+
+static void put_u64(struct line *l, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_bytes(l, digits + sizeof digits - n, n);
+}
+
+static void put_string(struct line *l, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    put_char(l, '"');
+    size_t run = 0;     /* characters that need no escape, written together */
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20 || c == 0x7F)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
+        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7F)
+            continue;
+        put_bytes(l, s + run, i - run);
+        run = i + 1;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            put_bytes(l, esc, 2);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put_bytes(l, esc, 6);
+        }
     }
-    fputc('"', out);
+    put_bytes(l, s + run, n - run);
+    put_char(l, '"');
+}
+
+static void put_hex(struct line *l, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    put_char(l, '"');
+    for (size_t i = 0; i < n; i++) {
+        char pair[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
+        put_bytes(l, pair, 2);
+    }
+    put_char(l, '"');
 }
 
 /* The shortest text that reads back as the same double; JSON has no NaN. */
-static void put_double(FILE *out, double d)
+static void put_double(struct line *l, double d)
 {
     if (!isfinite(d)) {
-        fputs("null", out);
+        put_text(l, "null");
         return;
     }
     char buf[40];
@@ -36,86 +112,92 @@ static void put_double(FILE *out, double d)
         if (strtod(buf, NULL) == d)
             break;
     }
-    fputs(buf, out);
+    put_text(l, buf);
 }
 
 /* One item of a list element's value (host order, the element's length). */
-static void put_item(FILE *out, const struct element *el, const uint8_t *p)
+static void put_item(struct line *l, const struct element *el, const uint8_t *p)
 {
     if (el->type == ET_FLOAT64) {
         double d;
         memcpy(&d, p, sizeof d);
-        put_double(out, d);
+        put_double(l, d);
         return;
     }
-    fprintf(out, "%" PRIu64, host_uint_at(p, el->len));
+    put_u64(l, host_uint_at(p, el->len));
 }
 
-static void put_list(FILE *out, const struct element *el, const struct elem_value *v)
+static void put_list(struct line *l, const struct element *el, const struct elem_value *v)
 {
-    fputc('[', out);
+    put_char(l, '[');
     for (size_t i = 0; i < v->nitems; i++) {
         if (i)
-            fputc(',', out);
-        put_item(out, el, v->bytes + i * el->len);
+            put_char(l, ',');
+        put_item(l, el, v->bytes + i * el->len);
     }
-    fputc(']', out);
+    put_char(l, ']');
 }
 
-static void put_value(FILE *out, const struct flow_record *r, const struct element *el,
-                      const struct elem_value *v)
+static void put_value(struct line *l, const struct element *el, const struct elem_value *v)
 {
-    char buf[64];
     if (el->list) {
-        put_list(out, el, v);
+        put_list(l, el, v);
         return;
     }
     switch (el->type) {
-    case ET_IPV4: case ET_IPV6:
+    case ET_IPV4: case ET_IPV6: {
+        char buf[64];
         addr_to_string(el->type == ET_IPV6 ? 6 : 4, v->addr, buf, sizeof buf);
-        fprintf(out, "\"%s\"", buf);
-        return;
-    case ET_STRING:
-        put_string(out, v->bytes, v->nbytes);
-        return;
-    case ET_OCTETS:
-        fputc('"', out);
-        for (size_t i = 0; i < v->nbytes; i++)
-            fprintf(out, "%02x", v->bytes[i]);
-        fputc('"', out);
-        return;
-    case ET_UNSIGNED: case ET_DATETIME_MS:
-        fprintf(out, "%" PRIu64, v->u);
-        return;
-    case ET_FLOAT64:
-        put_double(out, v->f);
+        put_char(l, '"');
+        put_text(l, buf);
+        put_char(l, '"');
         return;
     }
-    (void)r;
+    case ET_STRING:
+        put_string(l, v->bytes, v->nbytes);
+        return;
+    case ET_OCTETS:
+        put_hex(l, v->bytes, v->nbytes);
+        return;
+    case ET_UNSIGNED: case ET_DATETIME_MS:
+        put_u64(l, v->u);
+        return;
+    case ET_FLOAT64:
+        put_double(l, v->f);
+        return;
+    }
 }
 
-/* Print one JSON member if the record has a value for it. */
-static void put_member(FILE *out, const struct flow_record *r, const struct element *el,
-                       const char *name, int view, bool *first)
+/* One JSON member, if the record has a value for it. */
+static void put_member(struct line *l, const struct flow_record *r, const struct element *el,
+                       const char *name, int view)
 {
     struct elem_value v;
     memset(&v, 0, sizeof v);
     if (!name || !element_get(el, r, view, &v))
         return;
-    fprintf(out, "%s\"%s\":", *first ? "" : ",", name);
-    put_value(out, r, el, &v);
-    *first = false;
+    if (l->len > 1)
+        put_char(l, ',');
+    put_char(l, '"');
+    put_text(l, name);
+    put_bytes(l, "\":", 2);
+    put_value(l, el, &v);
 }
 
 int json_write_record(FILE *out, const struct flow_record *r)
 {
-    bool first = true;
-    fputc('{', out);
+    static struct line l;
+    l.len = 0;
+    l.failed = false;
+    put_char(&l, '{');
     for (size_t i = 0; i < elements_count(); i++) {
         const struct element *el = elements_at(i);
-        put_member(out, r, el, el->json, VIEW_BIFLOW | VIEW_FWD, &first);
-        put_member(out, r, el, el->json_rev, VIEW_REV, &first);
+        put_member(&l, r, el, el->json, VIEW_BIFLOW | VIEW_FWD);
+        put_member(&l, r, el, el->json_rev, VIEW_REV);
     }
-    fputs("}\n", out);
+    put_bytes(&l, "}\n", 2);
+    if (l.failed)
+        return -1;
+    fwrite(l.p, 1, l.len, out);
     return ferror(out) ? -1 : 0;
 }
