@@ -58,12 +58,10 @@ static void ext_attach(struct meter *m, struct flow *f)
 {
     if (!m->next)
         return;
-    f->ext = slab_alloc(&m->blocks);
-    if (!f->ext) {
+    /* zeroed when the last flow gave it back: its lines were hot then */
+    f->ext = slab_alloc_zeroed(&m->blocks);
+    if (!f->ext)
         m->stats.ext_unavailable++;
-        return;
-    }
-    memset(f->ext, 0, m->block_size);
 }
 
 static void ext_verdict(struct flow *f, int i, enum ext_verdict v)
@@ -146,7 +144,7 @@ static void ext_release(struct meter *m, struct flow *f)
         if (e->flow_free)
             e->flow_free(e->ctx, state_of(f, &m->ext[i]));
     }
-    slab_free(&m->blocks, f->ext);
+    slab_free_zeroed(&m->blocks, f->ext);
     f->ext = NULL;
 }
 

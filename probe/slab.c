@@ -17,7 +17,7 @@ static int grow(struct slab *s)
     if (!chunks)
         return -1;
     s->chunks = chunks;
-    char *chunk = malloc(s->size * s->per_chunk);
+    char *chunk = calloc(s->per_chunk, s->size);     /* see slab_alloc_zeroed() */
     if (!chunk)
         return -1;
     s->chunks[s->nchunks++] = chunk;
@@ -56,4 +56,18 @@ void slab_destroy(struct slab *s)
         free(s->chunks[i]);
     free(s->chunks);
     memset(s, 0, sizeof *s);
+}
+
+void *slab_alloc_zeroed(struct slab *s)
+{
+    void *p = slab_alloc(s);
+    if (p)
+        memset(p, 0, sizeof s->free_list);  /* the free-list link it held */
+    return p;
+}
+
+void slab_free_zeroed(struct slab *s, void *p)
+{
+    memset(p, 0, s->size);
+    slab_free(s, p);
 }

@@ -19,6 +19,11 @@ void slab_init(struct slab *s, size_t object_size, size_t per_chunk);
 /* NULL when memory runs out. The object is not zeroed. */
 void *slab_alloc(struct slab *s);
 void slab_free(struct slab *s, void *p);
+/* Objects that are zeroed when freed, while their cache lines are still
+ * hot, come back zeroed from slab_alloc_zeroed() without touching them
+ * again. Use the pair for every object of a slab. */
+void *slab_alloc_zeroed(struct slab *s);
+void slab_free_zeroed(struct slab *s, void *p);
 void slab_destroy(struct slab *s);
 
 #endif
