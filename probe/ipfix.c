@@ -34,6 +34,7 @@ struct ipfix_encoder {
     uint32_t records_in_message;
     uint32_t msg_records;       /* data records of any template in the open message */
     bool told_append_error;     /* one message; the rest are counted */
+    bool sending_setup;         /* messages now are MSG_SETUP (after the templates) */
     uint32_t sequence;          /* data records appended so far, options included (RFC 7011) */
     struct encoded_template v4, v6;
     uint16_t stats_tid;
@@ -491,6 +492,8 @@ static int deliver_from(struct ipfix_encoder *e, uint8_t *buf, size_t len, enum 
 {
     uint32_t nrec = e->records_in_message;
     uint32_t seq = e->sequence - e->msg_records;
+    if (kind == MSG_DATA && e->sending_setup)
+        kind = MSG_SETUP;
     e->records_in_message = 0;
     e->msg_records = 0;
     if (len == 0)
@@ -583,9 +586,13 @@ int ipfix_send_templates(struct ipfix_encoder *e)
             if (len && e->ietype_tid)
                 len = put_ietype_set(e, len, &next);
             int rc = deliver(e, len, MSG_TEMPLATES);
+            e->sending_setup = true;
             if (rc == 0 && e->ietype_tid)
                 rc = send_ietype_overflow(e, next);
-            return rc < 0 ? rc : send_app_names(e);
+            if (rc == 0)
+                rc = send_app_names(e);
+            e->sending_setup = false;
+            return rc;
         }
         bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
         if (!eom || attempt == 1) {

@@ -32,6 +32,8 @@ enum msg_kind {
     MSG_DATA = 0,
     MSG_TEMPLATES = 1,      /* kept by stream transports, sent first on reconnect */
     MSG_WITHDRAWAL = 2,     /* IPFIX template withdrawal: streams and files only */
+    MSG_SETUP = 3,          /* options data a new session needs after the templates
+                               (application names, element types): kept with them */
 };
 typedef int (*ipfix_msg_fn)(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
                             enum msg_kind kind);

@@ -54,6 +54,7 @@ struct nf9_encoder {
     uint32_t source_id;
     uint32_t refresh_packets, since_templates;
     bool templates_last;        /* the last message sent was the templates */
+    bool sending_setup;         /* messages now are MSG_SETUP (names after the templates) */
     struct sysuptime clock;
     const struct ipfix_app_table *apps;     /* NULL: no application names */
     ipfix_msg_fn out;
@@ -234,7 +235,8 @@ static int emit(struct nf9_encoder *e, bool templates)
     e->counters.messages++;
     e->counters.octets += len;
     e->templates_last = templates;
-    int rc = e->out(e->out_ctx, e->buf, len, nrec, templates ? MSG_TEMPLATES : MSG_DATA);
+    enum msg_kind kind = templates ? MSG_TEMPLATES : e->sending_setup ? MSG_SETUP : MSG_DATA;
+    int rc = e->out(e->out_ctx, e->buf, len, nrec, kind);
     /* Collectors that missed the templates (UDP) learn them again soon. */
     if (!templates && e->refresh_packets && ++e->since_templates >= e->refresh_packets &&
         send_templates_now(e) < 0)
@@ -289,12 +291,24 @@ static void put_fixed_string(uint8_t *p, const char *s, size_t len)
         memcpy(p, s, strnlen(s, len));
 }
 
-/* One record per data set: nfdump 1.7.1 reads only the first option record
- * of a set (REFERENCE.md). */
+static int send_app_records(struct nf9_encoder *e);
+
+/* Application names follow the templates; stream transports keep them with
+ * the templates for a new connection. */
 static int send_app_names(struct nf9_encoder *e)
 {
     if (!e->apps)
         return 0;
+    e->sending_setup = true;
+    int rc = send_app_records(e);
+    e->sending_setup = false;
+    return rc;
+}
+
+/* One record per data set: nfdump 1.7.1 reads only the first option record
+ * of a set (REFERENCE.md). */
+static int send_app_records(struct nf9_encoder *e)
+{
     size_t need = NF9_SET_HEADER_LEN + app_record_len(e) + 3;
     for (size_t i = 0; i < e->apps->n; i++) {
         const struct ipfix_app_name *a = &e->apps->apps[i];

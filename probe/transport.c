@@ -49,7 +49,8 @@ struct transport {
     size_t queued_bytes, queue_limit;
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
-    uint8_t *templates;         /* last templates-only message */
+    uint8_t *templates;         /* the last templates message and the setup messages
+                                   after it (MSG_SETUP), back to back */
     size_t templates_len;
     /* UDP: datagrams waiting for one sendmmsg() call. */
     bool batching;
@@ -541,21 +542,25 @@ void transport_poll(struct transport *t)
     drain(t);
 }
 
-static void remember_templates(struct transport *t, const uint8_t *msg, size_t len)
+/* A templates message starts what a new connection is sent first; the
+ * setup messages after it (application names, element types) join it. */
+static void remember_templates(struct transport *t, const uint8_t *msg, size_t len,
+                               enum msg_kind kind)
 {
-    uint8_t *copy = realloc(t->templates, len);
+    size_t keep = kind == MSG_TEMPLATES ? 0 : t->templates_len;
+    uint8_t *copy = realloc(t->templates, keep + len);
     if (!copy)
         return;
-    memcpy(copy, msg, len);
+    memcpy(copy + keep, msg, len);
     t->templates = copy;
-    t->templates_len = len;
+    t->templates_len = keep + len;
 }
 
 static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
                     enum msg_kind kind)
 {
-    if (kind == MSG_TEMPLATES) {
-        remember_templates(t, msg, len);
+    if (kind == MSG_TEMPLATES || kind == MSG_SETUP) {
+        remember_templates(t, msg, len, kind);
         if (t->fd < 0)
             return 0;   /* sent first once connected */
     }

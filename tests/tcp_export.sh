@@ -38,7 +38,7 @@ port=$(free_port tcp)
 start_collector tcp "$port" "$work/first.jsonl"
 first_pid=${collector_pids[-1]}
 "$NFPROBE" -r "$pcap" -c "tcp://127.0.0.1:$port" --export-rate 40 --drain-timeout 30 \
-    > /dev/null 2> "$work/away.err" &
+    -P flowstats > /dev/null 2> "$work/away.err" &
 probe=$!
 wait_for_records "$work/first.jsonl" 20 30
 kill -KILL "$first_pid"; wait "$first_pid" 2>/dev/null
@@ -59,6 +59,17 @@ import json, sys
 seen = [(r["flowId"], r["biflowDirection"]) for r in map(json.loads, sys.stdin)]
 print(len(seen) - len(set(seen)))')
 check "collector restart: no record twice" test "$dups" -eq 0
+# What a new connection needs after the templates comes again too: the
+# application names (options data, template 259) and every element's name
+# (RFC 5610 records that did not fit in the templates message).
+apps1=$(grep -c '"_tid":259' "$work/first.jsonl" || true)
+apps2=$(grep -c '"_tid":259' "$work/second.jsonl" || true)
+check "collector restart: application names sent again ($apps1 then $apps2)" \
+    test "$apps1" -gt 0 -a "$apps2" -eq "$apps1"
+unnamed=$(grep -v '"_options"' "$work/second.jsonl" | grep -c '"_32473_\|"_35632_' || true)
+named=$(grep -v '"_options"' "$work/second.jsonl" | grep -c '"bidirectionalStddevPiatMs":' || true)
+check "collector restart: plugin and DPI elements by name on the new connection ($named named, $unnamed not)" \
+    test "$unnamed" -eq 0 -a "$named" -eq "$got2"
 
 # 3. A clean end withdraws the templates (RFC 7011 §8.1) on the TCP stream
 # (and in the file); the raw stream is kept and read with ipfixDump.
