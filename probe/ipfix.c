@@ -1,5 +1,6 @@
 #include "ipfix.h"
 
+#include <endian.h>
 #include <fixbuf/public.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -727,10 +728,20 @@ static void w_zeros(struct wire *w, size_t n)
 /* An unsigned number in network order in len bytes (1..8). */
 static void w_uint(struct wire *w, uint64_t v, size_t len)
 {
-    uint8_t b[8];
+    if (w->full || len > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    uint8_t *p = w->p + w->len;
+    w->len += len;
+    switch (len) {
+    case 1: *p = (uint8_t)v; return;
+    case 2: { uint16_t x = htobe16((uint16_t)v); memcpy(p, &x, 2); return; }
+    case 4: { uint32_t x = htobe32((uint32_t)v); memcpy(p, &x, 4); return; }
+    case 8: { uint64_t x = htobe64(v); memcpy(p, &x, 8); return; }
+    }
     for (size_t i = 0; i < len; i++)
-        b[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
-    w_bytes(w, b, len);
+        p[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
 }
 
 /* RFC 7011 §7: one length byte below 255, else 255 and two bytes. */
