@@ -106,18 +106,6 @@ static void on_export(void *ctx, void *state, const struct flow *f, enum end_rea
 
 /* ---- fields → element rows ----------------------------------------------- */
 
-static size_t type_size(enum nfp_type t)
-{
-    switch (t) {
-    case NFP_U8: return 1;
-    case NFP_U16: return 2;
-    case NFP_U32: return 4;
-    case NFP_U64: case NFP_F64: return 8;
-    case NFP_STRING: return 1;
-    }
-    return 0;
-}
-
 /* Fields describe the whole conversation: every view reads the same value. */
 static bool get_field(const struct element *el, const struct flow_record *r, int view,
                       struct elem_value *v)
@@ -145,7 +133,7 @@ static bool get_field(const struct element *el, const struct flow_record *r, int
         memcpy(&v->f, at, sizeof v->f);
         return true;
     default:
-        v->u = host_uint_at(at, type_size(fd->type));
+        v->u = host_uint_at(at, nfp_type_size(fd->type));
         return true;
     }
 }
@@ -177,7 +165,7 @@ static int check_field(const struct plugin *pl, const struct nfp_field *fd, uint
                        char *err, size_t errlen)
 {
     const char *why = NULL;
-    size_t item = type_size(fd->type);
+    size_t item = nfp_type_size(fd->type);
     size_t n = fd->list ? fd->size : fd->type == NFP_STRING ? fd->size : 1;
     if (!fd->name || !fd->name[0])
         why = "has no name";
@@ -213,7 +201,7 @@ static void row_of_field(struct element *row, const struct field_ref *ref, uint3
     *row = (struct element){
         .name = fd->name, .pen = pen, .id = fd->id,
         .type = fd->type == NFP_STRING ? ET_STRING : fd->type == NFP_F64 ? ET_FLOAT64 : ET_UNSIGNED,
-        .len = string ? ELEM_VARLEN : (uint16_t)type_size(fd->type),
+        .len = string ? ELEM_VARLEN : (uint16_t)nfp_type_size(fd->type),
         .json = json_name(fd), .list = fd->list != 0, .per_flow = true, .get_row = get_field,
         .user = ref,
     };

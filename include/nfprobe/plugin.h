@@ -118,6 +118,18 @@ enum nfp_type {
     NFP_STRING,                             /* char[size], NUL-terminated unless full */
 };
 
+/* Bytes of one value of a type (a string: of one character); 0 if unknown. */
+static inline size_t nfp_type_size(enum nfp_type t)
+{
+    switch (t) {
+    case NFP_U8: case NFP_STRING: return 1;
+    case NFP_U16: return 2;
+    case NFP_U32: return 4;
+    case NFP_U64: case NFP_F64: return 8;
+    }
+    return 0;
+}
+
 /* One exported field, read from the per-flow state at `offset`. With
  * `list` set, the field is an array of up to `size` items of `type` whose
  * count is the uint32_t at `count_offset`: an RFC 6313 basicList in IPFIX,
