@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "elements.h"
-#include "util.h"
 
 /* ======================================================================
  * nDPI adapter: every call whose signature or semantics changed across

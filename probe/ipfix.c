@@ -246,7 +246,7 @@ static const struct {
     {"informationElementName", FB_IE_VARLEN},
     {"informationElementDescription", FB_IE_VARLEN},
 };
-enum { IETYPE_SCOPE_COUNT = 2, IETYPE_FIXED_LEN = 4 + 2 + 1 + 1 + 2 + 8 + 8 };
+enum { IETYPE_SCOPE_COUNT = 2 };
 
 /* The enterprise elements a flow template uses, each once: ntop's and the
  * plugins', not IANA's nor their RFC 5103 reverse twins (PEN 29305). The
@@ -309,6 +309,65 @@ static void put_u32(uint8_t *p, uint32_t v)
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
+/* Bytes written into a message, refusing to go past its end. */
+struct wire {
+    uint8_t *p;
+    size_t len, cap;
+    bool full;
+};
+
+static void w_bytes(struct wire *w, const void *src, size_t n)
+{
+    if (w->full || n > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    if (n)
+        memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void w_zeros(struct wire *w, size_t n)
+{
+    if (w->full || n > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    memset(w->p + w->len, 0, n);
+    w->len += n;
+}
+
+/* An unsigned number in network order in len bytes (1..8). */
+static void w_uint(struct wire *w, uint64_t v, size_t len)
+{
+    if (w->full || len > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    uint8_t *p = w->p + w->len;
+    w->len += len;
+    switch (len) {
+    case 1: *p = (uint8_t)v; return;
+    case 2: { uint16_t x = htobe16((uint16_t)v); memcpy(p, &x, 2); return; }
+    case 4: { uint32_t x = htobe32((uint32_t)v); memcpy(p, &x, 4); return; }
+    case 8: { uint64_t x = htobe64(v); memcpy(p, &x, 8); return; }
+    }
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+}
+
+/* RFC 7011 §7: one length byte below 255, else 255 and two bytes. */
+static void w_varlen_prefix(struct wire *w, size_t n, bool three_bytes)
+{
+    if (n < 255 && !three_bytes) {
+        w_uint(w, n, 1);
+        return;
+    }
+    w_uint(w, 255, 1);
+    w_uint(w, n, 2);
+}
+
+
 /* informationElementDescription. Never short: libfixbuf 2.4's collectors
  * (fBufSetAutomaticInsert) stop reading type records when fewer bytes than
  * the length of their own type template definition (46) are left in the
@@ -320,30 +379,20 @@ static size_t ietype_desc(const struct ietype *t, char *buf, size_t buflen)
     return n < 0 ? 0 : (size_t)n < buflen ? (size_t)n : buflen - 1;
 }
 
-static size_t varlen_prefix(size_t n)
-{
-    return n < 255 ? 1 : 3;
-}
-
-static size_t ietype_record_len(const struct ietype *t)
+static void w_ietype(struct wire *w, const struct ietype *t)
 {
     char desc[256];
-    size_t n = strlen(t->name), d = ietype_desc(t, desc, sizeof desc);
-    return IETYPE_FIXED_LEN + varlen_prefix(n) + n + varlen_prefix(d) + d;
-}
-
-static size_t put_varlen(uint8_t *p, const char *s, size_t n)
-{
-    size_t at = 0;
-    if (n < 255) {
-        p[at++] = (uint8_t)n;
-    } else {
-        p[at] = 255;
-        put_u16(p + 1, (uint16_t)n);
-        at += 3;
-    }
-    memcpy(p + at, s, n);
-    return at + n;
+    size_t d = ietype_desc(t, desc, sizeof desc), n = strlen(t->name);
+    w_uint(w, t->pen, 4);
+    w_uint(w, t->id, 2);
+    w_uint(w, t->type, 1);
+    w_uint(w, 0, 1);        /* semantics: default */
+    w_uint(w, 0, 2);        /* units: none */
+    w_zeros(w, 16);         /* range: none */
+    w_varlen_prefix(w, n, false);
+    w_bytes(w, t->name, n);
+    w_varlen_prefix(w, d, false);
+    w_bytes(w, desc, d);
 }
 
 /* Append to the message in msgbuf (len bytes so far, the header's length
@@ -353,30 +402,25 @@ static size_t put_varlen(uint8_t *p, const char *s, size_t n)
  * in manual mode will not put data records in a message of templates. */
 static size_t put_ietype_set(struct ipfix_encoder *e, size_t len, size_t *next)
 {
-    uint8_t *msg = e->msgbuf;
-    size_t set = len, at = len + 4;
-    while (*next < e->nietypes && at + ietype_record_len(&e->ietypes[*next]) <= e->mtu) {
-        const struct ietype *t = &e->ietypes[(*next)++];
-        char desc[256];
-        size_t d = ietype_desc(t, desc, sizeof desc);
-        put_u32(msg + at, t->pen);
-        put_u16(msg + at + 4, t->id);
-        msg[at + 6] = t->type;
-        msg[at + 7] = 0;                    /* semantics: default */
-        put_u16(msg + at + 8, 0);           /* units: none */
-        memset(msg + at + 10, 0, 16);       /* range: none */
-        at += IETYPE_FIXED_LEN;
-        at += put_varlen(msg + at, t->name, strlen(t->name));
-        at += put_varlen(msg + at, desc, d);
+    size_t set = len;
+    struct wire w = {e->msgbuf, len + 4, e->mtu, len + 4 > e->mtu};
+    while (*next < e->nietypes) {
+        size_t before = w.len;
+        w_ietype(&w, &e->ietypes[*next]);
+        if (w.full) {
+            w.len = before;     /* this one goes in the next message */
+            break;
+        }
+        (*next)++;
         e->sequence++;
         e->msg_records++;
     }
-    if (at == set + 4)
+    if (w.len == set + 4)
         return len;
-    put_u16(msg + set, e->ietype_tid);
-    put_u16(msg + set + 2, (uint16_t)(at - set));
-    put_u16(msg + 2, (uint16_t)at);
-    return at;
+    put_u16(e->msgbuf + set, e->ietype_tid);
+    put_u16(e->msgbuf + set + 2, (uint16_t)(w.len - set));
+    put_u16(e->msgbuf + 2, (uint16_t)w.len);
+    return w.len;
 }
 
 /* ---- encoder ----------------------------------------------------------------- */
@@ -696,64 +740,6 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
  * 6313 basicLists): libfixbuf's per-field transcoding cost more than the rest
  * of the export together. Templates and options records still go through
  * libfixbuf; a message holds flow records or those, never both. */
-
-/* Bytes written into a message, refusing to go past its end. */
-struct wire {
-    uint8_t *p;
-    size_t len, cap;
-    bool full;
-};
-
-static void w_bytes(struct wire *w, const void *src, size_t n)
-{
-    if (w->full || n > w->cap - w->len) {
-        w->full = true;
-        return;
-    }
-    if (n)
-        memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void w_zeros(struct wire *w, size_t n)
-{
-    if (w->full || n > w->cap - w->len) {
-        w->full = true;
-        return;
-    }
-    memset(w->p + w->len, 0, n);
-    w->len += n;
-}
-
-/* An unsigned number in network order in len bytes (1..8). */
-static void w_uint(struct wire *w, uint64_t v, size_t len)
-{
-    if (w->full || len > w->cap - w->len) {
-        w->full = true;
-        return;
-    }
-    uint8_t *p = w->p + w->len;
-    w->len += len;
-    switch (len) {
-    case 1: *p = (uint8_t)v; return;
-    case 2: { uint16_t x = htobe16((uint16_t)v); memcpy(p, &x, 2); return; }
-    case 4: { uint32_t x = htobe32((uint32_t)v); memcpy(p, &x, 4); return; }
-    case 8: { uint64_t x = htobe64(v); memcpy(p, &x, 8); return; }
-    }
-    for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
-}
-
-/* RFC 7011 §7: one length byte below 255, else 255 and two bytes. */
-static void w_varlen_prefix(struct wire *w, size_t n, bool three_bytes)
-{
-    if (n < 255 && !three_bytes) {
-        w_uint(w, n, 1);
-        return;
-    }
-    w_uint(w, 255, 1);
-    w_uint(w, n, 2);
-}
 
 /* A list row's value: semantic, item element (enterprise bit and PEN when it
  * has one), item length, then the items in network order. */
