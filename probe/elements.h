@@ -55,6 +55,17 @@ struct element;
 typedef bool (*elem_get_row_fn)(const struct element *el, const struct flow_record *r, int view,
                                 struct elem_value *v);
 
+/* Where a row's value lies in a flow's extension block (struct flow_record
+ * ext) when it is a number, or a list of numbers, stored there in host order
+ * (plugin fields). An encoder that knows the place converts the bytes
+ * directly instead of reading every record through get_row. */
+struct ext_place {
+    size_t at;              /* the value, or a list's first item */
+    size_t count_at;        /* a list's item count (uint32_t) */
+    size_t max_items;       /* a list's capacity: the count is capped to it */
+};
+typedef bool (*elem_locate_fn)(const struct element *el, struct ext_place *out);
+
 struct element {
     const char *name;       /* IPFIX name (IANA's where there is one) */
     uint32_t pen;           /* 0 for IANA */
@@ -73,6 +84,7 @@ struct element {
                                two one-way records of a flow share its encoding */
     elem_get_row_fn get_row;/* used when get is NULL */
     const void *user;       /* for get_row */
+    elem_locate_fn locate;  /* optional; valid once extensions are attached to the meter */
 };
 
 /* Read el's value from r (see elem_get_fn). */

@@ -101,6 +101,31 @@ static int open_sinks(struct exporter *x, const struct options *o)
     return 0;
 }
 
+/* Message sizes without --mtu: as large as the way to every collector of
+ * the sink carries in one piece (RFC 7011 §10.3.3: UDP messages must not be
+ * fragmented), but at most what every collector we know reads in one
+ * datagram (nfacctd 10,000 bytes, Filebeat 10 KiB), and 1400 bytes over UDP
+ * when the route's MTU is unknown. Fewer, larger messages cost the exporter
+ * and the collector less per record. */
+enum { MESSAGE_MAX_AUTO = 8192, MESSAGE_UNKNOWN_PATH = 1400 };
+
+static uint16_t message_size(const struct options *o, const struct export_sink *s)
+{
+    if (o->mtu)
+        return o->mtu;
+    size_t size = MESSAGE_MAX_AUTO;
+    for (int i = 0; i < s->ntransports; i++) {
+        if (transport_kind(s->transports[i]) != TRANSPORT_UDP)
+            continue;
+        size_t path = transport_path_payload(s->transports[i]);
+        if (path < 512)
+            path = MESSAGE_UNKNOWN_PATH;
+        if (path < size)
+            size = path;
+    }
+    return (uint16_t)size;
+}
+
 static int open_encoders(struct exporter *x, const struct options *o)
 {
     struct encoder_config cfg = {(enum export_format)o->export_version, o->domain, o->mtu,
@@ -109,6 +134,7 @@ static int open_encoders(struct exporter *x, const struct options *o)
         char err[512];
         struct export_sink *s = &x->sinks[i];
         s->x = x;
+        cfg.mtu = message_size(o, s);
         s->enc = encoder_new(&cfg, send_message, s, err, sizeof err);
         if (!s->enc) {
             log_error("%s: %s", o->export_version == 10 ? "IPFIX" : "NetFlow", err);

@@ -15,11 +15,11 @@ static struct template_def fields;      /* what the built-in templates gain */
 
 /* The fields ext adds to the built-in templates: the named ones, or every
  * row with an IPFIX id. */
-static int template_of(const struct extension *ext, const struct element *rows, size_t nrows,
+static int template_of(const char *name, const struct element *rows, size_t nrows,
                        const char *text, struct template_def *t, char *err, size_t errlen)
 {
     if (text)
-        return template_parse(ext->name, text, t, err, errlen);
+        return template_parse(name, text, t, err, errlen);
     memset(t, 0, sizeof *t);
     t->fields = calloc(nrows ? nrows : 1, sizeof *t->fields);
     if (!t->fields) {
@@ -32,6 +32,26 @@ static int template_of(const struct extension *ext, const struct element *rows, 
     return 0;
 }
 
+int extend_register_rows(const char *name, const struct element *rows, size_t nrows,
+                         const char *template_text, char *err, size_t errlen)
+{
+    if (nrows && elements_register(rows, nrows) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct template_def more;
+    int rc = template_of(name, rows, nrows, template_text, &more, err, errlen);
+    if (rc == 0) {
+        rc = template_append(&fields, &more);
+        template_free(&more);
+        if (rc < 0)
+            snprintf(err, errlen, "out of memory");
+    }
+    if (rc < 0)
+        elements_unregister_last(nrows);
+    return rc;
+}
+
 int extend_register(const struct extension *ext, const struct element *rows, size_t nrows,
                     const char *template_text, size_t *offset, char *err, size_t errlen)
 {
@@ -39,22 +59,8 @@ int extend_register(const struct extension *ext, const struct element *rows, siz
         snprintf(err, errlen, "%s: more than %d extensions", ext->name, EXT_MAX);
         return -1;
     }
-    if (nrows && elements_register(rows, nrows) < 0) {
-        snprintf(err, errlen, "out of memory");
+    if (extend_register_rows(ext->name, rows, nrows, template_text, err, errlen) < 0)
         return -1;
-    }
-    struct template_def more;
-    int rc = template_of(ext, rows, nrows, template_text, &more, err, errlen);
-    if (rc == 0) {
-        rc = template_append(&fields, &more);
-        template_free(&more);
-        if (rc < 0)
-            snprintf(err, errlen, "out of memory");
-    }
-    if (rc < 0) {
-        elements_unregister_last(nrows);
-        return -1;
-    }
     regs[nregs++] = (struct registration){ext, offset};
     return 0;
 }

@@ -20,6 +20,12 @@
 int extend_register(const struct extension *ext, const struct element *rows, size_t nrows,
                     const char *template_text, size_t *offset, char *err, size_t errlen);
 
+/* Register more rows of an extension already registered (name: for
+ * messages), as extend_register() does with its rows. 0, or -1 with a
+ * message in err. */
+int extend_register_rows(const char *name, const struct element *rows, size_t nrows,
+                         const char *template_text, char *err, size_t errlen);
+
 /* Attach every registered extension to m (before its first packet). 0 or -1. */
 int extend_attach(struct meter *m);
 

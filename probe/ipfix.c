@@ -11,10 +11,12 @@
 
 /* One encodable template: its element list, its id, and the size of the
  * record laid out in libfixbuf's internal form (fields packed in order). */
+struct wire_op;
 struct encoded_template {
     struct template_def def;
     uint16_t tid;
     size_t per_flow_from;   /* fields from here on are per_flow (nfields: none) */
+    struct wire_op *ops;    /* how each field is written; built at the first record */
 };
 
 /* One enterprise element described to collectors (RFC 5610). */
@@ -474,6 +476,8 @@ void ipfix_free(struct ipfix_encoder *e)
     fbInfoModelFree(e->model);
     template_free(&e->v4.def);
     template_free(&e->v6.def);
+    free(e->v4.ops);
+    free(e->v6.ops);
     free(e->ietypes);
     free(e->dmsg);
     free(e->shared);
@@ -795,17 +799,183 @@ static void w_value(struct wire *w, const struct element *el, const struct elem_
     }
 }
 
+/* How one field of a template is written. Numbers and lists of numbers that
+ * sit in the extension block (plugin fields: elements.h locate) are converted
+ * straight from there, a few instructions each; every other field is read
+ * through its row. */
+enum wire_op_kind { OP_ROW, OP_EXT_NUMBER, OP_EXT_LIST };
+enum { LIST_HEADER_MAX = 12 };      /* varlen prefix 3, semantic 1, id 2, length 2, PEN 4 */
+
+struct wire_op {
+    uint8_t kind;
+    uint8_t len;                    /* a number's or a list item's bytes: 1, 2, 4 or 8 */
+    uint8_t header_len;             /* lists: the bytes of header below, prefix excluded */
+    uint8_t header[LIST_HEADER_MAX - 3];
+    size_t at, count_at, max_items; /* struct ext_place; max_items also capped to fit 65535 */
+    /* OP_EXT_NUMBER: the numbers from this one on that are written together
+     * (consecutive, on the same side of per_flow_from), and their bytes */
+    size_t run_ops, run_bytes;
+};
+
+static void plan_field(const struct template_field *f, struct wire_op *op)
+{
+    const struct element *el = f->elem;
+    struct ext_place place;
+    *op = (struct wire_op){.kind = OP_ROW};
+    if (f->reverse || !el->locate || !el->locate(el, &place) ||
+        (el->len != 1 && el->len != 2 && el->len != 4 && el->len != 8))
+        return;
+    *op = (struct wire_op){.kind = el->list ? OP_EXT_LIST : OP_EXT_NUMBER, .len = (uint8_t)el->len,
+                           .at = place.at, .count_at = place.count_at, .max_items = place.max_items};
+    if (!el->list)
+        return;
+    struct wire h = {op->header, 0, sizeof op->header, false};
+    w_uint(&h, FB_LIST_SEM_ORDERED, 1);
+    w_uint(&h, el->pen ? (uint64_t)el->id | 0x8000u : el->id, 2);
+    w_uint(&h, el->len, 2);
+    if (el->pen)
+        w_uint(&h, el->pen, 4);
+    op->header_len = (uint8_t)h.len;
+    size_t most = (UINT16_MAX - h.len) / el->len;
+    if (op->max_items > most)
+        op->max_items = most;
+}
+
+static int plan_template(struct encoded_template *et)
+{
+    size_t n = et->def.nfields;
+    et->ops = calloc(n ? n : 1, sizeof *et->ops);
+    if (!et->ops)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        plan_field(&et->def.fields[i], &et->ops[i]);
+    for (size_t i = n; i-- > 0;) {
+        struct wire_op *op = &et->ops[i];
+        if (op->kind != OP_EXT_NUMBER)
+            continue;
+        op->run_ops = 1;
+        op->run_bytes = op->len;
+        if (i + 1 < n && i + 1 != et->per_flow_from && op[1].kind == OP_EXT_NUMBER) {
+            op->run_ops += op[1].run_ops;
+            op->run_bytes += op[1].run_bytes;
+        }
+    }
+    return 0;
+}
+
+/* n numbers of len bytes, host order at src, network order at dst. */
+static void put_numbers(uint8_t *dst, const uint8_t *src, size_t n, size_t len)
+{
+    switch (len) {
+    case 1:
+        memcpy(dst, src, n);
+        return;
+    case 2:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t x;
+            memcpy(&x, src + 2 * i, 2);
+            x = htobe16(x);
+            memcpy(dst + 2 * i, &x, 2);
+        }
+        return;
+    case 4:
+        for (size_t i = 0; i < n; i++) {
+            uint32_t x;
+            memcpy(&x, src + 4 * i, 4);
+            x = htobe32(x);
+            memcpy(dst + 4 * i, &x, 4);
+        }
+        return;
+    default:
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x;
+            memcpy(&x, src + 8 * i, 8);
+            x = htobe64(x);
+            memcpy(dst + 8 * i, &x, 8);
+        }
+        return;
+    }
+}
+
+/* A number of len bytes, host order at src, network order at dst. */
+static inline void put_number(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    switch (len) {
+    case 1: *dst = *src; return;
+    case 2: { uint16_t x; memcpy(&x, src, 2); x = htobe16(x); memcpy(dst, &x, 2); return; }
+    case 4: { uint32_t x; memcpy(&x, src, 4); x = htobe32(x); memcpy(dst, &x, 4); return; }
+    default: { uint64_t x; memcpy(&x, src, 8); x = htobe64(x); memcpy(dst, &x, 8); return; }
+    }
+}
+
+/* The run of numbers starting at op, at most most of them; how many went.
+ * A flow without an extension block (none was free) exports zeros and
+ * empty lists, as the rows' readers would say. */
+static size_t w_ext_numbers(struct wire *w, const struct wire_op *op, size_t most,
+                            const uint8_t *ext)
+{
+    size_t n = op->run_ops < most ? op->run_ops : most;
+    size_t bytes = op->run_ops <= most ? op->run_bytes : 0;
+    for (size_t k = n; bytes == 0 && k-- > 0;)
+        bytes += op[k].len;
+    if (w->full || bytes > w->cap - w->len) {
+        w->full = true;
+        return n;
+    }
+    uint8_t *dst = w->p + w->len;
+    w->len += bytes;
+    if (!ext) {
+        memset(dst, 0, bytes);
+        return n;
+    }
+    for (size_t k = 0; k < n; k++) {
+        put_number(dst, ext + op[k].at, op[k].len);
+        dst += op[k].len;
+    }
+    return n;
+}
+
+static void w_ext_list(struct wire *w, const struct wire_op *op, const uint8_t *ext)
+{
+    uint32_t n = 0;
+    if (ext)
+        memcpy(&n, ext + op->count_at, sizeof n);
+    if (n > op->max_items)
+        n = (uint32_t)op->max_items;
+    size_t body = op->header_len + (size_t)n * op->len;
+    w_varlen_prefix(w, body, true);
+    if (w->full || body > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    memcpy(w->p + w->len, op->header, op->header_len);
+    if (n)
+        put_numbers(w->p + w->len + op->header_len, ext + op->at, n, op->len);
+    w->len += body;
+}
+
+static void w_row(struct wire *w, const struct template_field *f, const struct flow_record *r,
+                  int view)
+{
+    struct elem_value v;
+    memset(&v, 0, sizeof v);
+    /* A value the record lacks (no ICMP type for TCP) goes out as zero,
+     * or as an empty list. */
+    element_get(f->elem, r, f->reverse ? VIEW_REV : view, &v);
+    w_value(w, f->elem, &v);
+}
+
 static void w_fields(struct wire *w, const struct encoded_template *et, size_t from, size_t to,
                      const struct flow_record *r, int view)
 {
+    const uint8_t *ext = r->ext;
     for (size_t i = from; i < to && !w->full; i++) {
-        const struct template_field *f = &et->def.fields[i];
-        struct elem_value v;
-        memset(&v, 0, sizeof v);
-        /* A value the record lacks (no ICMP type for TCP) goes out as zero,
-         * or as an empty list. */
-        element_get(f->elem, r, f->reverse ? VIEW_REV : view, &v);
-        w_value(w, f->elem, &v);
+        const struct wire_op *op = &et->ops[i];
+        switch (op->kind) {
+        case OP_EXT_NUMBER: i += w_ext_numbers(w, op, to - i, ext) - 1; break;
+        case OP_EXT_LIST: w_ext_list(w, op, ext); break;
+        default: w_row(w, &et->def.fields[i], r, view); break;
+        }
     }
 }
 
@@ -894,7 +1064,11 @@ static int add_flow_record(struct ipfix_encoder *e, const struct encoded_templat
 
 int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r)
 {
-    const struct encoded_template *et = r->ip_version == 6 ? &e->v6 : &e->v4;
+    struct encoded_template *et = r->ip_version == 6 ? &e->v6 : &e->v4;
+    if (!et->ops && plan_template(et) < 0) {
+        log_error("IPFIX: out of memory");
+        return -1;
+    }
     e->shared_len = 0;
     if (e->biflow)
         return add_flow_record(e, et, r, VIEW_BIFLOW);

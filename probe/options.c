@@ -90,7 +90,8 @@ static void usage(FILE *out)
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
 "  -O, --domain N            observation domain id (default 0)\n"
 "      --template-refresh S  re-send templates over UDP every S seconds (default 60)\n"
-"      --mtu N               largest IPFIX message in bytes (default 1400)\n"
+"      --mtu N|auto          largest message in bytes (default auto: what the route to\n"
+"                            the collector carries unfragmented, at most 8192)\n"
 "      --export-rate N       at most N records per second (default unlimited)\n"
 "      --queue-size BYTES    TCP: bytes kept while the collector is away (default 16 MiB)\n"
 "      --drain-timeout S     TCP: at exit, wait S seconds for the collector (default 10)\n"
@@ -126,7 +127,7 @@ static void set_defaults(struct options *o)
     o->tcp_close_us = 2ull * 1000000;
     o->max_flows = 1000000;
     o->template_refresh_us = 60ull * 1000000;
-    o->mtu = 1400;
+    o->mtu = 0;         /* from the route to the collector (export.c) */
     o->queue_bytes = 16ull << 20;
     o->drain_us = 10ull * 1000000;
     o->dissect = true;
@@ -264,6 +265,10 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->max_flows = (uint32_t)n;
         return 0;
     case OPT_MTU:
+        if (strcmp(arg, "auto") == 0) {
+            o->mtu = 0;
+            return 0;
+        }
         if (parse_number("--mtu", arg, 512, 65000, &n) < 0) return -1;
         o->mtu = (uint16_t)n;
         return 0;

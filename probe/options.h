@@ -22,7 +22,7 @@ struct options {
     uint64_t idle_us, active_us, tcp_close_us;
     uint32_t max_flows;
     uint64_t template_refresh_us;
-    uint16_t mtu;
+    uint16_t mtu;                   /* largest message; 0: auto (export.c) */
     uint64_t export_rate;       /* records per second, 0: unlimited */
     uint64_t stats_interval_us; /* 0: only at exit */
     uint64_t queue_bytes;

@@ -22,8 +22,7 @@ struct plugin {
     struct nfp_plugin p;
     char *label;                /* the name or path given to -P, for messages */
     void *dl;                   /* shared object, NULL for a built-in */
-    struct extension ext;
-    size_t offset;              /* where its state sits in a flow's block */
+    size_t sub;                 /* where its state sits in the plugins' state */
     struct element *rows;
     struct field_ref *refs;
     bool initialised;
@@ -58,11 +57,32 @@ void plugins_set_dpi(const struct dpi *d)
     dpi_for_plugins = d;
 }
 
-/* ---- the packet path: extension callbacks → plugin callbacks ------------- */
+/* ---- the packet path: one extension runs every plugin ----------------------
+ * The meter sees all plugins as one extension, so it walks one slot per
+ * packet and the view plugins read is built once per packet. That
+ * extension's state, zeroed for every record, is a header saying which
+ * plugins are done with the record, then each plugin's state at its sub
+ * offset (16-byte aligned). */
 
-static enum ext_verdict verdict_of(int rc)
+struct host_header {
+    uint32_t done;              /* bit i: plugins[i] said NFP_DONE or NFP_EXPORT */
+    uint32_t unused[3];         /* keeps the plugins' states 16-byte aligned */
+};
+_Static_assert(sizeof(struct host_header) == 16, "plugin host header is 16 bytes");
+_Static_assert(MAX_PLUGINS <= 32, "plugin done bits fit the header");
+
+static struct extension host;   /* registered with the first plugin */
+static size_t host_offset;      /* where its state sits in a flow's block (after attach) */
+static bool host_registered;
+
+static size_t round16(size_t n)
 {
-    return rc == NFP_EXPORT ? EXT_EXPORT : rc == NFP_DONE ? EXT_DONE : EXT_MORE;
+    return (n + 15) & ~(size_t)15;
+}
+
+static size_t state_offset(const struct plugin *pl)
+{
+    return host_offset + pl->sub;
 }
 
 static void packet_for_plugin(const struct packet_view *pv, int dir, struct nfp_packet *p)
@@ -77,31 +97,95 @@ static void packet_for_plugin(const struct packet_view *pv, int dir, struct nfp_
     };
 }
 
+typedef int (*packet_fn)(void *ctx, void *state, const struct nfp_packet *pkt,
+                         const struct nfp_flow *flow);
+
+/* What the packet path calls, packed: plugins[i]'s on_update, ctx, sub. */
+static struct {
+    packet_fn on_update;
+    void *ctx;
+    size_t sub;
+} updates[MAX_PLUGINS];
+static uint32_t all_done;       /* the done bits of every plugin */
+
+/* A plugin's answer into the header; true when it asks for export. */
+static bool note_verdict(struct host_header *h, size_t i, int rc)
+{
+    if (rc == NFP_DONE || rc == NFP_EXPORT)
+        h->done |= 1u << i;
+    return rc == NFP_EXPORT;
+}
+
+static enum ext_verdict verdict(const struct host_header *h, bool export)
+{
+    return export ? EXT_EXPORT : h->done == all_done ? EXT_DONE : EXT_MORE;
+}
+
+/* The record's first packet: every plugin's on_init. A plugin without
+ * on_update is done after it. */
 static enum ext_verdict on_record_start(void *ctx, void *state, const struct flow *f,
                                         const struct packet_view *pv, int dir)
 {
-    const struct plugin *pl = ctx;
-    if (!pl->p.on_init)
-        return EXT_MORE;
+    (void)ctx;
+    struct host_header *h = state;
     struct nfp_packet p;
     packet_for_plugin(pv, dir, &p);
-    return verdict_of(pl->p.on_init(pl->p.ctx, state, &p, &f->c));
+    bool export = false;
+    for (size_t i = 0; i < nplugins; i++) {
+        const struct plugin *pl = plugins[i];
+        int rc = pl->p.on_init ? pl->p.on_init(pl->p.ctx, (uint8_t *)state + pl->sub, &p, &f->c)
+                               : NFP_CONTINUE;
+        export |= note_verdict(h, i, rc);
+        if (!pl->p.on_update)
+            h->done |= 1u << i;
+    }
+    return verdict(h, export);
 }
 
+/* Every later packet: on_update of the plugins not done with the record. */
 static enum ext_verdict on_packet(void *ctx, void *state, const struct flow *f,
                                   const struct packet_view *pv, int dir)
 {
-    const struct plugin *pl = ctx;
+    (void)ctx;
+    struct host_header *h = state;
     struct nfp_packet p;
     packet_for_plugin(pv, dir, &p);
-    return verdict_of(pl->p.on_update(pl->p.ctx, state, &p, &f->c));
+    bool export = false;
+    uint32_t done = h->done;
+    size_t n = nplugins;        /* a local: the calls below could change a global */
+    for (size_t i = 0; i < n; i++) {
+        if (done & (1u << i))
+            continue;
+        int rc = updates[i].on_update(updates[i].ctx, (uint8_t *)state + updates[i].sub, &p, &f->c);
+        if (rc != NFP_CONTINUE)
+            export |= note_verdict(h, i, rc);
+    }
+    return verdict(h, export);
 }
 
 static void on_export(void *ctx, void *state, const struct flow *f, enum end_reason reason)
 {
-    const struct plugin *pl = ctx;
-    if (pl->p.on_expire)
-        pl->p.on_expire(pl->p.ctx, state, &f->c, (enum nfp_end_reason)reason);
+    (void)ctx;
+    for (size_t i = 0; i < nplugins; i++) {
+        const struct plugin *pl = plugins[i];
+        if (pl->p.on_expire)
+            pl->p.on_expire(pl->p.ctx, (uint8_t *)state + pl->sub, &f->c,
+                            (enum nfp_end_reason)reason);
+    }
+}
+
+static int register_host(char *err, size_t errlen)
+{
+    if (host_registered)
+        return 0;
+    host = (struct extension){
+        .name = "plugins", .state_size = sizeof(struct host_header), .per_record = true,
+        .flow_init = on_record_start, .flow_packet = on_packet, .flow_export = on_export,
+    };
+    if (extend_register(&host, NULL, 0, NULL, &host_offset, err, errlen) < 0)
+        return -1;
+    host_registered = true;
+    return 0;
 }
 
 /* ---- fields → element rows ----------------------------------------------- */
@@ -112,7 +196,7 @@ static bool get_field(const struct element *el, const struct flow_record *r, int
 {
     (void)view;
     const struct field_ref *ref = el->user;
-    const uint8_t *state = ext_state(r, ref->pl->offset);
+    const uint8_t *state = ext_state(r, state_offset(ref->pl));
     if (!state)
         return false;
     const struct nfp_field *fd = ref->field;
@@ -136,6 +220,17 @@ static bool get_field(const struct element *el, const struct flow_record *r, int
         v->u = host_uint_at(at, nfp_type_size(fd->type));
         return true;
     }
+}
+
+static bool locate_field(const struct element *el, struct ext_place *out)
+{
+    const struct field_ref *ref = el->user;
+    const struct nfp_field *fd = ref->field;
+    if (fd->type == NFP_STRING)
+        return false;
+    size_t at = state_offset(ref->pl);
+    *out = (struct ext_place){at + fd->offset, at + fd->count_offset, fd->list ? fd->size : 1};
+    return true;
 }
 
 static const char *json_name(const struct nfp_field *fd)
@@ -203,7 +298,7 @@ static void row_of_field(struct element *row, const struct field_ref *ref, uint3
         .type = fd->type == NFP_STRING ? ET_STRING : fd->type == NFP_F64 ? ET_FLOAT64 : ET_UNSIGNED,
         .len = string ? ELEM_VARLEN : (uint16_t)nfp_type_size(fd->type),
         .json = json_name(fd), .list = fd->list != 0, .per_flow = true, .get_row = get_field,
-        .user = ref,
+        .user = ref, .locate = locate_field,
     };
 }
 
@@ -345,16 +440,24 @@ static void plugin_free(struct plugin *pl)
     free(pl);
 }
 
+/* Its rows join the element table and the templates, its state the host's. */
 static int register_plugin(struct plugin *pl, uint32_t pen, char *err, size_t errlen)
 {
-    if (make_rows(pl, pen, err, errlen) < 0)
+    if (make_rows(pl, pen, err, errlen) < 0 || register_host(err, errlen) < 0 ||
+        extend_register_rows(pl->p.name, pl->rows, pl->p.nfields, NULL, err, errlen) < 0)
         return -1;
-    pl->ext = (struct extension){
-        .name = pl->p.name, .state_size = pl->p.state_size, .ctx = pl, .per_record = true,
-        .flow_init = on_record_start, .flow_packet = pl->p.on_update ? on_packet : NULL,
-        .flow_export = on_export,
-    };
-    return extend_register(&pl->ext, pl->rows, pl->p.nfields, NULL, &pl->offset, err, errlen);
+    pl->sub = round16(host.state_size);
+    host.state_size = pl->sub + pl->p.state_size;
+    return 0;
+}
+
+/* pl is plugins[i] from now on. */
+static void add_to_packet_path(const struct plugin *pl, size_t i)
+{
+    all_done |= 1u << i;
+    updates[i].on_update = pl->p.on_update;
+    updates[i].ctx = pl->p.ctx;
+    updates[i].sub = pl->sub;
 }
 
 static struct plugin *plugin_new(const char *label, char *err, size_t errlen)
@@ -385,6 +488,7 @@ static int plugin_start(struct plugin *pl, const struct nfp_plugin *d, const cha
         plugin_free(pl);
         return -1;
     }
+    add_to_packet_path(pl, nplugins);
     plugins[nplugins++] = pl;
     return 0;
 }

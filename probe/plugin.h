@@ -2,9 +2,9 @@
  *
  * -P NAME[:arguments] names a built-in plugin (probe/plugins/), -P PATH[:arguments]
  * a shared object exporting `nfp_plugin` (a PATH contains a '/' or ends in
- * ".so"). Each plugin becomes an extension (extension.h) whose state is the
- * plugin's per-flow state, and its fields become element rows, registered
- * through extend.h like the DPI's. */
+ * ".so"). Together the plugins are one extension (extension.h) whose state
+ * holds each plugin's per-flow state, and their fields become element rows,
+ * registered through extend.h like the DPI's. */
 #ifndef NFPROBE_PLUGIN_HOST_H
 #define NFPROBE_PLUGIN_HOST_H
 

@@ -725,6 +725,23 @@ void transport_free(struct transport *t)
     free(t);
 }
 
+size_t transport_path_payload(const struct transport *t)
+{
+    if (t->kind != TRANSPORT_UDP || t->fd < 0)
+        return 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(t->fd, (struct sockaddr *)&ss, &sl) < 0)
+        return 0;
+    bool v6 = ss.ss_family == AF_INET6;
+    int mtu = 0;
+    sl = sizeof mtu;
+    if (getsockopt(t->fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &sl) < 0)
+        return 0;
+    size_t headers = (v6 ? 40 : 20) + 8;
+    return mtu > (int)headers ? (size_t)mtu - headers : 0;
+}
+
 enum transport_kind transport_kind(const struct transport *t) { return t->kind; }
 const char *transport_name(const struct transport *t) { return t->name; }
 const struct transport_stats *transport_stats(const struct transport *t) { return &t->stats; }

@@ -54,6 +54,12 @@ void transport_poll(struct transport *t);
 /* Drain for at most wait_ms, close, and count whatever was left as dropped. */
 void transport_close(struct transport *t, unsigned wait_ms);
 
+/* UDP: the largest message that leaves in one datagram without IP
+ * fragmentation, the route's MTU to the collector (IP_MTU, IPV6_MTU of the
+ * connected socket) less the IP and UDP headers. 0 when unknown, and for
+ * streams and files, which carry messages of any size. */
+size_t transport_path_payload(const struct transport *t);
+
 enum transport_kind transport_kind(const struct transport *t);
 const char *transport_name(const struct transport *t);
 const struct transport_stats *transport_stats(const struct transport *t);
