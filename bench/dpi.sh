@@ -10,7 +10,8 @@
 # bench/dpi_pcap.py: BENCH_DPI_COPIES (100) copies of the Ethernet test
 # captures, each copy with other addresses (new flows, same payloads).
 # Each program runs BENCH_RUNS (3) times; medians of wall time and peak RSS.
-# Two settings:
+# Also the plugins' cost on this real traffic (-P splt -P flowstats on and
+# off, IPFIX to /dev/null, dissection on and off). Two settings:
 #   expiring    nfprobe's default timeouts (what a probe does in service);
 #   all flows   timeouts beyond the capture, so nfprobe holds every flow
 #               until the end as ndpiReader does: memory per flow compares.
@@ -75,6 +76,12 @@ run nodpi-all "$NFPROBE" -r "$PCAP" --json --no-dissect --max-flows 2000000 \
 run dpi-all "$NFPROBE" -r "$PCAP" --json --max-flows 2000000 \
     --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER
 run ndpireader ndpiReader -q -T 10 -U 16 -i "$PCAP"
+# The plugins' cost on real traffic: IPFIX to /dev/null, -P splt -P flowstats
+# on and off, with and without dissection.
+run ipfix-nodpi "$NFPROBE" -r "$PCAP" -o /dev/null --no-dissect
+run ipfix-nodpi-plugins "$NFPROBE" -r "$PCAP" -o /dev/null --no-dissect -P splt -P flowstats
+run ipfix-dpi "$NFPROBE" -r "$PCAP" -o /dev/null
+run ipfix-dpi-plugins "$NFPROBE" -r "$PCAP" -o /dev/null -P splt -P flowstats
 flows=$(sed -n 's/.*flows: \([0-9]*\) created.*/\1/p' "$PCAP.dpi-all.err" | tail -n 1)
 # memory with no flows: the same programs on a one-packet capture
 base_dpi=$(/usr/bin/time -f '%M' "$NFPROBE" -r samples/sample.pcap --json --max-flows 2000000 2>&1 > /dev/null | tail -n 1)
@@ -89,8 +96,14 @@ row "nfprobe (nDPI)" dpi
 row "nfprobe --no-dissect, all flows" nodpi-all
 row "nfprobe (nDPI), all flows" dpi-all
 row "ndpiReader -T 10 -U 16" ndpireader
+row "nfprobe --no-dissect -o /dev/null" ipfix-nodpi
+row "  with -P splt -P flowstats" ipfix-nodpi-plugins
+row "nfprobe (nDPI) -o /dev/null" ipfix-dpi
+row "  with -P splt -P flowstats" ipfix-dpi-plugins
 awk -v a="${WALL[dpi]}" -v b="${WALL[nodpi]}" -v c="${WALL[ndpireader]}" -v d="${WALL[dpi-all]}" \
     'BEGIN { printf "packets/s: DPI on / off %.2f; nfprobe (nDPI) / ndpiReader %.2fx (all flows kept: %.2fx; target >= 1.5)\n", b / a, c / a, c / d }'
 awk -v a="${RSS[dpi-all]}" -v b="$base_dpi" -v c="${RSS[ndpireader]}" -v d="$base_nd" -v f="$flows" \
     'BEGIN { x = (a - b) * 1024 / f; y = (c - d) * 1024 / f;
              printf "memory per flow (peak RSS - RSS with no flows) / %d flows: nfprobe %.0f B, ndpiReader %.0f B, ratio %.2f (target <= 0.25)\n", f, x, y, x / y }'
+awk -v a="${WALL[ipfix-dpi]}" -v b="${WALL[ipfix-dpi-plugins]}" -v c="${WALL[ipfix-nodpi]}" -v d="${WALL[ipfix-nodpi-plugins]}" \
+    'BEGIN { printf "packets/s with -P splt -P flowstats / without (IPFIX to /dev/null; target >= 0.85): nDPI on %.2fx, --no-dissect %.2fx\n", a / b, c / d }'

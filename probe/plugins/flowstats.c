@@ -287,7 +287,9 @@ static int fs_on_update(void *ctx, void *state, const struct nfp_packet *pkt,
  * = (sumsq - q sum - q r) - r^2 / n, the first part an exact 128-bit
  * integer (q sum <= sum^2 / n <= sumsq), so n M2 = n (that part) - r^2 is
  * exact too unless it overflows 128 bits; then M2 >= 2^128 / n >= 2^64 > n
- * dwarfs the fraction r^2 / n < n. Exact integers up to 2^53 go through
+ * dwarfs the fraction r^2 / n < n. When sumsq < 2^64 (nearly always),
+ * n M2 = n sumsq - sum^2 is taken directly: both terms fit 128 bits and no
+ * division is needed. Exact integers up to 2^53 go through
  * double (one rounding each: the quotient and the square root), larger ones
  * through long double. */
 static void m2_stats(uint64_t n, uint64_t sum, u128 sumsq, double *mean, double *sd)
@@ -301,6 +303,16 @@ static void m2_stats(uint64_t n, uint64_t sum, u128 sumsq, double *mean, double 
                         : (double)((long double)sum / (long double)n);
     if (n < 2)
         return;
+    if ((uint64_t)(sumsq >> 64) == 0) {
+        /* the usual case: n M2 = n sumsq - sum^2 exactly in 128 bits */
+        u128 num = (u128)n * (uint64_t)sumsq - (u128)sum * sum;
+        if (num == 0)
+            return;
+        if (num < exact && n < (1ull << 26)) {
+            *sd = sqrt((double)(uint64_t)num / (double)(n * (n - 1)));
+            return;
+        }
+    }
     uint64_t q = sum / n, r = sum % n;
     u128 m2i = sumsq - (u128)q * sum - (u128)q * r;
     u128 num;
