@@ -863,40 +863,6 @@ static int plan_template(struct encoded_template *et)
     return 0;
 }
 
-/* n numbers of len bytes, host order at src, network order at dst. */
-static void put_numbers(uint8_t *dst, const uint8_t *src, size_t n, size_t len)
-{
-    switch (len) {
-    case 1:
-        memcpy(dst, src, n);
-        return;
-    case 2:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t x;
-            memcpy(&x, src + 2 * i, 2);
-            x = htobe16(x);
-            memcpy(dst + 2 * i, &x, 2);
-        }
-        return;
-    case 4:
-        for (size_t i = 0; i < n; i++) {
-            uint32_t x;
-            memcpy(&x, src + 4 * i, 4);
-            x = htobe32(x);
-            memcpy(dst + 4 * i, &x, 4);
-        }
-        return;
-    default:
-        for (size_t i = 0; i < n; i++) {
-            uint64_t x;
-            memcpy(&x, src + 8 * i, 8);
-            x = htobe64(x);
-            memcpy(dst + 8 * i, &x, 8);
-        }
-        return;
-    }
-}
-
 /* A number of len bytes, host order at src, network order at dst. */
 static inline void put_number(uint8_t *dst, const uint8_t *src, size_t len)
 {
@@ -906,6 +872,13 @@ static inline void put_number(uint8_t *dst, const uint8_t *src, size_t len)
     case 4: { uint32_t x; memcpy(&x, src, 4); x = htobe32(x); memcpy(dst, &x, 4); return; }
     default: { uint64_t x; memcpy(&x, src, 8); x = htobe64(x); memcpy(dst, &x, 8); return; }
     }
+}
+
+/* n numbers of len bytes, host order at src, network order at dst. */
+static void put_numbers(uint8_t *dst, const uint8_t *src, size_t n, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        put_number(dst + i * len, src + i * len, len);
 }
 
 /* The run of numbers starting at op, at most most of them; how many went.

@@ -160,10 +160,10 @@ static bool flow_has_packets(const struct flow *f)
     return f->c.packets[DIR_FWD] + f->c.packets[DIR_REV] > 0;
 }
 
-/* Ask for all lines of a flow's block at once rather than miss them one
- * after the other as the extensions (and at export the encoder) read them:
- * a packet's flow was usually last touched many flows ago, an exported idle
- * flow long ago. */
+/* An exported flow's block is usually cold (an idle flow was last touched
+ * long ago) and all of it is read now (extensions, encoder) and written when
+ * it is freed: ask for all its lines at once rather than one miss after the
+ * other. */
 static void prefetch_block(const struct meter *m, const struct flow *f)
 {
     const char *b = f->ext;
@@ -333,8 +333,8 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
         f = NULL;
     }
     bool created = !f;
-    if (f)
-        prefetch_block(m, f);           /* read below, after the counters */
+    if (f && f->ext)
+        __builtin_prefetch(f->ext);     /* read below, after the counters */
     if (created) {
         f = new_flow(m, &key, hash, src_end, pv);
         ext_attach(m, f);
