@@ -235,20 +235,26 @@ static inline void piat_add(struct fs_piat *p, uint64_t now1, uint64_t prev1)
         p->max = piat;
 }
 
-/* The packet's size and flags into its direction. */
-static inline void dir_add(struct fs_acc *a, int dir, const struct nfp_packet *pkt,
-                           const struct nfp_flow *flow)
+/* The packet's size and flags into its direction. The packet's values come
+ * in as numbers: read before the stores, which the compiler must otherwise
+ * assume could change them. */
+static inline void dir_add(struct fs_acc *a, int dir, uint32_t ps, uint64_t flag_lane,
+                           uint64_t dir_packets)
 {
     struct fs_dir *d = &a->dir[dir];
-    uint32_t ps = pkt->ip_len;
     d->sumsq += (uint64_t)ps * ps;
     if (~ps > d->nmin)
         d->nmin = ~ps;
     if (ps > d->max)
         d->max = ps;
-    d->flag_bytes += flag_lanes[pkt->proto == IPPROTO_TCP_NUM ? pkt->tcp_flags : 0];
-    if (__builtin_expect(flow->packets[dir] % FS_FOLD_EVERY == 0, 0))
+    d->flag_bytes += flag_lane;
+    if (__builtin_expect(dir_packets % FS_FOLD_EVERY == 0, 0))
         fold_flags(a->flags[dir], &d->flag_bytes);
+}
+
+static uint64_t flag_lane_of(const struct nfp_packet *pkt)
+{
+    return flag_lanes[pkt->proto == IPPROTO_TCP_NUM ? pkt->tcp_flags : 0];
 }
 
 static int fs_on_init(void *ctx, void *state, const struct nfp_packet *pkt,
@@ -258,7 +264,7 @@ static int fs_on_init(void *ctx, void *state, const struct nfp_packet *pkt,
     struct fs_acc *a = &((union fs_state *)state)->acc;
     int dir = pkt->direction == NFP_DST_TO_SRC;
     uint64_t now1 = pkt->time_us / 1000 + 1;
-    dir_add(a, dir, pkt, flow);
+    dir_add(a, dir, pkt->ip_len, flag_lane_of(pkt), flow->packets[dir]);
     a->dir[dir].prev = now1;
     a->bidir.prev = now1;
     return NFP_CONTINUE;
@@ -270,15 +276,15 @@ static int fs_on_update(void *ctx, void *state, const struct nfp_packet *pkt,
     (void)ctx;
     struct fs_acc *a = &((union fs_state *)state)->acc;
     int dir = pkt->direction == NFP_DST_TO_SRC;
-    struct fs_dir *d = &a->dir[dir];
     uint64_t now1 = pkt->time_us / 1000 + 1;
-    dir_add(a, dir, pkt, flow);
-    uint64_t prev = d->prev;
+    dir_add(a, dir, pkt->ip_len, flag_lane_of(pkt), flow->packets[dir]);
+    struct fs_dir *d = &a->dir[dir];
+    uint64_t prev = d->prev, bprev = a->bidir.prev;
     d->prev = now1;
+    a->bidir.prev = now1;
     if (__builtin_expect(prev != 0, 1))
         piat_add(&d->piat, now1, prev);
-    piat_add(&a->bidir.piat, now1, a->bidir.prev);
-    a->bidir.prev = now1;
+    piat_add(&a->bidir.piat, now1, bprev);
     return NFP_CONTINUE;
 }
 
