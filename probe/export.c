@@ -107,7 +107,7 @@ static int open_sinks(struct exporter *x, const struct options *o)
  * datagram (nfacctd 10,000 bytes, Filebeat 10 KiB), and 1400 bytes over UDP
  * when the route's MTU is unknown. Fewer, larger messages cost the exporter
  * and the collector less per record. */
-enum { MESSAGE_MAX_AUTO = 8192, MESSAGE_UNKNOWN_PATH = 1400 };
+enum { MESSAGE_MAX_AUTO = 8192, MESSAGE_UNKNOWN_PATH = 1400, MESSAGE_MIN = 512 };
 
 static uint16_t message_size(const struct options *o, const struct export_sink *s)
 {
@@ -118,8 +118,10 @@ static uint16_t message_size(const struct options *o, const struct export_sink *
         if (transport_kind(s->transports[i]) != TRANSPORT_UDP)
             continue;
         size_t path = transport_path_payload(s->transports[i]);
-        if (path < 512)
+        if (path == 0)
             path = MESSAGE_UNKNOWN_PATH;
+        else if (path < MESSAGE_MIN)
+            path = MESSAGE_MIN;     /* a route this narrow fragments them anyway */
         if (path < size)
             size = path;
     }

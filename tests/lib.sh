@@ -272,3 +272,48 @@ CONF
     nfacctd_pid=$!
     wait_udp_bound "$2" 10
 }
+
+# ---- A network namespace of the test's own ----------------------------------
+# netns_start: a veth pair, the host end $vh ($H4/24, $H6/64), the other end
+# $vn in a new namespace $ns ($N4, $N6); addresses from the first /24 of
+# 192.0.2, 198.51.100, 10.253.77 and /64 of 2001:db8:4e46/7 that the host does
+# not use already (a documentation range may be a real one here: seen
+# 192.0.2.2/24 on eth0); IPv6 without DAD. Skips the test (77) without root,
+# `ip netns` or a free prefix. On exit the processes in pids are stopped and
+# the link and namespace removed. inns CMD...: run CMD in the namespace.
+pids=()
+netns_cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2> /dev/null; done
+    ip link del "$vh" 2> /dev/null
+    ip netns del "$ns" 2> /dev/null
+}
+inns() { ip netns exec "$ns" "$@"; }
+netns_start() {
+    local p net4= net6= deadline
+    [ "$(id -u)" -eq 0 ] || { echo "# not root: skipped"; exit 77; }
+    ip netns list > /dev/null 2>&1 || { echo "# ip netns unavailable: skipped"; exit 77; }
+    for p in 192.0.2 198.51.100 10.253.77; do
+        if [ -z "$(ip -4 addr show to "$p.0/24")" ] && [ -z "$(ip -4 route show to match "$p.1" | grep -v '^default')" ]; then net4=$p; break; fi
+    done
+    for p in 2001:db8:4e46 2001:db8:4e47; do
+        if [ -z "$(ip -6 addr show to "$p::/64")" ] && [ -z "$(ip -6 route show to match "$p::1" | grep -v '^default')" ]; then net6=$p; break; fi
+    done
+    [ -n "$net4" ] && [ -n "$net6" ] || { echo "# no unused test prefix on this host: skipped"; exit 77; }
+    ns=nfpns$$ vh=nfph$$ vn=nfpn$$
+    H4=$net4.1 N4=$net4.2 H6=$net6::1 N6=$net6::2
+    echo "# namespace $ns, $vh ($H4, $H6) <-> $vn ($N4, $N6)"
+    trap 'netns_cleanup; cleanup' EXIT
+    ip netns add "$ns" || fail_setup "ip netns add failed"
+    ip link add "$vh" type veth peer name "$vn" netns "$ns" || fail_setup "cannot create veth"
+    sysctl -qw "net.ipv6.conf.$vh.accept_ra=0" 2> /dev/null
+    ip addr add "$H4/24" dev "$vh" && ip addr add "$H6/64" dev "$vh" nodad && ip link set "$vh" up &&
+        inns ip addr add "$N4/24" dev "$vn" && inns ip addr add "$N6/64" dev "$vn" nodad &&
+        inns ip link set lo up && inns ip link set "$vn" up || fail_setup "cannot configure the veth pair"
+    deadline=$((SECONDS + 10))
+    until ip link show "$vh" | grep -q 'LOWER_UP' && inns ip link show "$vn" | grep -q 'LOWER_UP'; do
+        [ $SECONDS -lt $deadline ] || fail_setup "veth pair not up"
+        sleep 0.05
+    done
+}
