@@ -745,23 +745,68 @@ static int append(struct ipfix_encoder *e, uint16_t tid, const uint8_t *rec, siz
  * of the export together. Templates and options records still go through
  * libfixbuf; a message holds flow records or those, never both. */
 
-/* A list row's value: semantic, item element (enterprise bit and PEN when it
- * has one), item length, then the items in network order. */
-static void w_list(struct wire *w, const struct element *el, const struct elem_value *v)
+/* A number of len bytes, host order at src, network order at dst. */
+static inline void put_number(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    size_t header = el->pen ? 9 : 5;
-    size_t n = v->bytes ? v->nitems : 0;
-    size_t most = (UINT16_MAX - header) / el->len;
-    if (n > most)
-        n = most;
-    w_varlen_prefix(w, header + n * el->len, true);
+    switch (len) {
+    case 1: *dst = *src; return;
+    case 2: { uint16_t x; memcpy(&x, src, 2); x = htobe16(x); memcpy(dst, &x, 2); return; }
+    case 4: { uint32_t x; memcpy(&x, src, 4); x = htobe32(x); memcpy(dst, &x, 4); return; }
+    default: { uint64_t x; memcpy(&x, src, 8); x = htobe64(x); memcpy(dst, &x, 8); return; }
+    }
+}
+
+/* n numbers of len bytes, host order at src, network order at dst. */
+static void put_numbers(uint8_t *dst, const uint8_t *src, size_t n, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        put_number(dst + i * len, src + i * len, len);
+}
+
+/* n numbers of len bytes, host order at src (NULL when n is 0), into the
+ * message in network order. */
+static void w_numbers(struct wire *w, const uint8_t *src, size_t n, size_t len)
+{
+    if (w->full || n * len > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    if (n)
+        put_numbers(w->p + w->len, src, n, len);
+    w->len += n * len;
+}
+
+/* An RFC 6313 basicList after its length prefix: semantic, item element
+ * (enterprise bit and PEN when it has one), item length; then the items. */
+static size_t list_header_len(const struct element *el)
+{
+    return el->pen ? 9 : 5;
+}
+
+static void w_list_header(struct wire *w, const struct element *el)
+{
     w_uint(w, FB_LIST_SEM_ORDERED, 1);
     w_uint(w, el->pen ? (uint64_t)el->id | 0x8000u : el->id, 2);
     w_uint(w, el->len, 2);
     if (el->pen)
         w_uint(w, el->pen, 4);
-    for (size_t i = 0; i < n; i++)
-        w_uint(w, host_uint_at(v->bytes + i * el->len, el->len), el->len);
+}
+
+/* The most items of len bytes a list holds: its length is 16 bits. */
+static size_t list_items_most(const struct element *el)
+{
+    return (UINT16_MAX - list_header_len(el)) / el->len;
+}
+
+/* A list row's value, items in host order at v->bytes. */
+static void w_list(struct wire *w, const struct element *el, const struct elem_value *v)
+{
+    size_t n = v->bytes ? v->nitems : 0;
+    if (n > list_items_most(el))
+        n = list_items_most(el);
+    w_varlen_prefix(w, list_header_len(el) + n * el->len, true);
+    w_list_header(w, el);
+    w_numbers(w, v->bytes, n, el->len);
 }
 
 static void w_octets(struct wire *w, const struct element *el, const struct elem_value *v)
@@ -830,15 +875,10 @@ static void plan_field(const struct template_field *f, struct wire_op *op)
     if (!el->list)
         return;
     struct wire h = {op->header, 0, sizeof op->header, false};
-    w_uint(&h, FB_LIST_SEM_ORDERED, 1);
-    w_uint(&h, el->pen ? (uint64_t)el->id | 0x8000u : el->id, 2);
-    w_uint(&h, el->len, 2);
-    if (el->pen)
-        w_uint(&h, el->pen, 4);
+    w_list_header(&h, el);
     op->header_len = (uint8_t)h.len;
-    size_t most = (UINT16_MAX - h.len) / el->len;
-    if (op->max_items > most)
-        op->max_items = most;
+    if (op->max_items > list_items_most(el))
+        op->max_items = list_items_most(el);
 }
 
 static int plan_template(struct encoded_template *et)
@@ -861,24 +901,6 @@ static int plan_template(struct encoded_template *et)
         }
     }
     return 0;
-}
-
-/* A number of len bytes, host order at src, network order at dst. */
-static inline void put_number(uint8_t *dst, const uint8_t *src, size_t len)
-{
-    switch (len) {
-    case 1: *dst = *src; return;
-    case 2: { uint16_t x; memcpy(&x, src, 2); x = htobe16(x); memcpy(dst, &x, 2); return; }
-    case 4: { uint32_t x; memcpy(&x, src, 4); x = htobe32(x); memcpy(dst, &x, 4); return; }
-    default: { uint64_t x; memcpy(&x, src, 8); x = htobe64(x); memcpy(dst, &x, 8); return; }
-    }
-}
-
-/* n numbers of len bytes, host order at src, network order at dst. */
-static void put_numbers(uint8_t *dst, const uint8_t *src, size_t n, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        put_number(dst + i * len, src + i * len, len);
 }
 
 /* The run of numbers starting at op, at most most of them; how many went.
@@ -915,16 +937,9 @@ static void w_ext_list(struct wire *w, const struct wire_op *op, const uint8_t *
         memcpy(&n, ext + op->count_at, sizeof n);
     if (n > op->max_items)
         n = (uint32_t)op->max_items;
-    size_t body = op->header_len + (size_t)n * op->len;
-    w_varlen_prefix(w, body, true);
-    if (w->full || body > w->cap - w->len) {
-        w->full = true;
-        return;
-    }
-    memcpy(w->p + w->len, op->header, op->header_len);
-    if (n)
-        put_numbers(w->p + w->len + op->header_len, ext + op->at, n, op->len);
-    w->len += body;
+    w_varlen_prefix(w, op->header_len + (size_t)n * op->len, true);
+    w_bytes(w, op->header, op->header_len);
+    w_numbers(w, n ? ext + op->at : NULL, n, op->len);
 }
 
 static void w_row(struct wire *w, const struct template_field *f, const struct flow_record *r,

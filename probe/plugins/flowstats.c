@@ -257,14 +257,24 @@ static uint64_t flag_lane_of(const struct nfp_packet *pkt)
     return flag_lanes[pkt->proto == IPPROTO_TCP_NUM ? pkt->tcp_flags : 0];
 }
 
+/* What every packet adds: its size and flags to its direction (*dir).
+ * Returns its time in ms + 1. */
+static inline uint64_t add_packet(struct fs_acc *a, const struct nfp_packet *pkt,
+                                  const struct nfp_flow *flow, int *dir)
+{
+    *dir = pkt->direction == NFP_DST_TO_SRC;
+    uint64_t now1 = pkt->time_us / 1000 + 1;
+    dir_add(a, *dir, pkt->ip_len, flag_lane_of(pkt), flow->packets[*dir]);
+    return now1;
+}
+
 static int fs_on_init(void *ctx, void *state, const struct nfp_packet *pkt,
                       const struct nfp_flow *flow)
 {
     (void)ctx;
     struct fs_acc *a = &((union fs_state *)state)->acc;
-    int dir = pkt->direction == NFP_DST_TO_SRC;
-    uint64_t now1 = pkt->time_us / 1000 + 1;
-    dir_add(a, dir, pkt->ip_len, flag_lane_of(pkt), flow->packets[dir]);
+    int dir;
+    uint64_t now1 = add_packet(a, pkt, flow, &dir);
     a->dir[dir].prev = now1;
     a->bidir.prev = now1;
     return NFP_CONTINUE;
@@ -275,9 +285,8 @@ static int fs_on_update(void *ctx, void *state, const struct nfp_packet *pkt,
 {
     (void)ctx;
     struct fs_acc *a = &((union fs_state *)state)->acc;
-    int dir = pkt->direction == NFP_DST_TO_SRC;
-    uint64_t now1 = pkt->time_us / 1000 + 1;
-    dir_add(a, dir, pkt->ip_len, flag_lane_of(pkt), flow->packets[dir]);
+    int dir;
+    uint64_t now1 = add_packet(a, pkt, flow, &dir);
     struct fs_dir *d = &a->dir[dir];
     uint64_t prev = d->prev, bprev = a->bidir.prev;
     d->prev = now1;
