@@ -2,10 +2,11 @@
 
 #include <string.h>
 
+#include "util.h"
+
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 enum { FRAG_SETS = 4096 };
 enum { BLOCK_HEADER = 16, BLOCKS_PER_CHUNK = 4096 };
-_Static_assert(BLOCK_HEADER >= 12, "block header fits");
 
 /* A flow's extension block starts with the set of extensions that said
  * they are done with its packets. */
@@ -14,6 +15,7 @@ struct block_header {
     uint32_t export_requested;
     uint32_t record_pending;    /* per-record extensions waiting for a record's first packet */
 };
+_Static_assert(sizeof(struct block_header) <= BLOCK_HEADER, "the block header fits its space");
 #define FRAG_TIMEOUT_US (30ull * 1000000u)
 
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
@@ -38,7 +40,7 @@ int meter_add_extension(struct meter *m, const struct extension *e, size_t *offs
         return -1;
     if (m->block_size == 0)
         m->block_size = BLOCK_HEADER;
-    size_t at = (m->block_size + 15) & ~(size_t)15;
+    size_t at = align_up(m->block_size, 16);
     m->ext[m->next++] = (struct ext_slot){e, at};
     m->block_size = at + e->state_size;
     slab_destroy(&m->blocks);

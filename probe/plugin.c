@@ -75,11 +75,6 @@ static struct extension host;   /* registered with the first plugin */
 static size_t host_offset;      /* where its state sits in a flow's block (after attach) */
 static bool host_registered;
 
-static size_t round16(size_t n)
-{
-    return (n + 15) & ~(size_t)15;
-}
-
 static size_t state_offset(const struct plugin *pl)
 {
     return host_offset + pl->sub;
@@ -446,7 +441,7 @@ static int register_plugin(struct plugin *pl, uint32_t pen, char *err, size_t er
     if (make_rows(pl, pen, err, errlen) < 0 || register_host(err, errlen) < 0 ||
         extend_register_rows(pl->p.name, pl->rows, pl->p.nfields, NULL, err, errlen) < 0)
         return -1;
-    pl->sub = round16(host.state_size);
+    pl->sub = align_up(host.state_size, 16);
     host.state_size = pl->sub + pl->p.state_size;
     return 0;
 }

@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 void slab_init(struct slab *s, size_t object_size, size_t per_chunk)
 {
     memset(s, 0, sizeof *s);
     size_t min = sizeof(void *);
-    s->size = ((object_size < min ? min : object_size) + 15) & ~(size_t)15;
+    s->size = align_up(object_size < min ? min : object_size, 16);
     s->per_chunk = per_chunk ? per_chunk : 1024;
 }
 

@@ -34,6 +34,12 @@ static inline uint32_t rd32le(const uint8_t *p)
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
+/* n rounded up to a multiple of align (a power of two). */
+static inline size_t align_up(size_t n, size_t align)
+{
+    return (n + align - 1) & ~(align - 1);
+}
+
 /* An unsigned number of len bytes (1, 2, 4 or 8) stored in host order at p. */
 static inline uint64_t host_uint_at(const void *p, size_t len)
 {
