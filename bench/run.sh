@@ -18,6 +18,7 @@
 #   BENCH_MAX_FLOWS=200000             flow table size given to both probes
 #   BENCH_TSHARK=1                     also sum IP lengths with tshark (slow, cached)
 #   NFPROBE=./nfprobe  NFPROBE_ARGS=   binary and extra arguments for nfprobe
+#   EXAMPLE_666=examples/packets666.so the trivial plugin of nfprobe-666-file
 #   SOFTFLOWD=softflowd SOFTFLOWD_ARGS=
 #   BENCH_NFCAPD_NICE=-10              nfcapd's nice value (root only; 0 to disable)
 #   BENCH_NFCAPD_BUFFER=4194304        nfcapd -B (more needs net.core.rmem_max raised)
@@ -35,6 +36,7 @@ RUNS=${BENCH_RUNS:-3}
 PROGRAMS=${BENCH_PROGRAMS:-softflowd nfprobe nfprobe-json}
 MAXFLOWS=${BENCH_MAX_FLOWS:-200000}
 NFPROBE=${NFPROBE:-./nfprobe}
+EXAMPLE_666=${EXAMPLE_666:-$(dirname "$NFPROBE")/examples/packets666.so}
 SOFTFLOWD=${SOFTFLOWD:-softflowd}
 CC=${CC:-cc}
 PCAP=$OUT/bench.pcap
@@ -238,11 +240,13 @@ bench_one() {   # name
             command -v "$SOFTFLOWD" >/dev/null || { log "skip softflowd: $SOFTFLOWD not found (apt-get install softflowd)"; return; } ;;
         ndpireader)
             command -v ndpiReader >/dev/null || { log "skip ndpireader: ndpiReader not found (apt-get install libndpi-bin)"; return; } ;;
-        nfprobe|nfprobe-json|nfprobe-dpi|nfprobe-plugins|nfprobe-file|nfprobe-plugins-file)
-            [ -x "$NFPROBE" ] || { log "skip $name: $NFPROBE not found (build it: ./configure && make)"; return; } ;;
+        nfprobe|nfprobe-json|nfprobe-dpi|nfprobe-plugins|nfprobe-file|nfprobe-plugins-file|nfprobe-666-file)
+            [ -x "$NFPROBE" ] || { log "skip $name: $NFPROBE not found (build it: ./configure && make)"; return; }
+            [ "$name" != nfprobe-666-file ] || [ -f "$EXAMPLE_666" ] ||
+                { log "skip $name: $EXAMPLE_666 not found (make builds it)"; return; } ;;
         *) die "unknown program '$name' in BENCH_PROGRAMS" ;;
     esac
-    case $name in nfprobe-json|nfprobe-file|nfprobe-plugins-file) collector=0 ;; esac
+    case $name in nfprobe-json|nfprobe-file|nfprobe-plugins-file|nfprobe-666-file) collector=0 ;; esac
     [ "$name" = ndpireader ] && collector=0
     ORDER+=("$name")
 
@@ -267,6 +271,8 @@ bench_one() {   # name
             nfprobe-file) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -o /dev/null --max-flows "$MAXFLOWS" ${NFPROBE_ARGS:-}) ;;
             nfprobe-plugins-file) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -o /dev/null --max-flows "$MAXFLOWS"
                                        -P splt -P flowstats ${NFPROBE_ARGS:-}) ;;
+            nfprobe-666-file) cmd=("$NFPROBE" -r "$PCAP" --no-dissect -o /dev/null --max-flows "$MAXFLOWS"
+                                   -P "$EXAMPLE_666" ${NFPROBE_ARGS:-}) ;;
             ndpireader) cmd=(ndpiReader -q -T 10 -U 16 -i "$PCAP") ;;
         esac
         printf '%s\n' "${cmd[*]}" > "$dir/cmd"
@@ -357,7 +363,7 @@ for prog in "${ORDER[@]}"; do
     fi
     read -r pps mb bpf < <(awk -v w="${R_WALL[$prog]}" -v r="${R_RSS[$prog]}" -v n="$CAP_PKTS" -v a="$CAP_ACTIVE" \
         'BEGIN { printf "%.0f %.1f %.0f\n", (w > 0 ? n / w : 0), r / 1024, r * 1024 / a }')
-    case $prog in nfprobe-json|nfprobe-file|nfprobe-plugins-file) R_VERDICT[$prog]="n/a (no collector)" ;; esac
+    case $prog in nfprobe-json|nfprobe-file|nfprobe-plugins-file|nfprobe-666-file) R_VERDICT[$prog]="n/a (no collector)" ;; esac
     [ "$prog" = ndpireader ] && R_VERDICT[$prog]="n/a (no export)"
     # shellcheck disable=SC2059
     printf "$fmt" "$prog" "${R_WALL[$prog]}" "$pps" "$mb" "$bpf" "${R_FLOWS[$prog]}" "${R_PKTS[$prog]}" \
@@ -377,6 +383,7 @@ ratio "${PPS_nfprobe_dpi:-}" "${PPS_nfprobe:-}" "packets/s nfprobe with DPI / --
 ratio "${PPS_nfprobe_dpi:-}" "${PPS_ndpireader:-}" "packets/s nfprobe with DPI / ndpiReader (target >= 1.5)"
 ratio "${PPS_nfprobe_plugins:-}" "${PPS_nfprobe:-}" "packets/s nfprobe -P splt -P flowstats / without, to nfcapd (target >= 0.85: at most 15% cost)"
 ratio "${PPS_nfprobe_plugins_file:-}" "${PPS_nfprobe_file:-}" "packets/s nfprobe -P splt -P flowstats / without, IPFIX to /dev/null (no socket)"
+ratio "${PPS_nfprobe_666_file:-}" "${PPS_nfprobe_file:-}" "packets/s nfprobe -P examples/packets666.so / without, IPFIX to /dev/null (the plugin machinery's own cost)"
 if [ -n "${R_RSS[nfprobe-dpi]:-}" ] && [ -n "${R_RSS[ndpireader]:-}" ]; then
     awk -v a="${R_RSS[nfprobe-dpi]}" -v b="${R_RSS[ndpireader]}" \
         'BEGIN { printf "peak RSS nfprobe with DPI / ndpiReader: %.2f (target <= 0.25)\n", a / b }'
