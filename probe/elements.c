@@ -192,12 +192,17 @@ void elements_unregister_last(size_t n)
 
 size_t elements_count(void)
 {
-    return sizeof builtin / sizeof builtin[0] + nextra;
+    return elements_builtin_count() + nextra;
+}
+
+size_t elements_builtin_count(void)
+{
+    return sizeof builtin / sizeof builtin[0];
 }
 
 const struct element *elements_at(size_t i)
 {
-    size_t nb = sizeof builtin / sizeof builtin[0];
+    size_t nb = elements_builtin_count();
     if (i < nb)
         return &builtin[i];
     return i - nb < nextra ? extra[i - nb] : NULL;

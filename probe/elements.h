@@ -113,6 +113,8 @@ int elements_register(const struct element *rows, size_t n);
 void elements_unregister_last(size_t n);
 
 size_t elements_count(void);
+/* The built-in rows come first; extensions' rows follow from this index. */
+size_t elements_builtin_count(void);
 const struct element *elements_at(size_t i);
 const struct element *elements_find(const char *name);
 

@@ -184,17 +184,59 @@ static void put_member(struct line *l, const struct flow_record *r, const struct
     put_value(l, el, &v);
 }
 
+/* The members of element rows from..to-1: forward (or whole-flow) values
+ * under json, reverse ones under json_rev. */
+static void put_rows(struct line *l, const struct flow_record *r, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct element *el = elements_at(i);
+        put_member(l, r, el, el->json, VIEW_BIFLOW | VIEW_FWD);
+        put_member(l, r, el, el->json_rev, VIEW_REV);
+    }
+}
+
+static void put_u64_member(struct line *l, const char *name, uint64_t v)
+{
+    put_bytes(l, ",\"", 2);
+    put_text(l, name);
+    put_bytes(l, "\":", 2);
+    put_u64(l, v);
+}
+
+/* nfstream's time and total members (its NFlow names), which have no element
+ * row of their own: a direction that saw no packet reads 0 throughout, as in
+ * nfstream; durations are last - first in ms. */
+static void put_nfstream_times(struct line *l, const struct flow_record *r)
+{
+    static const char *const names[2][3] = {
+        {"src2dst_first_seen_ms", "src2dst_last_seen_ms", "src2dst_duration_ms"},
+        {"dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms"},
+    };
+    uint64_t first = record_first_ms(r), last = record_last_ms(r);
+    put_u64_member(l, "bidirectional_first_seen_ms", first);
+    put_u64_member(l, "bidirectional_last_seen_ms", last);
+    put_u64_member(l, "bidirectional_duration_ms", last - first);
+    put_u64_member(l, "bidirectional_packets", r->packets[0] + r->packets[1]);
+    put_u64_member(l, "bidirectional_bytes", r->ip_octets[0] + r->ip_octets[1]);
+    for (int d = 0; d < 2; d++) {
+        bool seen = r->packets[d] > 0;
+        uint64_t f = seen ? r->first_ms[d] : 0, e = seen ? r->last_ms[d] : 0;
+        put_u64_member(l, names[d][0], f);
+        put_u64_member(l, names[d][1], e);
+        put_u64_member(l, names[d][2], e - f);
+    }
+}
+
 int json_write_record(FILE *out, const struct flow_record *r)
 {
     static struct line l;
     l.len = 0;
     l.failed = false;
     put_char(&l, '{');
-    for (size_t i = 0; i < elements_count(); i++) {
-        const struct element *el = elements_at(i);
-        put_member(&l, r, el, el->json, VIEW_BIFLOW | VIEW_FWD);
-        put_member(&l, r, el, el->json_rev, VIEW_REV);
-    }
+    size_t nbuiltin = elements_builtin_count();
+    put_rows(&l, r, 0, nbuiltin);
+    put_nfstream_times(&l, r);
+    put_rows(&l, r, nbuiltin, elements_count());   /* DPI's and plugins' */
     put_bytes(&l, "}\n", 2);
     if (l.failed)
         return -1;
