@@ -277,13 +277,22 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
     }
 }
 
+/* A capture can hold packets out of time order (merged files, several capture
+ * queues, a clock stepped back): a direction's first and last times are the
+ * earliest and the latest of its packets, so a record never ends before it
+ * starts. */
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
+    uint64_t ts = pv->ts_us;
     if (f->c.packets[dir] == 0) {
-        f->c.first_us[dir] = pv->ts_us;
+        f->c.first_us[dir] = ts;
+        f->c.last_us[dir] = ts;
         f->icmp_type_code[dir] = pv->icmp_type_code;
     }
-    f->c.last_us[dir] = pv->ts_us;
+    if (ts < f->c.first_us[dir])
+        f->c.first_us[dir] = ts;
+    if (ts > f->c.last_us[dir])
+        f->c.last_us[dir] = ts;
     f->c.packets[dir]++;
     f->c.ip_octets[dir] += pv->ip_len;
     f->c.l2_octets[dir] += pv->wirelen;

@@ -422,6 +422,30 @@ START_TEST(per_direction_counters_and_times)
 }
 END_TEST
 
+/* Packets out of time order (merged captures): each direction reports its
+ * earliest and latest packet, so no record ends before it starts. */
+START_TEST(times_are_earliest_and_latest_when_packets_are_out_of_order)
+{
+    start_meter(60, 600, 5, 100);
+    send_view(view(T0 + 3 * SEC, 1, 5000, 2, 53, 17, 0, 100));
+    send_view(view(T0 + 5 * SEC, 2, 53, 1, 5000, 17, 0, 50));
+    send_view(view(T0 + 1 * SEC, 1, 5000, 2, 53, 17, 0, 100));     /* earlier than the first */
+    send_view(view(T0 + 2 * SEC, 1, 5000, 2, 53, 17, 0, 100));     /* earlier than the latest */
+    send_view(view(T0 + 4 * SEC, 2, 53, 1, 5000, 17, 0, 50));      /* earlier than the latest */
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 1);
+    const struct flow_record *r = &recs[0];
+    ck_assert_uint_eq(r->packets[0], 3);
+    ck_assert_uint_eq(r->packets[1], 2);
+    ck_assert_uint_eq(r->first_ms[0], ms(T0) + 1000);
+    ck_assert_uint_eq(r->last_ms[0], ms(T0) + 3000);
+    ck_assert_uint_eq(r->first_ms[1], ms(T0) + 4000);
+    ck_assert_uint_eq(r->last_ms[1], ms(T0) + 5000);
+    ck_assert_uint_eq(record_first_ms(r), ms(T0) + 1000);
+    ck_assert_uint_eq(record_last_ms(r), ms(T0) + 5000);
+}
+END_TEST
+
 START_TEST(initiator_is_the_first_sender_even_at_the_higher_end)
 {
     start_meter(60, 600, 5, 100);
@@ -746,6 +770,7 @@ Suite *meter_suite(void)
     tc = tcase_create("records");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, per_direction_counters_and_times);
+    tcase_add_test(tc, times_are_earliest_and_latest_when_packets_are_out_of_order);
     tcase_add_test(tc, initiator_is_the_first_sender_even_at_the_higher_end);
     tcase_add_test(tc, icmp_type_and_code_come_from_each_directions_first_packet);
     tcase_add_test(tc, vlans_are_separate_flows);

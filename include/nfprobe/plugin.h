@@ -87,7 +87,9 @@ struct nfp_packet {
 };
 
 /* The flow's counters for the current record, per direction (index
- * enum nfp_direction), this packet included. */
+ * enum nfp_direction), this packet included. first_us and last_us are the
+ * earliest and the latest packet time of the direction: a capture out of
+ * time order does not make them the first and last packets processed. */
 struct nfp_flow {
     uint64_t first_us[2];       /* 0 while a direction has seen nothing */
     uint64_t last_us[2];        /* meaningful where packets[d] > 0 */

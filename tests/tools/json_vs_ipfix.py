@@ -92,13 +92,11 @@ def normalise(rec):
     return out
 
 
-def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    bi = "--biflow" in sys.argv
-    flows = [json.loads(l) for l in open(args[0]) if l.strip()]
-    by_id = {f["id"]: f for f in flows}
+def compare(flows_path, records_path, bi):
+    """Print what differs; return how many flows and records do."""
+    flows = [json.loads(l) for l in open(flows_path) if l.strip()]
     got = {}
-    for line in open(args[1]):
+    for line in open(records_path):
         if not line.strip():
             continue
         r = json.loads(line)
@@ -132,7 +130,12 @@ def main():
         print("extra record", key, got[key])
         bad += 1
     print(f"{len(want)} records: {len(want) - bad} match, {bad} differ")
-    return 1 if bad else 0
+    return bad
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    return 1 if compare(args[0], args[1], "--biflow" in sys.argv) else 0
 
 
 if __name__ == "__main__":
