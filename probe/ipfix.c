@@ -809,6 +809,8 @@ static void w_list(struct wire *w, const struct element *el, const struct elem_v
     w_numbers(w, v->bytes, n, el->len);
 }
 
+/* Strings go out as UTF-8 (utf8_scrub()): fixed on the copy in the message,
+ * after any cut to the field's length. */
 static void w_octets(struct wire *w, const struct element *el, const struct elem_value *v)
 {
     size_t n = v->bytes ? v->nbytes : 0;
@@ -816,12 +818,15 @@ static void w_octets(struct wire *w, const struct element *el, const struct elem
         if (n > UINT16_MAX)
             n = UINT16_MAX;
         w_varlen_prefix(w, n, false);
-        w_bytes(w, v->bytes, n);
-        return;
+    } else if (n > el->len) {
+        n = el->len;
     }
-    size_t fixed = n < el->len ? n : el->len;
-    w_bytes(w, v->bytes, fixed);
-    w_zeros(w, el->len - fixed);
+    size_t at = w->len;
+    w_bytes(w, v->bytes, n);
+    if (el->type == ET_STRING && !w->full)
+        utf8_scrub(w->p + at, n);
+    if (el->len != ELEM_VARLEN)
+        w_zeros(w, el->len - n);
 }
 
 static void w_value(struct wire *w, const struct element *el, const struct elem_value *v)

@@ -65,6 +65,8 @@ static void put_u64(struct line *l, uint64_t v)
     put_bytes(l, digits + sizeof digits - n, n);
 }
 
+/* A string value: escaped, and bytes that are not UTF-8 written as '?'
+ * (utf8_scrub(), as the IPFIX encoders do). */
 static void put_string(struct line *l, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -72,11 +74,20 @@ static void put_string(struct line *l, const uint8_t *s, size_t n)
     size_t run = 0;     /* characters that need no escape, written together */
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
-        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7F)
+        if (c >= 0x80) {
+            size_t k = utf8_sequence_len(s + i, n - i);
+            if (k) {
+                i += k - 1;
+                continue;
+            }
+        } else if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7F) {
             continue;
+        }
         put_bytes(l, s + run, i - run);
         run = i + 1;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            put_char(l, '?');
+        } else if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             put_bytes(l, esc, 2);
         } else {

@@ -433,6 +433,8 @@ static void put_field(uint8_t *p, const struct nf9_field *f, const struct elem_v
         memset(p, 0, len);
         if (n && v->bytes)
             memcpy(p, v->bytes, n);
+        if (el->type == ET_STRING && v->bytes)
+            utf8_scrub(p, n);   /* after the cut to the field's length */
         return;
     }
     case ET_UNSIGNED: case ET_DATETIME_MS:

@@ -83,3 +83,48 @@ void addr_to_string(int ip_version, const uint8_t addr[16], char *out, size_t ou
     if (!inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, addr, out, (socklen_t)outlen))
         snprintf(out, outlen, "?");
 }
+
+size_t utf8_sequence_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return 1;
+    /* The first byte gives the length and the range of the second byte
+     * (RFC 3629 section 4); later bytes are 0x80-0xBF. */
+    size_t len;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;          /* no overlong forms */
+        else if (c == 0xED)
+            hi = 0x9F;          /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;          /* nothing above U+10FFFF */
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+void utf8_scrub(uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_sequence_len(s + i, n - i);
+        if (k == 0) {
+            s[i] = '?';
+            k = 1;
+        }
+        i += k;
+    }
+}

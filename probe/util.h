@@ -34,6 +34,17 @@ static inline uint32_t rd32le(const uint8_t *p)
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
+/* Bytes of the well-formed UTF-8 sequence starting at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 0 if none does. */
+size_t utf8_sequence_len(const uint8_t *s, size_t n);
+
+/* Replace each byte of s[0..n) that is not part of a well-formed UTF-8
+ * sequence with '?'. Strings from the wire (server names, user agents,
+ * certificate fields, plugin strings) can hold any bytes, and both IPFIX
+ * string elements (RFC 7011 section 6.1.6) and JSON text (RFC 8259 section
+ * 8.1) must be UTF-8; '?' keeps the length, so every output says the same. */
+void utf8_scrub(uint8_t *s, size_t n);
+
 /* n rounded up to a multiple of align (a power of two). */
 static inline size_t align_up(size_t n, size_t align)
 {

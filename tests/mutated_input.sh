@@ -8,8 +8,9 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-count=${MUTATED_COUNT:-300}
-python3 "$TOOLS/mutate_pcaps.py" "$DATA" "$work/m" "$count" 1 > "$work/list" ||
+count=${MUTATED_COUNT:-1000}
+seed=${MUTATED_SEED:-1}    # another seed, another set of files (for longer runs by hand)
+python3 "$TOOLS/mutate_pcaps.py" "$DATA" "$work/m" "$count" "$seed" > "$work/list" ||
     fail_setup "cannot write the damaged captures from $DATA"
 
 # OUT is where the run's IPFIX, v9 or v5 file goes.
@@ -53,6 +54,16 @@ for line in open(runs):
         bad["exit"].append(f"{name} (exit {rc}; {args.strip()}; {err[-200:]})")
     if "runtime error" in err or "Sanitizer" in err:
         bad["sanitizer"].append(name)
+    m = re.search(r"packets: (\d+) seen, (\d+) metered", err)
+    if not m or int(m.group(1)) != int(npk):
+        bad["read"].append(f"{name} (wrote {npk}, {m.group(0) if m else 'no stats line'})")
+        continue
+    try:    # strict UTF-8, as RFC 8259 asks of JSON text
+        with open(os.path.join(out, name + ".json"), encoding="utf-8", errors="strict") as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+    except ValueError as e:
+        bad["json"].append(f"{name} ({e})")
+        continue
     jsonl = os.path.join(out, name + ".jsonl")
     if argset in ("0", "1") and os.path.exists(jsonl):
         said = io.StringIO()
@@ -60,15 +71,6 @@ for line in open(runs):
             differ = compare(os.path.join(out, name + ".json"), jsonl, argset == "1")
         if differ:
             bad["ipfix"].append(f"{name}: " + " | ".join(said.getvalue().splitlines()[:3]))
-    m = re.search(r"packets: (\d+) seen, (\d+) metered", err)
-    if not m or int(m.group(1)) != int(npk):
-        bad["read"].append(f"{name} (wrote {npk}, {m.group(0) if m else 'no stats line'})")
-        continue
-    try:
-        recs = [json.loads(l) for l in open(os.path.join(out, name + ".json")) if l.strip()]
-    except ValueError as e:
-        bad["json"].append(f"{name} ({e})")
-        continue
     total = sum(r["src2dst_packets"] + r["dst2src_packets"] for r in recs)
     if total != int(m.group(2)):
         bad["lost"].append(f"{name} ({m.group(2)} metered, {total} in records)")
@@ -76,7 +78,7 @@ what = {
     "exit": "exit status 0",
     "sanitizer": "no sanitizer report",
     "read": "every packet of the file read",
-    "json": "every JSON line parses",
+    "json": "every JSON line is UTF-8 and parses",
     "lost": "metered packets = the records' packets",
     "ipfix": "IPFIX records as collector-test decodes them = JSON",
 }

@@ -8,7 +8,9 @@
 
 #include "elements.h"
 #include "ipfix.h"
+#include "json.h"
 #include "unit.h"
+#include "util.h"
 
 /* ---- templates -------------------------------------------------------------- */
 
@@ -395,6 +397,7 @@ static const double test_ratio = 1.0 / 3.0;
 static const uint16_t test_sizes[3] = {1, 0x0203, 65535};
 static const uint8_t test_flags[2] = {7, 250};
 static const char test_label[] = "h\xc3\xa9llo";
+static const char *label_now = test_label;     /* what testLabel reads */
 
 static bool get_test_row(const struct element *el, const struct flow_record *r, int view,
                          struct elem_value *v)
@@ -408,7 +411,7 @@ static bool get_test_row(const struct element *el, const struct flow_record *r, 
     } else if (strcmp(what, "flags") == 0) {
         v->bytes = test_flags, v->nitems = 2;
     } else if (strcmp(what, "label") == 0) {
-        v->bytes = (const uint8_t *)test_label, v->nbytes = strlen(test_label);
+        v->bytes = (const uint8_t *)label_now, v->nbytes = strlen(label_now);
     } else {
         return false;   /* "none": an empty list */
     }
@@ -764,6 +767,79 @@ START_TEST(ipfix_element_types_split_across_messages)
 }
 END_TEST
 
+/* ---- strings from the wire go out as UTF-8 ----------------------------------- */
+
+START_TEST(utf8_sequences_follow_rfc_3629)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+    } cases[] = {
+        {"\x7f", 1}, {"\xc2\x80", 2}, {"\xdf\xbf", 2},
+        {"\xc0\xaf", 0}, {"\xc1\xbf", 0},                 /* overlong */
+        {"\xe0\x9f\xbf", 0}, {"\xe0\xa0\x80", 3},         /* overlong / smallest */
+        {"\xed\x9f\xbf", 3}, {"\xed\xa0\x80", 0},         /* surrogates */
+        {"\xef\xbf\xbf", 3},
+        {"\xf0\x8f\xbf\xbf", 0}, {"\xf0\x90\x80\x80", 4},
+        {"\xf4\x8f\xbf\xbf", 4}, {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+        {"\xf5\x80\x80\x80", 0}, {"\xff", 0}, {"\x80", 0},
+        {"\xe2\x82\x41", 0},                              /* bad continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const uint8_t *b = (const uint8_t *)cases[i].s;
+        ck_assert_msg(utf8_sequence_len(b, strlen(cases[i].s)) == cases[i].len, "case %zu", i);
+    }
+    /* A sequence cut by the end of the string is not one. */
+    ck_assert_uint_eq(utf8_sequence_len((const uint8_t *)"\xe2\x82\xac", 2), 0);
+
+    char text[] = "a\xff" "b\x01\xe2\x82\xac\xed\xa0\x80\xc3";
+    utf8_scrub((uint8_t *)text, strlen(text));
+    ck_assert_str_eq(text, "a?b\x01\xe2\x82\xac????");
+}
+END_TEST
+
+/* A server name or plugin string with bytes that are not UTF-8: '?' in their
+ * place, the same in IPFIX and JSON, the length kept. */
+static const char raw_label[] = "a\xff" "b\x01\xe2\x82\xac\xed\xa0\x80\xc3";
+
+START_TEST(ipfix_strings_that_are_not_utf8_go_out_scrubbed)
+{
+    struct captured cap = {.n = 0};
+    struct template_def def;
+    struct ipfix_encoder *e = test_encoder(&def, 1400, &cap);
+    ck_assert_int_eq(ipfix_send_templates(e), 0);
+    struct flow_record r = sample_v4();
+    r.packets[1] = 0;
+    label_now = raw_label;
+    ck_assert_int_eq(ipfix_add_flow(e, &r), 0);
+    label_now = test_label;
+    ck_assert_int_eq(ipfix_flush(e), 0);
+    ck_assert_uint_eq(cap.n, 2);
+    static const char want[] = "\x0b" "a?b\x01\xe2\x82\xac????";  /* length prefix 11 */
+    ck_assert_ptr_nonnull(memmem(cap.msg[1], cap.len[1], want, sizeof want - 1));
+    ck_assert_ptr_null(memmem(cap.msg[1], cap.len[1], "a\xff", 2));
+    ipfix_free(e);
+    template_free(&def);
+}
+END_TEST
+
+START_TEST(json_strings_that_are_not_utf8_go_out_scrubbed)
+{
+    ck_assert_int_eq(elements_register(test_rows, sizeof test_rows / sizeof test_rows[0]), 0);
+    struct flow_record r = sample_v4();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    label_now = raw_label;
+    ck_assert_int_eq(json_write_record(f, &r), 0);
+    label_now = test_label;
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_ptr_nonnull(strstr(text, "\"test_label\":\"a?b\\u0001\xe2\x82\xac????\""));
+    free(text);
+}
+END_TEST
+
 Suite *elements_suite(void)
 {
     Suite *s = suite_create("elements");
@@ -791,6 +867,12 @@ Suite *elements_suite(void)
     tcase_add_test(tc, ipfix_float64_and_basic_lists_on_the_wire);
     tcase_add_test(tc, ipfix_element_types_teach_a_libfixbuf_collector);
     tcase_add_test(tc, ipfix_element_types_split_across_messages);
+    tcase_add_test(tc, ipfix_strings_that_are_not_utf8_go_out_scrubbed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("utf8");
+    tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
+    tcase_add_test(tc, json_strings_that_are_not_utf8_go_out_scrubbed);
     suite_add_tcase(s, tc);
     return s;
 }

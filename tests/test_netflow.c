@@ -354,6 +354,53 @@ START_TEST(v5_big_counters_split_exactly)
 }
 END_TEST
 
+/* A v9 string field (fixed length) from bytes that are not UTF-8, cut in
+ * the middle of a character by that length: '?' for each stray byte. */
+static bool get_raw_name(const struct element *el, const struct flow_record *r, int view,
+                         struct elem_value *v)
+{
+    (void)el, (void)r, (void)view;
+    static uint8_t name[70];
+    memset(name, 'x', sizeof name);
+    name[0] = 0xff;
+    name[62] = 0xe2, name[63] = 0x82, name[64] = 0xac;     /* a euro sign across the 64-byte cut */
+    v->bytes = name;
+    v->nbytes = sizeof name;
+    return true;
+}
+
+START_TEST(v9_strings_that_are_not_utf8_go_out_scrubbed)
+{
+    static const struct element row = {
+        .name = "testV9Name", .pen = 32473, .id = 990, .v9_id = 57990, .type = ET_STRING,
+        .len = ELEM_VARLEN, .get_row = get_raw_name,
+    };
+    ck_assert_int_eq(elements_register(&row, 1), 0);
+    struct template_def def;
+    char err[256];
+    ck_assert_msg(template_parse("t", "flowId\ntestV9Name\n", &def, err, sizeof err) == 0, "%s", err);
+    static struct captured cap;
+    memset(&cap, 0, sizeof cap);
+    struct nf9_config cfg = {42, 1400, 0, &def};
+    struct nf9_encoder *e = nf9_new(&cfg, capture_msg, &cap, err, sizeof err);
+    ck_assert_msg(e != NULL, "%s", err);
+    struct flow_record r;
+    ipv4_record(&r, 1470104373025ull, 1470104432419ull, 7);
+    r.packets[1] = 0;
+    ck_assert_int_eq(nf9_add_flow(e, &r), 0);
+    ck_assert_int_eq(nf9_flush(e), 0);
+    uint8_t want[64];
+    memset(want, 'x', sizeof want);
+    want[0] = '?';
+    want[62] = '?', want[63] = '?';
+    const uint8_t *m = cap.msg[cap.n - 1];
+    ck_assert_ptr_nonnull(memmem(m, cap.len[cap.n - 1], want, sizeof want));
+    nf9_free(e);
+    template_free(&def);
+    elements_unregister_last(1);
+}
+END_TEST
+
 Suite *netflow_suite(void)
 {
     Suite *s = suite_create("netflow");
@@ -362,6 +409,7 @@ Suite *netflow_suite(void)
     tcase_add_test(tc, v9_templates_then_records_with_uptime_times);
     tcase_add_test(tc, v9_messages_fit_mtu_and_templates_refresh);
     tcase_add_test(tc, v9_application_names_as_options);
+    tcase_add_test(tc, v9_strings_that_are_not_utf8_go_out_scrubbed);
     tcase_add_test(tc, v5_ipv4_records_ipv6_counted_sequence);
     tcase_add_test(tc, v5_big_counters_split_exactly);
     suite_add_tcase(s, tc);
