@@ -13,12 +13,15 @@ seed=${MUTATED_SEED:-1}    # another seed, another set of files (for longer runs
 python3 "$TOOLS/mutate_pcaps.py" "$DATA" "$work/m" "$count" "$seed" > "$work/list" ||
     fail_setup "cannot write the damaged captures from $DATA"
 
-# OUT is where the run's IPFIX, v9 or v5 file goes.
+# OUT is where the run's IPFIX, v9 or v5 file goes. Besides the formats, the
+# sets reach nDPI state packing on every packet (--dpi-hot-flows 1),
+# eviction from a full cache (--max-flows 8), active and idle splits and
+# plugin-requested exports.
 argsets=(
-    "-P splt -P flowstats -P early-classify --active-timeout 1 -o OUT"
-    "--biflow -P splt:n=3 --idle-timeout 1 -o OUT"
+    "-P splt -P flowstats -P early-classify --active-timeout 1 --dpi-hot-flows 1 -o OUT"
+    "--biflow -P splt:n=3 --idle-timeout 1 --max-flows 8 -o OUT"
     "-V 9 -P flowstats -P early-classify --early-expire -o OUT"
-    "--no-dissect -V 5 -o OUT"
+    "--no-dissect -V 5 --max-flows 8 -o OUT"
 )
 i=0
 mkdir -p "$work/out"
