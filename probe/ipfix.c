@@ -369,7 +369,6 @@ static void w_varlen_prefix(struct wire *w, size_t n, bool three_bytes)
     w_uint(w, n, 2);
 }
 
-
 /* informationElementDescription. Never short: libfixbuf 2.4's collectors
  * (fBufSetAutomaticInsert) stop reading type records when fewer bytes than
  * the length of their own type template definition (46) are left in the

@@ -390,6 +390,16 @@ END_TEST
 
 /* ---- what a record says ----------------------------------------------------- */
 
+/* A record's first and last times per direction, in ms after T0. */
+static void assert_times(const struct flow_record *r, uint64_t fwd_first, uint64_t fwd_last,
+                         uint64_t rev_first, uint64_t rev_last)
+{
+    ck_assert_uint_eq(r->first_ms[0], ms(T0) + fwd_first);
+    ck_assert_uint_eq(r->last_ms[0], ms(T0) + fwd_last);
+    ck_assert_uint_eq(r->first_ms[1], ms(T0) + rev_first);
+    ck_assert_uint_eq(r->last_ms[1], ms(T0) + rev_last);
+}
+
 START_TEST(per_direction_counters_and_times)
 {
     start_meter(60, 600, 5, 100);
@@ -412,10 +422,7 @@ START_TEST(per_direction_counters_and_times)
     ck_assert_uint_eq(r->ip_octets[1], 110);
     ck_assert_uint_eq(r->l2_octets[0], 600 + 3 * 14);
     ck_assert_uint_eq(r->l2_octets[1], 110 + 2 * 14);
-    ck_assert_uint_eq(r->first_ms[0], ms(T0) + 1234);
-    ck_assert_uint_eq(r->last_ms[0], ms(T0) + 4999);
-    ck_assert_uint_eq(r->first_ms[1], ms(T0) + 2000);
-    ck_assert_uint_eq(r->last_ms[1], ms(T0) + 3000);
+    assert_times(r, 1234, 4999, 2000, 3000);
     ck_assert_uint_eq(record_first_ms(r), ms(T0) + 1234);
     ck_assert_uint_eq(record_last_ms(r), ms(T0) + 4999);
     ck_assert_uint_eq(r->tcp_flags[0] | r->tcp_flags[1], 0);
@@ -437,10 +444,7 @@ START_TEST(times_are_earliest_and_latest_when_packets_are_out_of_order)
     const struct flow_record *r = &recs[0];
     ck_assert_uint_eq(r->packets[0], 3);
     ck_assert_uint_eq(r->packets[1], 2);
-    ck_assert_uint_eq(r->first_ms[0], ms(T0) + 1000);
-    ck_assert_uint_eq(r->last_ms[0], ms(T0) + 3000);
-    ck_assert_uint_eq(r->first_ms[1], ms(T0) + 4000);
-    ck_assert_uint_eq(r->last_ms[1], ms(T0) + 5000);
+    assert_times(r, 1000, 3000, 4000, 5000);
     ck_assert_uint_eq(record_first_ms(r), ms(T0) + 1000);
     ck_assert_uint_eq(record_last_ms(r), ms(T0) + 5000);
 }
