@@ -6,6 +6,11 @@ set -u
 
 pcap="$top_srcdir/samples/sample.pcap"
 
+# Not bad input, but the command line's other early exit: --version says
+# configure's version (it said "dev" while options.c did not see config.h).
+version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+check "--version says nfprobe $version" test "$("$NFPROBE" --version)" = "nfprobe $version"
+
 expect_error "unknown option" 2 "unknown option '--bogus'" -- -r "$pcap" --bogus
 expect_error "missing value" 2 "needs a value" -- -r
 expect_error "no input" 2 "exactly one input" -- --json
