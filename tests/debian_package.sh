@@ -10,7 +10,7 @@
 #   - the system user nfprobe exists (system uid, no login shell) and
 #     nfprobe -u nfprobe works; /var/lib/nfprobe is that user's; the unit
 #     nfprobe@.service is installed and disabled; /etc/nfprobe's files are
-#     conffiles;
+#     conffiles: installing again (as an upgrade) and removing keep an edit;
 #   - remove, then purge: no file of either package is left, nor
 #     /var/lib/nfprobe and what nfprobe wrote there; dpkg forgets them; the
 #     user stays (Debian does not delete system users: a file it owned
@@ -127,6 +127,14 @@ conffiles=$(dpkg-query -W -f='${Conffiles}\n' nfprobe | awk 'NF {print $1}' | so
 check "every file nfprobe installs under /etc is a conffile (${etc_files//$'\n'/ })" \
     test "$etc_files" = "$conffiles"
 
+# Installing again runs the maintainer scripts as an upgrade does: an edited
+# conffile is kept, the user keeps its uid.
+edited=$(echo "$conffiles" | head -1)
+[ -n "$edited" ] && echo "# edited by tests/debian_package.sh" >> "$edited"
+check "dpkg -i again (upgrade path)" dpkg -i "${debs[0]}"
+check "the user keeps uid $uid" test "$(id -u nfprobe)" = "$uid"
+[ -n "$edited" ] && check "the edited $edited is kept" grep -q "edited by tests/debian_package.sh" "$edited"
+
 # ---- remove, purge ----------------------------------------------------------
 # A file or directory of the packages that is still there; directories other
 # packages share (/usr/bin, /etc/systemd/system, ...) are not ours to remove.
@@ -142,6 +150,7 @@ leftovers() {
 check "dpkg --remove $packages" dpkg --remove $packages
 left=$(leftovers | grep -v '^/etc/')
 check "after remove only /etc is left (${left:-nothing else})" test -z "$left"
+[ -n "$edited" ] && check "after remove the edited $edited is still there" test -f "$edited"
 check "dpkg --purge $packages" dpkg --purge $packages
 left=$(leftovers)
 check "after purge no file of the packages is left (${left:-none})" test -z "$left"
