@@ -23,13 +23,13 @@ set -u
 for tool in dpkg-buildpackage dh fakeroot lintian apt-get; do
     command -v "$tool" >/dev/null || fail_setup "$tool is missing: apt-get install debhelper dpkg-dev fakeroot lintian"
 done
-packages="nfprobe nfprobe-dev"
-for p in $packages; do
+packages=(nfprobe nfprobe-dev)
+for p in "${packages[@]}"; do
     if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
         fail_setup "$p is already on this machine (dpkg-query -W $p): the test would replace it; purge it first"
     fi
 done
-purge_packages() { dpkg --purge $packages >/dev/null 2>&1; }
+purge_packages() { dpkg --purge "${packages[@]}" >/dev/null 2>&1; }
 trap 'purge_packages; cleanup' EXIT
 
 # ---- build ----------------------------------------------------------------
@@ -56,7 +56,7 @@ else
     exit 1
 fi
 debs=()
-for p in $packages; do debs+=("$work/src/${p}_${version}_$(dpkg --print-architecture).deb"); done
+for p in "${packages[@]}"; do debs+=("$work/src/${p}_${version}_$(dpkg --print-architecture).deb"); done
 changes=$work/src/nfprobe_${version}_$(dpkg --print-architecture).changes
 
 lintian_out=$(lintian -I -E --pedantic "$changes" 2>&1 | grep -v 'running with root privileges')
@@ -65,7 +65,7 @@ check "lintian: no error" bash -c '! grep -q "^E:" <<<"$1"' _ "$lintian_out"
 
 # ---- install ----------------------------------------------------------------
 check "apt-get installs ${debs[*]##*/}" apt-get install -y -q --no-install-recommends "${debs[@]}"
-installed_files=$(dpkg-query -L $packages | grep -vx '/\.' | sort -u)
+installed_files=$(dpkg-query -L "${packages[@]}" | grep -vx '/\.' | sort -u)
 
 check "nfprobe is /usr/bin/nfprobe" test "$(command -v nfprobe)" = /usr/bin/nfprobe
 said=$(/usr/bin/nfprobe --version 2>&1)
@@ -147,17 +147,17 @@ leftovers() {
     done
 }
 # dpkg, not apt: apt knows local .debs only while they are installed.
-check "dpkg --remove $packages" dpkg --remove $packages
+check "dpkg --remove ${packages[*]}" dpkg --remove "${packages[@]}"
 left=$(leftovers | grep -v '^/etc/')
 check "after remove only /etc is left (${left:-nothing else})" test -z "$left"
 [ -n "$edited" ] && check "after remove the edited $edited is still there" test -f "$edited"
-check "dpkg --purge $packages" dpkg --purge $packages
+check "dpkg --purge ${packages[*]}" dpkg --purge "${packages[@]}"
 left=$(leftovers)
 check "after purge no file of the packages is left (${left:-none})" test -z "$left"
 for dir in /etc/nfprobe /var/lib/nfprobe /var/log/nfprobe; do
     check "after purge there is no $dir" test ! -e "$dir"
 done
-known=$(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' $packages 2>/dev/null | grep -v 'not-installed$')
+known=$(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | grep -v 'not-installed$')
 check "dpkg has forgotten them (${known:-yes})" test -z "$known"
 check "the user nfprobe stays after purge (Debian practice)" getent passwd nfprobe
 
