@@ -146,7 +146,8 @@ void cache_remove(struct flow_cache *c, struct flow *f)
     uint32_t i = cache_index(c, f);
     unindex(c, f, i);
     list_unlink(c, &c->lru, lru_link, i);
-    list_unlink(c, (f->state & FLOW_CLOSING) ? &c->closing : &c->start, start_link, i);
+    if (!(f->state & FLOW_UNSCHEDULED))
+        list_unlink(c, (f->state & FLOW_CLOSING) ? &c->closing : &c->start, start_link, i);
     f->state = 0;
     f->hash_next = c->free_head;
     c->free_head = i;
@@ -164,11 +165,18 @@ void cache_touch(struct flow_cache *c, struct flow *f)
 
 void cache_restart(struct flow_cache *c, struct flow *f)
 {
+    if (f->state & FLOW_UNSCHEDULED)
+        return;
     uint32_t i = cache_index(c, f);
     struct list_head *from = (f->state & FLOW_CLOSING) ? &c->closing : &c->start;
     list_unlink(c, from, start_link, i);
-    f->state &= (uint8_t)~FLOW_CLOSING;
-    list_append(c, &c->start, start_link, i);
+    f->state = (uint8_t)((f->state & ~FLOW_CLOSING) | FLOW_UNSCHEDULED);
+}
+
+void cache_schedule(struct flow_cache *c, struct flow *f)
+{
+    f->state &= (uint8_t)~FLOW_UNSCHEDULED;
+    list_append(c, &c->start, start_link, cache_index(c, f));
 }
 
 void cache_mark_closing(struct flow_cache *c, struct flow *f)
@@ -176,7 +184,10 @@ void cache_mark_closing(struct flow_cache *c, struct flow *f)
     if (f->state & FLOW_CLOSING)
         return;
     uint32_t i = cache_index(c, f);
-    list_unlink(c, &c->start, start_link, i);
+    if (f->state & FLOW_UNSCHEDULED)
+        f->state &= (uint8_t)~FLOW_UNSCHEDULED;
+    else
+        list_unlink(c, &c->start, start_link, i);
     f->state |= FLOW_CLOSING;
     list_append(c, &c->closing, start_link, i);
 }

@@ -35,6 +35,7 @@ enum {
     FLOW_CLOSING = 1u << 2,     /* on the close list */
     FLOW_IN_USE = 1u << 3,
     FLOW_RST = 1u << 4,
+    FLOW_UNSCHEDULED = 1u << 5, /* on neither start nor close list: see cache_restart() */
 };
 
 /* One metered flow. "Forward" is the initiator's direction (sender of the
@@ -90,11 +91,16 @@ void cache_remove(struct flow_cache *c, struct flow *f);
 
 bool cache_full(const struct flow_cache *c);
 
-/* Keep the time lists in order: call when a flow sees a packet / starts a new
- * record / starts closing. */
+/* Keep the time lists in order: call when a flow sees a packet / starts
+ * closing. */
 void cache_touch(struct flow_cache *c, struct flow *f);
-void cache_restart(struct flow_cache *c, struct flow *f);
 void cache_mark_closing(struct flow_cache *c, struct flow *f);
+/* A record of the flow was exported at its active timeout: the flow leaves
+ * the start list until cache_schedule() puts it back with its next packet,
+ * so the next record's timeout counts from that packet, whenever the clock
+ * happened to be looked at. */
+void cache_restart(struct flow_cache *c, struct flow *f);
+void cache_schedule(struct flow_cache *c, struct flow *f);
 
 /* Heads of the time lists, NULL when empty (inline: expiry looks at them
  * for every packet). */

@@ -1,10 +1,13 @@
 #include "capture.h"
 
+#include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "decode.h"
 
@@ -127,6 +130,18 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
         apply_filter(c, bpf, err, errlen) < 0)
         return fail(c);
     return c;
+}
+
+int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen)
+{
+    int fd = c->live ? pcap_fileno(c->p) : -1;
+    int arg = group | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+    if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+        snprintf(err, errlen, "cannot spread %s's packets over several workers (PACKET_FANOUT: %s); "
+                 "run with --workers 1", c->name, fd < 0 ? "not a live capture" : strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Live and idle: wait for the ring to fill, at most LIVE_TIMEOUT_MS, so the
