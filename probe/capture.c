@@ -1,6 +1,7 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -132,11 +133,42 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
     return c;
 }
 
+/* The fanout program: which socket of the group a packet goes to, from a
+ * symmetric hash of its two IP addresses (their sum, mixed). Addresses only:
+ * the ports are not in a fragment, and the kernel's own hash mode
+ * (PACKET_FANOUT_HASH) hashes an IPv6 fragment on its addresses but the
+ * unfragmented packets of the same flow on their ports too, so a flow would
+ * be split over two workers; its defragmentation (IPv4 only) would hand the
+ * probe one reassembled packet instead of the fragments on the wire. Not IP
+ * (or an encapsulation the kernel does not strip, such as MPLS): socket 0. */
+#define LD_NET_WORD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + (off)))
+#define TAX BPF_STMT(BPF_MISC | BPF_TAX, 0)
+#define ADD_X BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0)
+static struct sock_filter address_hash[] = {
+    /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+    /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 5),         /* IPv4, else to 7 */
+    /* 2 */ LD_NET_WORD(12), TAX, LD_NET_WORD(16), ADD_X,
+    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JA, 25, 0, 0),                      /* to 32 */
+    /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x86DD, 0, 23),        /* IPv6, else to 31 */
+    /* 8 */ LD_NET_WORD(8), TAX,
+    /* 10 */ LD_NET_WORD(12), ADD_X, TAX, LD_NET_WORD(16), ADD_X, TAX, LD_NET_WORD(20), ADD_X, TAX,
+    /* 19 */ LD_NET_WORD(24), ADD_X, TAX, LD_NET_WORD(28), ADD_X, TAX, LD_NET_WORD(32), ADD_X, TAX,
+    /* 28 */ LD_NET_WORD(36), ADD_X,
+    /* 30 */ BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),                      /* to 32 */
+    /* 31 */ BPF_STMT(BPF_RET | BPF_K, 0),
+    /* 32 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u), TAX,
+    /* 34 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16), BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+    /* 36 */ BPF_STMT(BPF_RET | BPF_A, 0),     /* the kernel takes it modulo the group's size */
+};
+_Static_assert(sizeof address_hash / sizeof address_hash[0] == 37, "jump offsets above");
+
 int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen)
 {
     int fd = c->live ? pcap_fileno(c->p) : -1;
-    int arg = group | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
-    if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+    int arg = group | PACKET_FANOUT_CBPF << 16;
+    struct sock_fprog prog = {sizeof address_hash / sizeof address_hash[0], address_hash};
+    if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0 ||
+        setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) < 0) {
         snprintf(err, errlen, "cannot spread %s's packets over several workers (PACKET_FANOUT: %s); "
                  "run with --workers 1", c->name, fd < 0 ? "not a live capture" : strerror(errno));
         return -1;

@@ -27,9 +27,9 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
 struct capture *capture_open_live(const char *iface, uint32_t snaplen, const char *bpf,
                                   char *err, size_t errlen);
 /* Join the live capture's socket to the kernel's fanout group (Linux
- * PACKET_FANOUT, hash mode with defragmentation: the packets of a flow, both
- * directions and every fragment, go to one socket of the group). 0, or -1
- * with a message in err. */
+ * PACKET_FANOUT with a program of ours: the packets of a flow, both
+ * directions and every fragment, go to one socket of the group; see
+ * capture.c). 0, or -1 with a message in err. */
 int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen);
 
 /* Next packet; on CAPTURE_ERROR capture_error() says what happened. */
