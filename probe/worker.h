@@ -4,7 +4,8 @@
  * table), its nDPI module, the plugins' per-flow states; no lock on the
  * packet path. Every packet of a flow, both directions and its non-first
  * fragments, reaches the same worker: live, the kernel spreads packets over
- * one capture socket per worker (PACKET_FANOUT hash with defragmentation);
+ * one capture socket per worker (PACKET_FANOUT, by a hash of the addresses:
+ * capture_join_fanout());
  * reading a file, the reader hashes each packet's flow key and hands the
  * packet over through the worker's ring, with the capture's clock, so every
  * worker expires flows as the capture's time moves. Finished records go back
