@@ -277,6 +277,15 @@ static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h,
     pkt->data = data;
 }
 
+/* A record's 32-bit time field as libpcap widens it: signed in our byte
+ * order, unsigned when it swaps (its SWAPLONG is unsigned). Damaged times
+ * then come out as they did through libpcap. */
+static int64_t file_time_field(const struct mapped_file *m, size_t at)
+{
+    uint32_t v = file_u32(m, at);
+    return m->swapped ? (int64_t)v : (int64_t)(int32_t)v;
+}
+
 /* libpcap's words for a file that ends inside a record (sf-pcap.c). */
 static enum capture_result truncated(struct capture *c, const char *part, uint32_t want, size_t got)
 {
@@ -298,11 +307,9 @@ static enum capture_result read_record(struct capture *c, struct pcap_pkthdr *h,
         return CAPTURE_END;
     if (left < PCAP_RECORD_HEADER)
         return truncated(c, "header", PCAP_RECORD_HEADER, left);
-    /* libpcap's file time fields are 32-bit signed, widened as such */
-    int32_t sec = (int32_t)file_u32(m, m->off), frac = (int32_t)file_u32(m, m->off + 4);
     uint32_t caplen = file_u32(m, m->off + 8);
-    h->ts.tv_sec = sec;
-    h->ts.tv_usec = m->nano ? frac : (suseconds_t)frac * 1000;
+    h->ts.tv_sec = file_time_field(m, m->off);
+    h->ts.tv_usec = file_time_field(m, m->off + 4) * (m->nano ? 1 : 1000);
     h->len = file_u32(m, m->off + 12);
     left -= PCAP_RECORD_HEADER;
     if (caplen > PCAP_MAX_CAPLEN) {
