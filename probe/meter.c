@@ -399,29 +399,32 @@ static void schedule_if_restarted(struct meter *m, struct flow *f)
     }
 }
 
-void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
+/* Counts the packet; true when it is metered. */
+static bool count_packet(struct meter *m, enum decode_status st, const struct packet_view *pv)
 {
     m->stats.packets++;
     if (st != DECODE_OK) {
         m->stats.undecoded[st]++;
-        return;
+        return false;
     }
     m->stats.decoded++;
     m->stats.l4_truncated += pv->l4_truncated;
-    meter_advance(m, pv->ts_us);
-    resolve_fragment(m, pv);
+    return true;
+}
 
-    struct flow_key key;
-    int src_end = flowkey_from_packet(pv, &key);
-    uint32_t hash = flowkey_hash(&key);
-    struct flow *f = cache_lookup(&m->cache, &key, hash);
+/* A decoded packet whose fragment is resolved and whose key is built: into
+ * its flow. */
+static void meter_keyed(struct meter *m, const struct packet_view *pv, const struct flow_key *key,
+                        uint32_t hash, int src_end)
+{
+    struct flow *f = cache_lookup(&m->cache, key, hash);
     if (f)
         f = end_if_over(m, f, pv);
     bool created = !f;
     if (f && f->ext)
         __builtin_prefetch(f->ext);     /* read below, after the counters */
     if (created) {
-        f = new_flow(m, &key, hash, src_end, pv);
+        f = new_flow(m, key, hash, src_end, pv);
         ext_attach(m, f);
     }
     int dir = src_end == f->key_dir ? DIR_FWD : DIR_REV;
@@ -439,5 +442,84 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
     if (((struct block_header *)f->ext)->export_requested) {
         m->stats.ext_exports++;
         expire_flow(m, f, END_OF_FLOW);
+    }
+}
+
+void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
+{
+    if (!count_packet(m, st, pv))
+        return;
+    meter_advance(m, pv->ts_us);
+    resolve_fragment(m, pv);
+    struct flow_key key;
+    int src_end = flowkey_from_packet(pv, &key);
+    meter_keyed(m, pv, &key, flowkey_hash(&key), src_end);
+}
+
+/* ---- batches --------------------------------------------------------------
+ *
+ * Once flows outgrow the CPU caches, a lookup waits for two misses one after
+ * the other: the hash bucket, then the flow it names. A batch runs as a
+ * pipeline: packet i+2*AHEAD is decoded and hashed and its bucket asked for,
+ * the flow named by packet i+AHEAD's bucket (there by now) is asked for, and
+ * packet i, whose flow is there by now, is metered. The misses of a batch
+ * overlap instead of adding up. The prefetches are hints only: metering
+ * looks everything up again, so earlier packets of the batch may create,
+ * move or expire flows and the results stay those of one packet at a time. */
+
+enum { METER_AHEAD = 8, METER_BATCH = CAPTURE_BATCH_MAX };
+
+struct staged_packet {
+    struct packet_view pv;
+    struct flow_key key;
+    uint32_t hash;
+    int src_end;                /* < 0: not metered */
+    uint64_t clock_us;
+};
+
+/* Decode, count, resolve fragments (in packet order: a first fragment is
+ * remembered before the later ones look for it) and key one packet. */
+static void stage_packet(struct meter *m, int dlt, const struct capture_packet *pkt,
+                         struct staged_packet *s)
+{
+    s->src_end = -1;
+    enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
+    if (!count_packet(m, st, &s->pv))
+        return;
+    s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
+    resolve_fragment(m, &s->pv);
+    s->src_end = flowkey_from_packet(&s->pv, &s->key);
+    s->hash = flowkey_hash(&s->key);
+    __builtin_prefetch(cache_bucket(&m->cache, s->hash));
+}
+
+static void meter_staged(struct meter *m, const struct staged_packet *s)
+{
+    if (s->src_end < 0)
+        return;
+    meter_advance(m, s->clock_us);
+    meter_keyed(m, &s->pv, &s->key, s->hash, s->src_end);
+}
+
+static void meter_batch(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n)
+{
+    struct staged_packet staged[METER_BATCH];
+    for (unsigned i = 0; i < n + 2 * METER_AHEAD; i++) {
+        if (i < n)
+            stage_packet(m, dlt, &pkts[i], &staged[i]);
+        if (i >= METER_AHEAD && i - METER_AHEAD < n && staged[i - METER_AHEAD].src_end >= 0)
+            cache_prefetch_chain(&m->cache, staged[i - METER_AHEAD].hash);
+        if (i >= 2 * METER_AHEAD)
+            meter_staged(m, &staged[i - 2 * METER_AHEAD]);
+    }
+}
+
+void meter_packets(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n)
+{
+    while (n) {
+        unsigned k = n < METER_BATCH ? n : METER_BATCH;
+        meter_batch(m, dlt, pkts, k);
+        pkts += k;
+        n -= k;
     }
 }

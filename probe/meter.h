@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "cache.h"
+#include "capture.h"
 #include "decode.h"
 #include "extension.h"
 #include "frag.h"
@@ -76,6 +77,12 @@ size_t meter_record_copy(const struct meter *m, const struct flow_record *r, voi
 
 /* Count one decoded (or undecodable) packet. */
 void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv);
+
+/* Decode and count pkts[0..n), in order: the same as decode_packet() and
+ * meter_packet() for each, with the clock moved to the packet's clock_us (its
+ * ts_us when 0) before each metered packet. Their data are read only during
+ * the call. */
+void meter_packets(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n);
 
 /* Move the clock to now_us (never backwards) and export what has expired. */
 void meter_advance(struct meter *m, uint64_t now_us);

@@ -15,7 +15,7 @@ enum { IN_RING_BYTES = 8u << 20, OUT_RING_BYTES = 8u << 20 };
 /* The reader publishes packets in groups (one shared write per group) and
  * tells every worker the time every CLOCK_EVERY packets, so a worker that
  * gets none of them still expires its flows. */
-enum { COMMIT_EVERY = 32, CLOCK_EVERY = 1024, RELEASE_EVERY = 64 };
+enum { COMMIT_EVERY = 32, CLOCK_EVERY = 1024 };
 /* A live worker looks at the clock at least this often, as the single
  * thread does (main.c). */
 enum { LIVE_TICK_PACKETS = 4096 };
@@ -84,41 +84,47 @@ size_t pool_drain(struct worker_pool *p, record_sink_fn sink, void *ctx)
 
 /* ---- the worker threads ----------------------------------------------------- */
 
-static void meter_entry(struct meter *m, int dlt, const struct packet_entry *e)
+/* Up to CAPTURE_BATCH_MAX packets from the ring, for meter_packets(); their
+ * data stay in the ring until ring_release(). A clock entry ends a batch:
+ * *clock_us is then where the clock goes after it (else 0). */
+static unsigned take_batch(struct worker *w, struct capture_packet *pkts, uint64_t *clock_us)
 {
-    meter_advance(m, e->clock_us);
-    if (e->caplen == CLOCK_ONLY)
-        return;
-    struct packet_view pv;
-    enum decode_status st = decode_packet(dlt, e->data, e->caplen, e->wirelen, e->ts_us, &pv);
-    meter_packet(m, st, &pv);
+    unsigned n = 0;
+    *clock_us = 0;
+    size_t len;
+    const struct packet_entry *e;
+    while (n < CAPTURE_BATCH_MAX && (e = ring_next(&w->in, &len))) {
+        if (e->caplen == CLOCK_ONLY) {
+            *clock_us = e->clock_us;
+            break;
+        }
+        pkts[n++] = (struct capture_packet){e->ts_us, e->clock_us, e->caplen, e->wirelen, e->data};
+    }
+    return n;
 }
 
 static void run_from_reader(struct worker *w, int dlt)
 {
-    unsigned idle = 0, since_release = 0;
+    unsigned idle = 0;
+    struct capture_packet pkts[CAPTURE_BATCH_MAX];
     for (;;) {
-        size_t len;
-        const struct packet_entry *e = ring_next(&w->in, &len);
-        if (!e) {
-            ring_release(&w->in);
-            ring_commit(&w->out);
-            since_release = 0;
-            if (atomic_load_explicit(&w->input_done, memory_order_acquire) &&
-                !(e = ring_next(&w->in, &len)))
-                return;
-            if (!e) {
-                pool_backoff(&idle);
-                continue;
-            }
+        /* read before the ring is found empty: what the reader handed over
+         * before it said it was done is all in the ring by then */
+        bool done = atomic_load_explicit(&w->input_done, memory_order_acquire);
+        uint64_t clock_us;
+        unsigned n = take_batch(w, pkts, &clock_us);
+        meter_packets(&w->meter, dlt, pkts, n);
+        if (clock_us)
+            meter_advance(&w->meter, clock_us);
+        ring_release(&w->in);
+        ring_commit(&w->out);
+        if (n || clock_us) {
+            idle = 0;
+            continue;
         }
-        idle = 0;
-        meter_entry(&w->meter, dlt, e);
-        if (++since_release == RELEASE_EVERY) {
-            ring_release(&w->in);
-            ring_commit(&w->out);
-            since_release = 0;
-        }
+        if (done)
+            return;
+        pool_backoff(&idle);
     }
 }
 
@@ -126,18 +132,16 @@ static void run_live(struct worker *w, const atomic_bool *stop)
 {
     int dlt = capture_datalink(w->cap);
     unsigned since_tick = 0;
+    struct capture_packet pkts[CAPTURE_BATCH_MAX];
     while (!atomic_load_explicit(stop, memory_order_relaxed)) {
-        struct capture_packet pkt;
-        enum capture_result rc = capture_next(w->cap, &pkt);
-        if (rc == CAPTURE_PACKET) {
-            struct packet_view pv;
-            enum decode_status st = decode_packet(dlt, pkt.data, pkt.caplen, pkt.wirelen, pkt.ts_us, &pv);
-            meter_packet(&w->meter, st, &pv);
-            if (++since_tick % 64 == 0)
-                ring_commit(&w->out);
-            if (since_tick < LIVE_TICK_PACKETS)
-                continue;
-        } else if (rc == CAPTURE_ERROR) {
+        enum capture_result rc;
+        unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
+        meter_packets(&w->meter, dlt, pkts, n);
+        ring_commit(&w->out);
+        since_tick += n;
+        if (rc == CAPTURE_PACKET && since_tick < LIVE_TICK_PACKETS)
+            continue;
+        if (rc == CAPTURE_ERROR) {
             log_error("%s", capture_error(w->cap));
             atomic_store(&w->failed, true);
             return;
