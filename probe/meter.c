@@ -445,11 +445,14 @@ static void meter_keyed(struct meter *m, const struct packet_view *pv, const str
     }
 }
 
+/* Every frame read moves the clock, metered or not: a frame's time is the
+ * capture's time either way, and the reader that hands packets to several
+ * workers need not decode a frame to know it. */
 void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
 {
+    meter_advance(m, pv->ts_us);
     if (!count_packet(m, st, pv))
         return;
-    meter_advance(m, pv->ts_us);
     resolve_fragment(m, pv);
     struct flow_key key;
     int src_end = flowkey_from_packet(pv, &key);
@@ -483,10 +486,10 @@ static void stage_packet(struct meter *m, int dlt, const struct capture_packet *
                          struct staged_packet *s)
 {
     s->src_end = -1;
+    s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
     enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
     if (!count_packet(m, st, &s->pv))
         return;
-    s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
     resolve_fragment(m, &s->pv);
     s->src_end = flowkey_from_packet(&s->pv, &s->key);
     s->hash = flowkey_hash(&s->key);
@@ -495,9 +498,9 @@ static void stage_packet(struct meter *m, int dlt, const struct capture_packet *
 
 static void meter_staged(struct meter *m, const struct staged_packet *s)
 {
+    meter_advance(m, s->clock_us);      /* every frame moves the clock (meter_packet()) */
     if (s->src_end < 0)
         return;
-    meter_advance(m, s->clock_us);
     meter_keyed(m, &s->pv, &s->key, s->hash, s->src_end);
 }
 

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "decode.h"
-#include "flowkey.h"
 #include "util.h"
 
 /* Rings sized for a few milliseconds of packets: the reader runs ahead of
@@ -203,28 +202,23 @@ int pool_start(struct worker_pool *p, const int *cpus, int ncpus)
 
 /* ---- the reader: packets -> workers -------------------------------------------- */
 
-/* The worker of a packet's flow: the same for both directions (the key is
- * canonical) and for every fragment (ports from the first fragment, as the
- * meter finds them). Packets that cannot be metered go to worker 0, which
- * counts them. */
-static int worker_of(struct worker_pool *p, const struct capture_packet *pkt)
+/* The worker of a packet's flow, from a symmetric hash of its two IP
+ * addresses, as live capture spreads packets (capture_join_fanout()): the
+ * same for both directions and for every fragment, ports or not, and cheap
+ * enough for the one thread that reads for all workers (no full decode for
+ * plain Ethernet). Packets that are not IP go to worker 0, which counts them. */
+static int worker_of(const struct worker_pool *p, const struct capture_packet *pkt)
 {
-    struct packet_view pv;
-    if (decode_packet(p->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &pv) != DECODE_OK)
+    uint8_t src[16], dst[16];
+    if (!decode_address_pair(p->dlt, pkt->data, pkt->caplen, pkt->wirelen, src, dst))
         return 0;
-    /* the meter's clock moves with the packets it meters */
-    if (pkt->ts_us > p->clock_us)
-        p->clock_us = pkt->ts_us;
-    if (pv.frag.is_fragment) {
-        if (pv.frag.offset == 0)
-            frag_remember(&p->frags, &pv);
-        else
-            frag_resolve(&p->frags, &pv);
-    }
-    struct flow_key key;
-    flowkey_from_packet(&pv, &key);
-    /* the high bits: the cache indexes with the low ones */
-    return (int)(((uint64_t)flowkey_hash(&key) * (uint32_t)p->n) >> 32);
+    uint32_t sw[4], dw[4];      /* any byte order: only needs to be symmetric */
+    memcpy(sw, src, sizeof sw);
+    memcpy(dw, dst, sizeof dw);
+    uint32_t s = sw[0] + sw[1] + sw[2] + sw[3], d = dw[0] + dw[1] + dw[2] + dw[3];
+    uint32_t h = (s + d) * 0x9E3779B1u ^ (s ^ d) * 0x85EBCA77u;
+    h ^= h >> 15;
+    return (int)(((uint64_t)h * (uint32_t)p->n) >> 32);
 }
 
 static void commit_inputs(struct worker_pool *p)
@@ -261,6 +255,8 @@ static void send_clock(struct worker_pool *p, record_sink_fn sink, void *ctx)
 void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkt, record_sink_fn sink,
                    void *ctx)
 {
+    if (pkt->ts_us > p->clock_us)
+        p->clock_us = pkt->ts_us;
     struct worker *w = &p->w[worker_of(p, pkt)];
     struct packet_entry *e = reserve_input(p, w, pkt->caplen, sink, ctx);
     *e = (struct packet_entry){pkt->ts_us, p->clock_us, pkt->caplen, pkt->wirelen};
@@ -312,10 +308,6 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool
             return -1;
         }
     }
-    if (n > 1 && !live && frag_init(&p->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
-        log_error("out of memory");
-        return -1;
-    }
     return 0;
 }
 
@@ -361,7 +353,6 @@ void pool_free(struct worker_pool *p)
         ring_free(&p->w[i].in);
         ring_free(&p->w[i].out);
     }
-    frag_free(&p->frags);
     free(p->w);
     p->w = NULL;
 }

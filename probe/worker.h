@@ -5,9 +5,9 @@
  * packet path. Every packet of a flow, both directions and its non-first
  * fragments, reaches the same worker: live, the kernel spreads packets over
  * one capture socket per worker (PACKET_FANOUT, by a hash of the addresses:
- * capture_join_fanout());
- * reading a file, the reader hashes each packet's flow key and hands the
- * packet over through the worker's ring, with the capture's clock, so every
+ * capture_join_fanout()); reading a file, the reader hashes the addresses
+ * the same way and hands the packet over through the worker's ring, with
+ * the capture's clock, so every
  * worker expires flows as the capture's time moves. Finished records go back
  * through a second ring to the one exporter (the main thread). With one
  * worker none of this runs: the main thread meters and exports itself. */
@@ -19,7 +19,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "capture.h"
-#include "frag.h"
 #include "meter.h"
 #include "ring.h"
 
@@ -53,7 +52,6 @@ struct worker_pool {
     int n;
     const atomic_bool *stop;    /* live: set on SIGINT/SIGTERM */
     int dlt;                    /* file */
-    struct frag_table frags;    /* file: where the reader sends non-first fragments */
     uint64_t clock_us;          /* file: the latest packet time read */
     unsigned since_commit, since_clock;
 };
