@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ enum {
     OPT_APP_ID_PEN = 500,
     OPT_PLUGIN_PEN = 600, OPT_EARLY_EXPIRE,
     OPT_DPI_HOT_FLOWS = 700,
+    OPT_WORKERS = 800, OPT_CPUS,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +59,8 @@ static const struct option long_opts[] = {
     {"plugin", required_argument, NULL, 'P'},
     {"plugin-pen", required_argument, NULL, OPT_PLUGIN_PEN},
     {"early-expire", no_argument, NULL, OPT_EARLY_EXPIRE},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"cpus", required_argument, NULL, OPT_CPUS},
     {NULL, 0, NULL, 0},
 };
 
@@ -96,7 +100,10 @@ static void usage(FILE *out)
 "      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
 "      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
 "      --tcp-close-timeout S export S seconds after FIN both ways or RST (default 2)\n"
-"      --max-flows N         flow cache size (default 1000000)\n"
+"      --max-flows N         flow cache size (default 1000000), shared by the workers\n"
+"      --workers N           metering threads, each with its own flows (default 1;\n"
+"                            live, one capture socket each in a kernel fanout group)\n"
+"      --cpus LIST           pin the workers to these CPUs, e.g. 2,3 or 2-5\n"
 "      --no-dissect          no layer-7 dissection\n"
 "      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
 "      --dpi-hot-flows N     nDPI flow states kept unpacked (default 256): fewer saves\n"
@@ -133,6 +140,7 @@ static void set_defaults(struct options *o)
     o->export_version = 10;
     o->template_refresh_packets = 20;
     o->plugin_pen = NFP_DEFAULT_PEN;
+    o->workers = 1;
 }
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -189,6 +197,55 @@ static int check_consistency(struct options *o)
         log_error("--idle-timeout and --active-timeout must be more than 0");
         return -1;
     }
+    return 0;
+}
+
+/* One CPU number of a --cpus list, from the CPUs this process may run on. */
+static bool cpu_usable(uint64_t cpu, const cpu_set_t *allowed)
+{
+    return cpu < CPU_SETSIZE && CPU_ISSET((int)cpu, allowed);
+}
+
+static int add_cpu_range(struct options *o, uint64_t lo, uint64_t hi, const char *arg,
+                         const cpu_set_t *allowed)
+{
+    for (uint64_t c = lo; c <= hi; c++) {
+        if (!cpu_usable(c, allowed)) {
+            char want[96];
+            snprintf(want, sizeof want, "CPU %llu is not one this process may use (see nproc, taskset -p $$)",
+                     (unsigned long long)c);
+            return bad("--cpus", arg, want);
+        }
+        if (o->ncpus == MAX_WORKERS)
+            return bad("--cpus", arg, "more CPUs than the most workers (64)");
+        o->cpus[o->ncpus++] = (int)c;
+    }
+    return 0;
+}
+
+/* "2", "0,2", "2-5,7": CPUs in the order workers take them. */
+static int parse_cpus(const char *arg, struct options *o)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+        CPU_ZERO(&allowed);
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf)
+        return bad("--cpus", arg, "list too long");
+    o->ncpus = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(item, '-');
+        if (dash)
+            *dash = '\0';
+        uint64_t lo, hi;
+        if (!parse_u64(item, 0, CPU_SETSIZE - 1, &lo) || !parse_u64(dash ? dash + 1 : item, lo, CPU_SETSIZE - 1, &hi))
+            return bad("--cpus", arg, "expected CPU numbers and ranges, e.g. 2,3 or 2-5");
+        if (add_cpu_range(o, lo, hi, arg, &allowed) < 0)
+            return -1;
+    }
+    if (o->ncpus == 0)
+        return bad("--cpus", arg, "expected CPU numbers and ranges, e.g. 2,3 or 2-5");
     return 0;
 }
 
@@ -281,6 +338,11 @@ static int parse_one(int c, const char *arg, struct options *o)
         if (parse_number("--max-udp-dissections", arg, 1, 1000, &n) < 0) return -1;
         o->max_udp_dissections = (uint32_t)n;
         return 0;
+    case OPT_WORKERS:
+        if (parse_number("--workers", arg, 1, MAX_WORKERS, &n) < 0) return -1;
+        o->workers = (int)n;
+        return 0;
+    case OPT_CPUS: return parse_cpus(arg, o);
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #define MAX_COLLECTORS 8
-#define MAX_PLUGIN_OPTIONS 15     /* the meter takes 16 extensions; DPI is one */
+#define MAX_PLUGIN_OPTIONS 15
+#define MAX_WORKERS 64     /* the meter takes 16 extensions; DPI is one */
 
 struct options {
     const char *interface;      /* -i */
@@ -44,6 +45,10 @@ struct options {
     int nplugins;
     uint32_t plugin_pen;        /* --plugin-pen */
     bool early_expire;          /* --early-expire */
+    /* workers (issue 11) */
+    int workers;                /* --workers */
+    int cpus[MAX_WORKERS];      /* --cpus, in the order workers take them */
+    int ncpus;
 };
 
 /* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a
