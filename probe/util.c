@@ -10,14 +10,17 @@
 #include <time.h>
 
 static bool quiet_info;
+static const char *log_context;
 
 void log_set_quiet(bool quiet) { quiet_info = quiet; }
+void log_set_context(const char *context) { log_context = context; }
 
 static void vlog(const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(stderr, "nfprobe: %s\n", line);
+    fprintf(stderr, "nfprobe: %s%s%s\n", log_context ? log_context : "",
+            log_context ? ": " : "", line);
 }
 
 void log_error(const char *fmt, ...)

@@ -7,10 +7,13 @@
 #include <stdint.h>
 #include <string.h>
 
-/* One-line messages to stderr, prefixed "nfprobe: ". */
+/* One-line messages to stderr, prefixed "nfprobe: " (and by the context, if
+ * set: "nfprobe: FILE:LINE: ..."). */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_quiet(bool quiet);
+/* Where the messages come from until reset with NULL; the string must stay. */
+void log_set_context(const char *context);
 
 /* Parse a whole decimal number in [min, max]; false on junk or range. */
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

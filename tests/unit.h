@@ -15,5 +15,6 @@ Suite *dpi_suite(void);
 Suite *plugin_suite(void);
 Suite *splt_flowstats_suite(void);
 Suite *early_classify_suite(void);
+Suite *options_suite(void);
 
 #endif

@@ -18,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, plugin_suite());
     srunner_add_suite(sr, splt_flowstats_suite());
     srunner_add_suite(sr, early_classify_suite());
+    srunner_add_suite(sr, options_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
