@@ -13,6 +13,7 @@
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
+#include "privdrop.h"
 #include "stats.h"
 #include "util.h"
 
@@ -44,6 +45,7 @@ static void install_signals(struct capture *cap)
 
 struct probe {
     struct options opt;
+    struct run_as run_as;       /* -u */
     struct dpi *dpi;            /* NULL with --no-dissect */
     size_t dpi_offset;          /* of its state in a flow's extension block */
     struct capture *cap;
@@ -112,6 +114,31 @@ static int run_loop(struct probe *p)
         since_tick = 0;
         tick(p);
     }
+    return 0;
+}
+
+/* -u: a user that does not exist fails before anything is opened. */
+static int lookup_user(struct probe *p)
+{
+    char err[512];
+    if (p->opt.user && privdrop_lookup(p->opt.user, &p->run_as, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The capture, sockets and files are open: nothing later needs privileges
+ * (reconnects make ordinary sockets; files made later belong to the user). */
+static int drop_privileges(struct probe *p)
+{
+    char err[512];
+    if (privdrop_after_open(p->opt.user ? &p->run_as : NULL, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (p->opt.user)
+        log_info("running as %s (uid %u)", p->run_as.name, (unsigned)p->run_as.uid);
     return 0;
 }
 
@@ -206,6 +233,8 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
+    if (lookup_user(&p) < 0)
+        return EXIT_USAGE;
 
     if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
@@ -219,7 +248,7 @@ int main(int argc, char **argv)
     p.cap = open_input(&p.opt);
     if (!p.cap)
         return EXIT_RUN_FAILED;
-    if (exporter_open(&p.exporter, &p.opt) < 0) {
+    if (exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0) {
         exporter_close(&p.exporter);
         capture_close(p.cap);
         return EXIT_RUN_FAILED;

@@ -64,6 +64,7 @@ static const struct option long_opts[] = {
     {"plugin-pen", required_argument, NULL, OPT_PLUGIN_PEN},
     {"early-expire", no_argument, NULL, OPT_EARLY_EXPIRE},
     {"export-version", required_argument, NULL, 'V'},
+    {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
     {NULL, 0, NULL, 0},
 };
@@ -120,6 +121,7 @@ static void usage(FILE *out)
 "service:\n"
 "      --config FILE         read options from FILE first: one long option a line,\n"
 "                            'name = value' or a flag's name; the command line wins\n"
+"  -u, --user USER           after opening the capture, sockets and files, run as USER\n"
 "other:\n"
 "      --stats S             print statistics every S seconds (and at exit)\n"
 "  -q, --quiet               no informational messages\n"
@@ -260,6 +262,7 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->domain = (uint32_t)n;
         return 0;
     case 'q': o->quiet = true; return 0;
+    case 'u': o->user = arg; return 0;
     case OPT_JSON: o->json = true; return 0;
     case OPT_BIFLOW: o->biflow = true; return 0;
     case OPT_IDLE: return parse_timeout("--idle-timeout", arg, &o->idle_us);
@@ -437,7 +440,7 @@ static int load_config(const char *path, struct options *o)
 
 /* ---- the command line ------------------------------------------------------ */
 
-static const char short_opts[] = ":i:r:f:s:c:o:O:qhV:T:P:";
+static const char short_opts[] = ":i:r:f:s:c:o:O:qhV:T:P:u:";
 
 /* --config is read before the other options, whatever its place: they
  * override the file. The last --config counts. */

@@ -44,6 +44,8 @@ struct options {
     int nplugins;
     uint32_t plugin_pen;        /* --plugin-pen */
     bool early_expire;          /* --early-expire */
+    /* running as a service (issue 12) */
+    const char *user;           /* -u: run as this user once the input and outputs are open */
 };
 
 /* Reads --config FILE first (one long option a line: "name = value", a

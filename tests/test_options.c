@@ -51,6 +51,7 @@ START_TEST(file_values_go_through_the_option_parser)
         "no-dissect = no\n"
         "filter = tcp port 80 or udp\n"
         "export-version = 10\n"
+        "user = nobody\n"
         "interface = eth0");            /* no newline at the end */
     struct options o;
     ck_assert_int_eq(parse(&o, (const char *[]){"--config", conf, NULL}), 0);
@@ -64,6 +65,7 @@ START_TEST(file_values_go_through_the_option_parser)
     ck_assert(o.dissect);
     ck_assert_str_eq(o.bpf, "tcp port 80 or udp");
     ck_assert_int_eq(o.export_version, 10);
+    ck_assert_str_eq(o.user, "nobody");
     ck_assert_str_eq(o.interface, "eth0");
     ck_assert(!o.json);
 }
@@ -155,12 +157,14 @@ END_TEST
 START_TEST(without_config_the_command_line_alone)
 {
     struct options o;
-    ck_assert_int_eq(parse(&o, (const char *[]){"-i", "eth0", "--export-version", "9", NULL}), 0);
+    ck_assert_int_eq(parse(&o, (const char *[]){"-i", "eth0", "-u", "nfprobe", "--export-version", "9", NULL}), 0);
+    ck_assert_str_eq(o.user, "nfprobe");
     ck_assert_int_eq(o.export_version, 9);
     ck_assert_int_eq(o.ncollectors, 0);
     ck_assert(o.json);
     /* and again, in the same process: the parser starts afresh */
     ck_assert_int_eq(parse(&o, (const char *[]){"-r", "x.pcap", NULL}), 0);
+    ck_assert_ptr_null(o.user);
     ck_assert_str_eq(o.read_file, "x.pcap");
 }
 END_TEST
