@@ -5,7 +5,7 @@
 # interface), started as root with the unit's CapabilityBoundingSet= and
 # NoNewPrivileges= applied by setpriv, as systemd would. So it reads
 # ETC/nfprobe/IFACE.conf, captures on IFACE and becomes the user nfprobe
-# (made for the test if missing, removed after).
+# (where it does not exist, a user made for the test, removed after).
 #
 # The interface is the host end of a veth pair whose other end is in a
 # namespace of the test's own (lib.sh netns_start). From there,
@@ -21,7 +21,7 @@
 #      exported (forced end) before nfprobe exits 0.
 # Checks: what the two collectors received is exactly the traffic sent
 # (26 one-way records: packets and octets per direction, end reasons), no
-# record twice; while running, ps shows nfprobe as the user nfprobe (real,
+# record twice; while running, ps shows nfprobe as that user (real,
 # effective, saved, file-system ids), with no capabilities, and the interface
 # in promiscuous mode (CAP_NET_RAW alone sufficed). Readiness: nfprobe's
 # lines (capturing, running as, statistics every second), the collectors'
@@ -33,21 +33,27 @@ unit="$top_srcdir/systemd/nfprobe@.service.in"
 command -v setpriv > /dev/null || { echo "# setpriv (util-linux) not installed: skipped"; exit 77; }
 netns_start
 
-# The unit's user: the Debian package makes it; made here if missing.
-made_user=
+# The unit's user, nfprobe, made by the Debian package. Where it does not
+# exist, a throwaway system user of the test's own takes its place in the
+# command line (the machine may be shared: a user nfprobe made and removed
+# here could pull the rug from under a package being installed meanwhile).
+user=nfprobe made_user=
 if ! id nfprobe > /dev/null 2>&1; then
-    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nfprobe ||
-        fail_setup "cannot create the user nfprobe"
-    made_user=yes
+    user=nfpt$$
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+        fail_setup "cannot create the user $user"
+    made_user=$user
 fi
-trap 'netns_cleanup; [ -z "$made_user" ] || userdel nfprobe || echo "# could not remove the user nfprobe made for the test"; cleanup' EXIT
-uid=$(id -u nfprobe)
+trap 'netns_cleanup; [ -z "$made_user" ] || userdel "$made_user" || echo "# could not remove the user $made_user made for the test"; cleanup' EXIT
+uid=$(id -u "$user")
 
 # The unit's command line and privileges.
 execstart=$(sed -n 's/^ExecStart=//p' "$unit")
 execstart=${execstart//@bindir@/$(cd "$top_builddir" && pwd)}
 execstart=${execstart//@sysconfdir@/$work/etc}
 execstart=${execstart//%i/$vh}
+[ "$user" = nfprobe ] || execstart=${execstart/%-u nfprobe/-u $user}
+[[ "$execstart" == *"-u $user" ]] || fail_setup "ExecStart= does not end with -u nfprobe: $execstart"
 read -r -a cmd <<< "$execstart"
 bset=-all
 for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$unit"); do c=${c#CAP_}; bset="$bset,+${c,,}"; done
@@ -72,14 +78,14 @@ start_collector tcp "$port" "$work/first.jsonl"
 setpriv --bounding-set "$bset" --inh-caps -all "${nnp[@]}" -- "${cmd[@]}" > "$work/nfprobe.out" 2> "$work/nfprobe.err" &
 nfprobe_pid=$!
 pids+=($nfprobe_pid)
-wait_for_line "$work/nfprobe.err" "running as nfprobe (uid $uid)" 20 ||
+wait_for_line "$work/nfprobe.err" "running as $user (uid $uid)" 20 ||
     fail_setup "nfprobe did not start as the unit runs it: $(head -5 "$work/nfprobe.err")"
 check "started as the unit runs it: capturing on $vh" grep -q "^nfprobe: capturing on $vh\$" "$work/nfprobe.err"
 
 ids=$(ps -o ruid=,euid=,suid=,fsuid=,rgid=,egid=,sgid=,fsgid= -p "$nfprobe_pid" | xargs)
-gid=$(id -g nfprobe)
+gid=$(id -g "$user")
 echo "# ps: user $(ps -o user= -p "$nfprobe_pid"), ids $ids"
-check "ps: nfprobe runs as nfprobe, not root (uids and gids: $ids)" \
+check "ps: nfprobe runs as $user, not root (uids and gids: $ids)" \
     test "$ids" = "$uid $uid $uid $uid $gid $gid $gid $gid"
 caps=$(awk '/^Cap(Prm|Eff|Amb):/ { printf "%s ", $2 }' "/proc/$nfprobe_pid/status")
 check "no capabilities left (permitted, effective, ambient: $caps)" \
@@ -123,7 +129,7 @@ traffic 3 --open
 want_packets=$(sent_packets)
 check "nfprobe saw all $want_packets packets sent" wait_stat stat_seen "$want_packets" 60
 still=$(ps -o user= -p "$nfprobe_pid")
-check "still running as nfprobe before SIGTERM ($still)" test "$still" = nfprobe
+check "still running as $user before SIGTERM ($still)" test "$still" = "$user"
 t0=$(date +%s%N)
 kill -TERM "$nfprobe_pid"
 rc=0; wait "$nfprobe_pid" || rc=$?
