@@ -15,6 +15,7 @@
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
+#include "privdrop.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -55,6 +56,7 @@ static bool stopping(void)
 
 struct probe {
     struct options opt;
+    struct run_as run_as;           /* -u */
     struct dpi *dpi[MAX_WORKERS];   /* each worker's; none with --no-dissect */
     size_t dpi_offset;              /* of its state in a flow's extension block */
     struct capture *cap;            /* the file, or the one live socket */
@@ -264,6 +266,31 @@ static int run(struct probe *p)
     return p->cap ? run_reader(p) : run_live_workers(p);
 }
 
+/* -u: a user that does not exist fails before anything is opened. */
+static int lookup_user(struct probe *p)
+{
+    char err[512];
+    if (p->opt.user && privdrop_lookup(p->opt.user, &p->run_as, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The capture, sockets and files are open: nothing later needs privileges
+ * (reconnects make ordinary sockets; files made later belong to the user). */
+static int drop_privileges(struct probe *p)
+{
+    char err[512];
+    if (privdrop_after_open(p->opt.user ? &p->run_as : NULL, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (p->opt.user)
+        log_info("running as %s (uid %u)", p->run_as.name, (unsigned)p->run_as.uid);
+    return 0;
+}
+
 static int finish(struct probe *p, int loop_rc)
 {
     if (p->pool.n == 1)
@@ -388,6 +415,8 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
+    if (lookup_user(&p) < 0)
+        return EXIT_USAGE;
 
     if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
@@ -398,8 +427,8 @@ int main(int argc, char **argv)
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
-    if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || start_workers(&p) < 0 ||
-        send_app_names(&p) < 0) {
+    if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0 ||
+        start_workers(&p) < 0 || send_app_names(&p) < 0) {
         stop_all(&p);
         return EXIT_RUN_FAILED;
     }

@@ -49,10 +49,16 @@ struct options {
     int workers;                /* --workers */
     int cpus[MAX_WORKERS];      /* --cpus, in the order workers take them */
     int ncpus;
+    /* running as a service (issue 12) */
+    const char *user;           /* -u: run as this user once the input and outputs are open */
 };
 
-/* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a
- * bad command line (message printed; exit 2). */
+/* Reads --config FILE first (one long option a line: "name = value", a
+ * flag's name alone or "name = yes|no", '#' comments), then the rest of the
+ * command line, which overrides the file; -c and -P on the command line
+ * replace the file's list. Returns 0 to run, 1 when help or version was
+ * printed (exit 0), -1 on a bad command line or file (message printed, with
+ * FILE:LINE for the file; exit 2). */
 int options_parse(int argc, char **argv, struct options *o);
 
 #endif

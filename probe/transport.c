@@ -483,7 +483,7 @@ static void schedule_retry(struct transport *t)
 static void connection_lost(struct transport *t, int err)
 {
     if (!t->warned_down)
-        log_error("collector %s: %s; queueing records and retrying", t->name, strerror(err));
+        log_warning("collector %s: %s; queueing records and retrying", t->name, strerror(err));
     t->warned_down = true;
     close_fd(t);
     schedule_retry(t);
