@@ -53,6 +53,15 @@ struct probe {
     uint64_t next_stats_us;
 };
 
+/* --rotate: the -o file follows the meter's clock (packet time offline, the
+ * wall clock live), so each record lands in the file of the interval in
+ * which it was exported; the first file opens when the clock starts. */
+static void start_rotation(struct probe *p)
+{
+    if (p->opt.rotate_us)
+        meter_set_alarm(&p->meter, 1, exporter_clock, &p->exporter);
+}
+
 static struct capture *open_input(const struct options *o)
 {
     char err[512];
@@ -233,6 +242,7 @@ int main(int argc, char **argv)
     }
     if (attach_extensions(&p) < 0 || send_app_names(&p) < 0)
         return EXIT_RUN_FAILED;
+    start_rotation(&p);
     p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000, p.dpi};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
     install_signals(p.cap);
