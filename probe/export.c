@@ -361,6 +361,19 @@ uint64_t exporter_clock(void *ctx, uint64_t now_us)
     return start + f->rotate_us;
 }
 
+void exporter_reopen_file(struct exporter *x)
+{
+    struct export_file *f = &x->file;
+    if (!f->sink) {
+        log_info("SIGHUP: no -o file to reopen");
+        return;
+    }
+    if (!f->path[0])
+        return;     /* --rotate: the first file is not due yet */
+    if (start_file(x, f->path))
+        log_info("SIGHUP: reopened %s", f->path);
+}
+
 /* A file that could not be created is tried again (its interval's name, or
  * the name SIGHUP reopened). */
 static void retry_file(struct exporter *x, uint64_t now_mono)

@@ -76,6 +76,9 @@ void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
  * multiple of the interval, end the current file (template withdrawal) and
  * start the interval's own (templates first). Returns the next boundary. */
 uint64_t exporter_clock(void *x, uint64_t now_us);
+/* SIGHUP: end the current file and open its name again (a log rotator moved
+ * it away: a new file; it did not: appended to, templates again). */
+void exporter_reopen_file(struct exporter *x);
 
 /* Records lost on the way to collectors, over all transports. */
 uint64_t exporter_records_dropped(const struct exporter *x);

@@ -20,6 +20,7 @@ enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 enum { TICK_EVERY_PACKETS = 4096 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
 static struct capture *signal_capture;
 
 static void on_stop_signal(int sig)
@@ -28,6 +29,24 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
     if (signal_capture)
         capture_break(signal_capture);
+}
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
+}
+
+/* SIGHUP reopens the -o file (log rotation) and goes on; restarting the
+ * interrupted system calls keeps it from breaking a collector's send. */
+static void install_reopen_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_reopen_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void install_signals(struct capture *cap)
@@ -40,6 +59,7 @@ static void install_signals(struct capture *cap)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    install_reopen_signal();
 }
 
 struct probe {
@@ -52,6 +72,14 @@ struct probe {
     struct stats_sources stats;
     uint64_t next_stats_us;
 };
+
+static void reopen_output_if_asked(struct probe *p)
+{
+    if (!reopen_requested)
+        return;
+    reopen_requested = 0;
+    exporter_reopen_file(&p->exporter);
+}
 
 /* --rotate: the -o file follows the meter's clock (packet time offline, the
  * wall clock live), so each record lands in the file of the interval in
@@ -84,6 +112,7 @@ static void tick(struct probe *p)
     uint64_t mono = now_mono_us();
     if (capture_is_live(p->cap))
         meter_advance(&p->meter, now_wall_us());
+    reopen_output_if_asked(p);
     exporter_tick(&p->exporter, mono);
     /* JSON on stdout was the only output and its reader went away
      * (`nfprobe -r big.pcap | head`): nothing left to do. */

@@ -87,7 +87,7 @@ static void usage(FILE *out)
 "                            flows spread over the collectors by a hash of their key\n"
 "      --template-refresh-packets N   v9: templates again every N messages (default 20)\n"
 "      --tls-ca FILE, --tls-cert FILE, --tls-key FILE   tls:// collectors (PEM)\n"
-"  -o, --output FILE         write IPFIX to FILE (RFC 5655)\n"
+"  -o, --output FILE         write IPFIX to FILE (RFC 5655); SIGHUP reopens it\n"
 "      --rotate S            a new -o file every S seconds (at multiples of S; packet\n"
 "                            time with -r), named by FILE as a strftime pattern\n"
 "                            (-o /var/lib/nfprobe/nfprobe-%Y%m%d%H%M.ipfix)\n"
