@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "decode.h"
 
@@ -15,6 +16,7 @@ struct capture {
     pcap_t *p;
     int dlt;
     bool live;
+    uint64_t file_size;     /* a regular capture file's size, else 0 */
     char name[256];
     char error[PCAP_ERRBUF_SIZE + 300];
 };
@@ -82,7 +84,22 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
     }
     if (check_link(c, err, errlen) < 0 || apply_filter(c, bpf, err, errlen) < 0)
         return fail(c);
+    FILE *f = pcap_file(c->p);
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+        c->file_size = (uint64_t)st.st_size;
     return c;
+}
+
+bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size)
+{
+    FILE *f = c->file_size ? pcap_file(c->p) : NULL;
+    off_t at = f ? ftello(f) : -1;
+    if (at < 0)
+        return false;
+    *done = (uint64_t)at;
+    *size = c->file_size;
+    return true;
 }
 
 static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t errlen)

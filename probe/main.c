@@ -13,6 +13,7 @@
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
+#include "progress.h"
 #include "stats.h"
 #include "util.h"
 
@@ -71,6 +72,7 @@ struct probe {
     struct exporter exporter;
     struct stats_sources stats;
     uint64_t next_stats_us;
+    struct progress progress;
 };
 
 static void reopen_output_if_asked(struct probe *p)
@@ -118,7 +120,9 @@ static void tick(struct probe *p)
      * (`nfprobe -r big.pcap | head`): nothing left to do. */
     if (p->exporter.json_errors && !p->exporter.nsinks)
         stop_requested = 1;
+    progress_tick(&p->progress, p->cap, &p->meter, mono);
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
+        log_status_clear();
         stats_print(stderr, &p->stats);
         struct probe_stats_record r;
         stats_to_record(&p->stats, &r);
@@ -155,6 +159,7 @@ static int run_loop(struct probe *p)
 
 static int finish(struct probe *p, int loop_rc)
 {
+    progress_end(&p->progress);
     meter_flush(&p->meter);
     struct probe_stats_record r;
     stats_to_record(&p->stats, &r);
@@ -274,6 +279,7 @@ int main(int argc, char **argv)
     start_rotation(&p);
     p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000, p.dpi};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
+    progress_init(&p.progress, p.cap, p.opt.quiet, now_mono_us());
     install_signals(p.cap);
 
     int loop_rc = run_loop(&p);
