@@ -13,8 +13,13 @@
 # templates and ends with their withdrawal, and so does the new one; the
 # moved file holds exactly the first 20 flows, the new one the other 30,
 # each once: together every flow.
-# Readiness without guessed sleeps: nfprobe's "capturing on" and "reopened"
-# lines, the records in the files as collector-test reads them.
+# Then --rotate 1 live (wall clock): 4 flows one after the other, each once
+# the one before is in the files (idle 1 s: the run spans at least 4 s, so
+# at least 4 files); after SIGTERM, one file per "writing" line, each name
+# distinct, each read whole by ipfixDump and
+# collector-test (templates ... withdrawal), together every flow, each once.
+# Readiness without guessed sleeps: nfprobe's "capturing on", "reopened" and
+# "writing" lines, the records in the files as collector-test reads them.
 # Needs root and `ip netns`; skipped (77) otherwise.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -109,5 +114,47 @@ got_a=$(ports "$out.1.json" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//'
 got_b=$(ports "$out.json" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
 check "the moved file holds exactly the 20 flows sent before the move" test "$got_a" = "$want_a"
 check "the new file holds exactly the 30 flows sent after it: together every flow, each once" test "$got_b" = "$want_b"
+
+# ---- --rotate 1, live -----------------------------------------------------------
+rot=$work/rot
+mkdir -p "$rot"
+"$NFPROBE" -i "$vh" -f "udp and src host $N4 and dst port $port" --idle-timeout 1 --rotate 1 \
+    -o "$rot/f-%Y%m%d%H%M%S.ipfix" > /dev/null 2> "$work/rot.err" &
+nfprobe_pid=$!
+pids+=($nfprobe_pid)
+wait_for_line "$work/rot.err" "capturing on" 20 || fail_setup "nfprobe --rotate 1 did not start: $(cat "$work/rot.err")"
+# Records in all the files so far, as collector-test reads each.
+records_in_files() {
+    local f n=0
+    for f in "$rot"/*.ipfix; do
+        [ -e "$f" ] && n=$((n + $("$COLLECTOR" -r "$f" 2> /dev/null | grep -vc '"_options"')))
+    done
+    echo $n
+}
+for n in 1 2 3 4; do
+    send_flows $((42000 + n)) $((42000 + n))
+    deadline=$((SECONDS + 30))
+    until [ "$(records_in_files)" -ge "$n" ]; do
+        [ $SECONDS -lt $deadline ] || { not_ok "--rotate 1 live: flow $n not in the files after 30 s"; break; }
+        sleep 0.1
+    done
+done
+kill -TERM "$nfprobe_pid"
+rc=0
+wait "$nfprobe_pid" || rc=$?
+pids=()
+writing=$(grep -c '^nfprobe: writing ' "$work/rot.err")
+(cd "$rot" && ls -- *.ipfix) > "$rot/files"
+check "--rotate 1 live: exit 0, $writing files (at least 4), one for each 'writing' line, all names distinct" \
+    test "$rc" -eq 0 -a "$writing" -ge 4 -a "$(grep -c '' "$rot/files")" -eq "$writing" -a "$(sort -u "$rot/files" | grep -c '')" -eq "$writing"
+bad=
+while read -r f; do
+    ipfixDump --in "$rot/$f" > "$rot/$f.dump" 2> "$rot/$f.dump.err" && [ ! -s "$rot/$f.dump.err" ] &&
+        python3 "$CHECK" dump "$rot/$f.dump" > /dev/null 2> "$rot/$f.check" &&
+        "$COLLECTOR" -r "$rot/$f" > "$rot/$f.json" 2> "$rot/$f.ct.err" || bad="$bad $f"
+done < "$rot/files"
+check "--rotate 1 live: every file read whole by ipfixDump and collector-test, templates ... withdrawal" test -z "$bad"
+got=$(cat "$rot"/*.json | ports /dev/stdin | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
+check "--rotate 1 live: the files together hold the 4 flows, each once" test "$got" = "$(seq -s ' ' 42001 42004)"
 
 finish
