@@ -13,6 +13,7 @@
 #   - -V 9 and -V 5: the same file names, each file read alone decodes whole
 #     (v9: templates first, every data set with a template of its own file),
 #     totals equal one unrotated file's;
+#   - a capture without packets still leaves one whole file;
 #   - a file that cannot be created (its directory missing) is said once,
 #     its records counted as dropped (exit 1), the other files whole;
 #   - bad command lines: --rotate without -o, a pattern without a strftime
@@ -121,6 +122,22 @@ all_records=$(meta_value "$syn.meta" flow_directions)
 echo "# holes: $sent records in the files that exist, $dropped counted as dropped, of $all_records"
 check "missing directories: the other files read whole; records written + counted dropped = all ($all_records)" \
     test "$holes_ok" -eq 1 -a "$((sent + dropped))" -eq "$all_records" -a "$dropped" -gt 0
+
+# ---- a capture without packets -------------------------------------------------
+# The clock never starts: the run still leaves its one file (named by the
+# wall clock), whole, with the final statistics record.
+dir=$work/empty rc=0
+mkdir -p "$dir"
+python3 -c 'import struct, sys; open(sys.argv[1], "wb").write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))' "$work/empty.pcap"
+"$NFPROBE" -r "$work/empty.pcap" -q --rotate 60 -o "$dir/f-%Y%m%d%H%M%S.ipfix" > /dev/null 2> "$dir/err" || rc=$?
+files=$(ls "$dir"/*.ipfix 2> /dev/null | grep -c '')
+if [ "$rc" -eq 0 ] && [ "$files" -eq 1 ] && ipfixDump --in "$dir"/*.ipfix > "$dir/dump" 2> "$dir/dump.err" && [ ! -s "$dir/dump.err" ] &&
+   python3 "$CHECK" dump "$dir/dump" > /dev/null && "$COLLECTOR" -r "$dir"/*.ipfix > "$dir/json" 2> "$dir/ct.err" &&
+   grep -q '^collector-test: 0 records' "$dir/ct.err" && grep -q '"packetTotalCount":0' "$dir/json"; then
+    ok "a capture without packets: exit 0, one whole file (templates, the statistics record, withdrawals)"
+else
+    not_ok "a capture without packets: exit $rc, $files files: $(head -2 "$dir/err" "$dir/dump.err" 2> /dev/null)"
+fi
 
 # ---- bad command lines -------------------------------------------------------
 expect_error "--rotate without -o" 2 "--rotate needs -o FILE" -- -r "$syn" --rotate 60
