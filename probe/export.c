@@ -354,8 +354,6 @@ uint64_t exporter_clock(void *ctx, uint64_t now_us)
     struct export_file *f = &x->file;
     uint64_t start = now_us - now_us % f->rotate_us;
     char path[EXPORT_PATH_MAX];
-    f->clock_us = now_us;
-    f->interval_us = start;
     interval_file_name(f, start, path, sizeof path);
     start_file(x, path);
     return start + f->rotate_us;

@@ -34,8 +34,6 @@ struct export_file {
     struct transport *t;
     const char *pattern;        /* -o: a path, or with --rotate a strftime pattern */
     uint64_t rotate_us;         /* 0: one file */
-    uint64_t interval_us;       /* start of the current file's interval */
-    uint64_t clock_us;          /* latest meter clock seen (--rotate) */
     uint64_t retry_mono_us;     /* no file open: try again then */
     char path[EXPORT_PATH_MAX]; /* the file now written, or failed to be created */
 };
