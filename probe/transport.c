@@ -40,6 +40,7 @@ struct transport {
     char name[300];
     int fd;
     FILE *file;
+    char *file_path;            /* the file open now, when not the name (--rotate) */
     struct addrinfo *addrs;
     char host[256];             /* as given: TLS checks the certificate against it */
     SSL_CTX *tls_ctx;           /* tls:// only */
@@ -154,6 +155,11 @@ static void close_fd(struct transport *t)
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
+}
+
+static const char *file_path(const struct transport *t)
+{
+    return t->file_path ? t->file_path : t->name;
 }
 
 /* ---- TLS (RFC 7011 §10.4) ------------------------------------------------------ */
@@ -538,8 +544,10 @@ void transport_poll(struct transport *t)
         flush_batch(t);
     /* On the clock, not per message: what was exported reaches the file
      * within a tick, for readers that follow it. */
-    if (t->file)
-        fflush(t->file);
+    if (t->file && fflush(t->file) != 0 && !t->warned_down) {
+        log_error("cannot write %s: %s", file_path(t), strerror(errno));
+        t->warned_down = true;
+    }
     if (!is_stream(t))
         return;
     try_connect(t);
@@ -587,7 +595,8 @@ static void send_file(struct transport *t, const uint8_t *msg, size_t len, uint3
     }
     if (fwrite(msg, 1, len, t->file) != len) {
         if (!t->warned_down)
-            log_error("cannot write %s: %s (records are counted as dropped)", t->name, strerror(errno));
+            log_error("cannot write %s: %s (records are counted as dropped)", file_path(t),
+                      strerror(errno));
         t->warned_down = true;
         t->stats.records_dropped += nrecords;
         return;
@@ -711,13 +720,15 @@ struct transport *transport_new_file(const char *name)
 static void close_file(struct transport *t)
 {
     if (t->file && fclose(t->file) != 0)
-        log_error("cannot finish writing %s: %s", t->name, strerror(errno));
+        log_error("cannot finish writing %s: %s", file_path(t), strerror(errno));
     t->file = NULL;
 }
 
 int transport_reopen_file(struct transport *t, const char *path, char *err, size_t errlen)
 {
     close_file(t);
+    free(t->file_path);
+    t->file_path = strdup(path);
     t->file = fopen(path, "abe");
     if (!t->file) {
         snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
@@ -768,6 +779,7 @@ void transport_free(struct transport *t)
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);
+    free(t->file_path);
     free(t->batch);
     SSL_CTX_free(t->tls_ctx);
     free(t);
