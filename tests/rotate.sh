@@ -10,7 +10,8 @@
 #   - over all files, records, packets and bytes equal those of one file
 #     written without --rotate, and the capture's own totals;
 #   - each record is in the file of the interval in which it was exported;
-#   - -V 9 and -V 5: the same file names, each file read alone decodes whole
+#   - -V 9 and -V 5 (with DPI: v9 files carry the application names): the
+#     same file names, each file read alone decodes whole
 #     (v9: templates first, every data set with a template of its own file),
 #     totals equal one unrotated file's;
 #   - a capture without packets still leaves one whole file;
@@ -87,15 +88,16 @@ check "each record is in the file of the interval it was exported in" \
 # ---- NetFlow v9 and v5 ---------------------------------------------------------
 for v in 9 5; do
     dir=$work/v$v rc=0
-    rotated_run "$dir" -V "$v" --no-dissect || rc=$?
+    rotated_run "$dir" -V "$v" || rc=$?
     [ "$rc" -eq 0 ] || not_ok "-V $v --rotate 60 exit $rc: $(head -3 "$dir/err")"
     check "-V $v --rotate 60: the capture's $(grep -c '' "$dir/want") files" diff "$dir/want" "$dir/got"
-    "$NFPROBE" -r "$syn" --idle-timeout $IDLE --active-timeout $NEVER -V "$v" --no-dissect -o "$work/one.v$v" -q > /dev/null 2>&1
+    "$NFPROBE" -r "$syn" --idle-timeout $IDLE --active-timeout $NEVER -V "$v" -o "$work/one.v$v" -q > /dev/null 2>&1
     one=$(python3 "$CHECK" netflow "$v" "$work/one.v$v" 2>&1)
     if all=$(cd "$dir" && python3 "$CHECK" netflow "$v" $(cat got) 2>&1); then
         ok "-V $v: every file decodes alone, whole"
         echo "# v$v records packets bytes: rotated $all, one file $one"
         check "-V $v: totals over the rotated files = one unrotated file ($one)" test "$all" = "$one"
+        [ "$v" = 5 ] || check "-V 9: totals = the capture's ($meta)" test "$all" = "$meta"
     else
         not_ok "-V $v: $(echo "$all" | head -5)"
     fi
