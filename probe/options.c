@@ -25,6 +25,7 @@ enum {
     OPT_DPI_HOT_FLOWS = 700,
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
+    OPT_ROTATE = 1000,
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +35,7 @@ static const struct option long_opts[] = {
     {"snaplen", required_argument, NULL, 's'},
     {"collector", required_argument, NULL, 'c'},
     {"output", required_argument, NULL, 'o'},
+    {"rotate", required_argument, NULL, OPT_ROTATE},
     {"domain", required_argument, NULL, 'O'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -95,7 +97,10 @@ static void usage(FILE *out)
 "                            flows spread over the collectors by a hash of their key\n"
 "      --template-refresh-packets N   v9: templates again every N messages (default 20)\n"
 "      --tls-ca FILE, --tls-cert FILE, --tls-key FILE   tls:// collectors (PEM)\n"
-"  -o, --output FILE         write IPFIX to FILE (RFC 5655)\n"
+"  -o, --output FILE         write IPFIX to FILE (RFC 5655); SIGHUP reopens it\n"
+"      --rotate S            a new -o file every S seconds (at multiples of S; packet\n"
+"                            time with -r), named by FILE as a strftime pattern\n"
+"                            (-o /var/lib/nfprobe/nfprobe-%Y%m%d%H%M.ipfix)\n"
 "      --json                also print flows as JSON lines on stdout\n"
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
 "  -O, --domain N            observation domain id (default 0)\n"
@@ -194,11 +199,37 @@ static int check_export_options(const struct options *o)
     return 0;
 }
 
+/* A conversion other than %%: without one, every interval would write the
+ * same file. */
+static bool has_time_conversion(const char *pattern)
+{
+    for (const char *p = strchr(pattern, '%'); p; p = strchr(p + 2, '%'))
+        if (p[1] != '%')
+            return p[1] != '\0';
+    return false;
+}
+
+static int check_rotation(const struct options *o)
+{
+    if (!o->rotate_us)
+        return 0;
+    if (!o->ipfix_file) {
+        log_error("--rotate needs -o FILE: it starts a new output file every interval");
+        return -1;
+    }
+    if (!has_time_conversion(o->ipfix_file)) {
+        log_error("--rotate: -o '%s' has no strftime conversion, so every file would have the "
+                  "same name (e.g. -o flows-%%Y%%m%%d%%H%%M.ipfix)", o->ipfix_file);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
-    if (check_export_options(o) < 0)
+    if (check_export_options(o) < 0 || check_rotation(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
@@ -281,6 +312,10 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->collectors[o->ncollectors++] = arg;
         return 0;
     case 'o': o->ipfix_file = arg; return 0;
+    case OPT_ROTATE:
+        if (parse_number("--rotate", arg, 1, 31622400, &n) < 0) return -1;
+        o->rotate_us = n * 1000000;
+        return 0;
     case 'V':
         if (!parse_u64(arg, 5, 10, &n) || (n != 5 && n != 9 && n != 10))
             return bad("-V", arg, "export format must be 10 (IPFIX), 9 (NetFlow v9) or 5 (NetFlow v5)");

@@ -16,7 +16,8 @@ struct options {
     uint32_t snaplen;           /* -s */
     const char *collectors[MAX_COLLECTORS];   /* -c */
     int ncollectors;
-    const char *ipfix_file;     /* -o */
+    const char *ipfix_file;     /* -o (with --rotate: a strftime pattern) */
+    uint64_t rotate_us;         /* --rotate: a new -o file every S seconds, 0: one file */
     bool json;                  /* --json (or neither -c nor -o) */
     bool biflow;
     uint32_t domain;            /* -O */

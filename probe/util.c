@@ -12,6 +12,7 @@
 
 static bool quiet_info;
 static const char *log_context;
+static bool status_shown;
 
 void log_set_quiet(bool quiet) { quiet_info = quiet; }
 void log_set_context(const char *context) { log_context = context; }
@@ -41,10 +42,35 @@ static const char *level_prefix(int level)
     return level == LOG_LEVEL_ERROR ? "<3>" : level == LOG_LEVEL_WARNING ? "<4>" : "<6>";
 }
 
+/* "\r" back to the line's start, ESC [ K (erase to the end of the line). */
+#define ERASE_LINE "\r\033[K"
+
+void log_status_clear(void)
+{
+    if (!status_shown)
+        return;
+    fputs(ERASE_LINE, stderr);
+    fflush(stderr);
+    status_shown = false;
+}
+
+void log_status(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ERASE_LINE "nfprobe: %s", line);
+    fflush(stderr);
+    status_shown = true;
+}
+
 static void vlog(int level, const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
+    log_status_clear();
     fprintf(stderr, "%snfprobe: %s%s%s\n", level_prefix(level), log_context ? log_context : "",
             log_context ? ": " : "", line);
 }

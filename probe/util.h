@@ -20,6 +20,12 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_quiet(bool quiet);
 /* Where the messages come from until reset with NULL; the string must stay. */
 void log_set_context(const char *context);
+/* One status line on stderr (a terminal), redrawn in place: "\r", the
+ * line, no newline. Any message above clears it first, so nothing is
+ * written over it; log_status_clear() takes it away (before other output
+ * to stderr, and at the end). */
+void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_status_clear(void);
 
 /* Parse a whole decimal number in [min, max]; false on junk or range. */
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
