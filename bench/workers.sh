@@ -214,10 +214,10 @@ fmt_row() {  # label key packets floor_key n1_key
         return
     fi
     awk -v l="$label" -v w="${M_WALL[$key]}" -v c="${M_CPU[$key]}" -v r="${M_RSS[$key]}" -v n="$n" \
-        -v f="${M_WALL[$fk]:-0}" -v b="$base" -v note="${M_NOTE[$key]:-}" 'BEGIN {
+        -v f="${M_WALL[$fk]:-0}" -v fc="${M_CPU[$fk]:-0}" -v b="$base" -v note="${M_NOTE[$key]:-}" 'BEGIN {
         sp = b > 0 ? sprintf("%.2fx", b / w) : "-"
-        printf "  %-30s %7.3f %7.2f %6.2f %7s %7.2f %8.1f  %s\n", l, w, n / w / 1e6,
-               (f > 0 ? f / w : 0), sp, c, r / 1024, note }'
+        printf "  %-30s %7.3f %7.2f %6.2f %7s %7.2f %6.2f %8.1f  %s\n", l, w, n / w / 1e6,
+               (f > 0 ? f / w : 0), sp, c, (fc > 0 && c > 0 ? fc / c : 0), r / 1024, note }'
 }
 
 verdict() {  # value op target label
@@ -227,6 +227,7 @@ verdict() {  # value op target label
 }
 
 ratio() { awk -v a="${M_WALL[$1]:-0}" -v b="${M_WALL[$2]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", a / b }'; }
+cpu_ratio() { awk -v a="${M_CPU[$1]:-0}" -v b="${M_CPU[$2]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", a / b }'; }
 
 # ------------------------------------------------------------------ part 1
 NA_WORKERS="n/a (no --workers)"
@@ -254,7 +255,7 @@ throughput() {  # name file
 
     echo
     echo "$name capture: $file, $n packets; medians of $RUNS runs"
-    printf '  %-30s %7s %7s %6s %7s %7s %8s\n' program "wall s" Mpps x_floor N2/N1 "CPU s" "RSS MB"
+    printf '  %-30s %7s %7s %6s %7s %7s %6s %8s\n' program "wall s" Mpps x_floor N2/N1 "CPU s" x_fl_c "RSS MB"
     fmt_row "libpcap read floor" "$name-floor" "$n" "$name-floor"
     [ $HAVE_SOFTFLOWD = 1 ] && fmt_row "softflowd -v 10" "$name-softflowd" "$n" "$name-floor"
     echo "  DPI off:"
@@ -271,7 +272,9 @@ throughput_targets() {  # name...
     echo
     echo "targets:"
     r=$(ratio synthetic-floor synthetic-nodpi-n1)
-    [ -n "$r" ] && verdict "$r" ">=" 0.5 "synthetic, DPI off: nfprobe N=1 packets/s / read floor's"
+    [ -n "$r" ] && verdict "$r" ">=" 0.5 "synthetic, DPI off: N=1 packets/s / read floor's (wall)"
+    r=$(cpu_ratio synthetic-floor synthetic-nodpi-n1)
+    [ -n "$r" ] && verdict "$r" ">=" 0.5 "  the same from CPU time (floor CPU s / N=1 CPU s)"
     for name in "$@"; do
         for dpi in nodpi dpi; do
             local target=1.5 what="DPI off"
@@ -323,7 +326,7 @@ active_cost() {
     # shellcheck disable=SC2086
     hi=$(printf '%s\n' $ACTIVE | sort -n | tail -n 1)
     rw=$(ratio "active-$hi-n1" "active-$lo-n1")
-    rc=$(awk -v a="${M_CPU[active-$hi-n1]:-0}" -v b="${M_CPU[active-$lo-n1]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", a / b }')
+    rc=$(cpu_ratio "active-$hi-n1" "active-$lo-n1")
     echo
     echo "targets (one thread: its CPU time is the work; wall time adds waiting for a CPU on a busy machine):"
     [ -n "$rc" ] && verdict "$rc" "<=" 1.5 "CPU per packet at $hi flows / at $lo flows"
@@ -338,7 +341,8 @@ if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 echo "nfprobe workers benchmark: $NFPROBE; $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 echo "x_floor = packets/s / the read floor's (1 = as fast as a bare libpcap read); N2/N1 = N=$N2 speedup"
-echo "CPU s = user + system over all threads; RSS = peak resident set"
+echo "CPU s = user + system over all threads; x_fl_c = the floor's CPU s / this CPU s (x_floor from"
+echo "CPU time: on a busy machine wall time also counts waiting for a CPU); RSS = peak resident set"
 for part in $PARTS; do
     case $part in
         throughput)
