@@ -246,10 +246,15 @@ run_nfprobe() {   # name workers
     kill -INT "$pid"
     wait_exit "$pid" "$name"
     wait "$pid" 2>/dev/null || R_NOTE[$name]="exit status $?"
-    # the kernel's counts as nfprobe reports them (summed over its sockets)
-    local recv drop
-    read -r recv drop < <(awk '/^nfprobe: kernel: / { r += $3; d += $5 } END { print r + 0, d + 0 }' "$dir/err.log")
+    # the kernel's counts as nfprobe reports them: its total line, or the sum
+    # of its per-worker lines ("nfprobe: kernel (worker I): R received, D dropped")
+    local recv drop split
+    read -r recv drop < <(awk '/^nfprobe: kernel: / { t = 1; r = $3; d = $5 }
+        /^nfprobe: kernel \(worker [0-9]+\): / && !t { wr += $5; wd += $7 }
+        END { if (t) print r + 0, d + 0; else print wr + 0, wd + 0 }' "$dir/err.log")
     R_RECV[$name]=$recv R_DROP[$name]=$drop
+    split=$(awk '/^nfprobe: kernel \(worker [0-9]+\): / { printf "%s%s", sep, $5; sep = "/" }' "$dir/err.log")
+    [ -n "$split" ] && R_NOTE[$name]="${R_NOTE[$name]:+${R_NOTE[$name]}; }received per worker $split"
     local seen metered
     read -r seen metered < <(awk '/^nfprobe: packets: / { s += $3; m += $5 } END { print s + 0, m + 0 }' "$dir/err.log")
     R_RECORDS[$name]=$("$COLLECTOR_TEST" -r "$dir/flows.ipfix" 2>"$dir/collector.err" | "$PY" -c 'import json, sys
