@@ -41,14 +41,18 @@
  * Steady mode (--active K), for the per-packet cost against the flow table's
  * size (bench/workers.sh): 3K/2 slots, each carrying three-packet TCP flows one
  * after another (SYN, SYN/ACK, RST/ACK; the first flow of a slot may start
- * mid-stream, the last may stay open). Packets go out in rounds of one packet
+ * mid-stream, the last may stay open; a slot whose first packet would be the
+ * RST starts empty). Packets go out in rounds of one packet
  * per slot, in a fresh random slot order each round (so that the order in
  * which flows are touched is not the order in which they were created); slot
  * s's flows start at rounds where (round + s) % 3 == 0, so a third of the
  * slots open a new flow in each round and a third close theirs; a slot whose
  * flow closed stays empty until its next SYN, so two thirds of the slots,
  * K, hold an open flow at any moment. Whatever K, a third of the packets
- * open a flow and a third close one: only the number open at once changes.
+ * open a flow and a third close one once the first round is over (in it, K
+ * flows open with K packets): only the number open at once changes, and
+ * how much of the capture the first round takes (a third with K = 1M and 3M
+ * packets, so there 1.67M flows are created instead of 1M).
  * A round lasts 10 s (a flow 30 s, below nfprobe's 30 s idle timeout between
  * its packets), so a probe holds about K flows, plus those closed within its
  * TCP close timeout (2 s by default: up to ~7 % more). 30 % IPv6.
@@ -787,6 +791,8 @@ static int steady_main(int argc, char **argv)
         for (uint32_t i = 0; i < nslots && T.packets < npk; i++) {
             uint32_t s = order[i], pk = (uint32_t)((r + s) % STEADY_FLOW_PKTS);
             struct flow *f = &slot[s];
+            if (r == 0 && pk == 2)
+                continue;       /* would be a flow of one RST: start empty */
             if (pk == 0 || r == 0)
                 steady_flow_init(f, g++, seed);
             struct pkt p;

@@ -292,7 +292,7 @@ throughput_targets() {  # name...
 # ------------------------------------------------------------------ part 2
 active_cost() {
     local k file n
-    declare -A PEAK
+    declare -A PEAK CREATED
     for k in $ACTIVE; do
         file=$OUT/active-$k.pcap
         gen_capture "$file" --active "$k" "$file" "$ACTIVE_PACKETS"
@@ -302,21 +302,23 @@ active_cost() {
         measure "active-$k-n1" "$NFPROBE" -r "$file" --no-dissect -o /dev/null --max-flows "$ACTIVE_MAX_FLOWS"
         check_seen "active-$k-n1" "$n"
         PEAK[$k]=$(sed -n 's/.*active (peak \([0-9]*\)).*/\1/p' "$OUT/runs/active-$k-n1.err" | head -n 1)
+        CREATED[$k]=$(sed -n 's/.*flows: \([0-9]*\) created.*/\1/p' "$OUT/runs/active-$k-n1.err" | head -n 1)
     done
     echo
     echo "per-packet cost against flows open at once: gen_pcap --active K, $ACTIVE_PACKETS packets, 3-packet"
-    echo "TCP flows (a third of the packets open a flow whatever K); nfprobe N=1 --no-dissect -o /dev/null"
+    echo "TCP flows (after a first round that opens K flows, a third of the packets open a flow whatever K:"
+    echo "created = nfprobe's flows created); nfprobe N=1 --no-dissect -o /dev/null"
     echo "--max-flows $ACTIVE_MAX_FLOWS; medians of $RUNS runs"
-    printf '  %-10s %12s %9s %11s %11s %10s %8s\n' "K" "probe peak" "wall s" "wall ns/pkt" "CPU ns/pkt" "floor ns" "RSS MB"
+    printf '  %-10s %12s %10s %9s %11s %11s %10s %8s\n' "K" "probe peak" "created" "wall s" "wall ns/pkt" "CPU ns/pkt" "floor ns" "RSS MB"
     for k in $ACTIVE; do
         n=$(meta "$OUT/active-$k.pcap" packets)
         if [ -z "${M_WALL[active-$k-n1]:-}" ]; then
             printf '  %-10s %s\n' "$k" "${M_NOTE[active-$k-n1]:-no result}"
             continue
         fi
-        awk -v k="$k" -v p="${PEAK[$k]:-?}" -v w="${M_WALL[active-$k-n1]}" -v f="${M_WALL[active-$k-floor]}" \
+        awk -v k="$k" -v p="${PEAK[$k]:-?}" -v cr="${CREATED[$k]:-?}" -v w="${M_WALL[active-$k-n1]}" -v f="${M_WALL[active-$k-floor]}" \
             -v c="${M_CPU[active-$k-n1]}" -v r="${M_RSS[active-$k-n1]}" -v n="$n" -v note="${M_NOTE[active-$k-n1]:-}" \
-            'BEGIN { printf "  %-10s %12s %9.3f %11.1f %11.1f %10.1f %8.1f  %s\n", k, p, w, w / n * 1e9, c / n * 1e9,
+            'BEGIN { printf "  %-10s %12s %10s %9.3f %11.1f %11.1f %10.1f %8.1f  %s\n", k, p, cr, w, w / n * 1e9, c / n * 1e9,
                      f / n * 1e9, r / 1024, note }'
     done
     local lo hi rc rw
