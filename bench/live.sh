@@ -121,7 +121,7 @@ read -r CAP_PKTS CAP_IPBYTES < "$PCAP.totals"
 # IPv6 off before the veth exists: no router or neighbour solicitations, MLD
 # reports or other frames of the kernel's own on the link
 ip netns add "$NS" || die "could not create network namespace $NS"
-in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
 ip -n "$NS" link add vsend type veth peer name vcap || die "could not create the veth pair"
 for dev in lo vsend vcap; do ip -n "$NS" link set "$dev" up; done
 CAP_IFINDEX=$(in_ns cat /sys/class/net/vcap/ifindex)
