@@ -762,8 +762,8 @@ static int steady_main(int argc, char **argv)
     const char *out = argv[3];
     uint64_t npk = argc > 4 ? parse_num(argv[4], "packet count") : 3000000;
     uint64_t seed = argc > 5 ? parse_num(argv[5], "seed") : 1;
-    if (k < 2 || k > 10000000 || npk < 2 * k) {
-        fprintf(stderr, "gen_pcap: --active must be 2..10000000 and at most half the packet count\n");
+    if (k < 2 || k > 10000000 || npk < k) {
+        fprintf(stderr, "gen_pcap: --active must be 2..10000000 and at most the packet count\n");
         return 2;
     }
     uint32_t nslots = (uint32_t)(k * 3 / 2);
