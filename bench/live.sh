@@ -198,12 +198,7 @@ HAVE_WORKERS=1
 # a UDP sink in the namespace for softflowd's export: bound, never read
 start_sink() {
     local _
-    ip netns exec "$NS" "$PY" -c 'import signal, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-signal.pause()' > "$WORK/sink.port" &
+    ip netns exec "$NS" "$PY" bench/udp_sink.py > "$WORK/sink.port" &
     PIDS+=($!)
     for _ in $(seq 100); do
         [ -s "$WORK/sink.port" ] && break
