@@ -57,6 +57,7 @@ struct capture {
     size_t stage_used;
     struct capture_packet *batch;
     unsigned batched;
+    uint64_t file_size;     /* a regular capture file's size, else 0 */
     char name[256];
     char error[PCAP_ERRBUF_SIZE + 300];
 };
@@ -215,7 +216,27 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
         return fail(c);
     if (apply_filter(c, bpf, err, errlen) < 0)
         return fail(c);
+    FILE *f = pcap_file(c->p);
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+        c->file_size = (uint64_t)st.st_size;
     return c;
+}
+
+bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size)
+{
+    if (c->map.base) {          /* read in place: where the next record starts */
+        *done = c->map.off;
+        *size = c->map.size;
+        return true;
+    }
+    FILE *f = c->file_size ? pcap_file(c->p) : NULL;
+    off_t at = f ? ftello(f) : -1;
+    if (at < 0)
+        return false;
+    *done = (uint64_t)at;
+    *size = c->file_size;
+    return true;
 }
 
 static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t errlen)

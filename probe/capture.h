@@ -51,6 +51,9 @@ bool capture_is_live(const struct capture *c);
 const char *capture_name(const struct capture *c);
 void capture_get_stats(struct capture *c, struct capture_stats *s);
 /* Make a blocked capture_next() return, and the input end (signal handlers). */
+/* How far a capture file has been read: bytes so far and the file's size.
+ * False live, and for inputs of unknown size (a pipe, stdin). */
+bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size);
 void capture_break(struct capture *c);
 void capture_close(struct capture *c);
 

@@ -15,6 +15,8 @@
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
+#include "privdrop.h"
+#include "progress.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -24,6 +26,7 @@ enum { TICK_EVERY_PACKETS = 4096 };
 #define TICK_EVERY_US 100000u   /* with workers: how often the exporter's clock work runs */
 
 static atomic_bool stop_requested;
+static volatile sig_atomic_t reopen_requested;
 static struct capture *signal_capture;
 
 static void on_stop_signal(int sig)
@@ -32,6 +35,24 @@ static void on_stop_signal(int sig)
     atomic_store(&stop_requested, true);
     if (signal_capture)
         capture_break(signal_capture);
+}
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
+}
+
+/* SIGHUP reopens the -o file (log rotation) and goes on; restarting the
+ * interrupted system calls keeps it from breaking a collector's send. */
+static void install_reopen_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_reopen_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* cap: a capture whose blocked read a signal must interrupt (one thread
@@ -46,6 +67,7 @@ static void install_signals(struct capture *cap)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    install_reopen_signal();
 }
 
 static bool stopping(void)
@@ -55,6 +77,7 @@ static bool stopping(void)
 
 struct probe {
     struct options opt;
+    struct run_as run_as;           /* -u */
     struct dpi *dpi[MAX_WORKERS];   /* each worker's; none with --no-dissect */
     size_t dpi_offset;              /* of its state in a flow's extension block */
     struct capture *cap;            /* the file, or the one live socket */
@@ -64,7 +87,17 @@ struct probe {
     struct stats_sources stats;
     uint64_t next_stats_us;
     uint64_t next_tick_us;
+    struct progress progress;
+    uint64_t next_rotate_us;        /* --rotate with several workers: next file at */
 };
+
+static void reopen_output_if_asked(struct probe *p)
+{
+    if (!reopen_requested)
+        return;
+    reopen_requested = 0;
+    exporter_reopen_file(&p->exporter);
+}
 
 static bool several_live(const struct options *o)
 {
@@ -133,6 +166,44 @@ static void print_stats(struct probe *p)
     exporter_send_stats(&p->exporter, &r);
 }
 
+/* Several workers: the -o file follows the main thread's clock (the capture's
+ * time as read, the wall clock live), so a record goes in the file open when
+ * it reaches the exporter: one a worker exported just before a boundary can
+ * land in the next interval's file. */
+static void rotate_if_due(struct probe *p, uint64_t clock_us)
+{
+    if (p->next_rotate_us && clock_us >= p->next_rotate_us)
+        p->next_rotate_us = exporter_clock(&p->exporter, clock_us);
+}
+
+/* --rotate: one worker moves the -o file with its meter's clock (packet time
+ * offline, the wall clock live), so each record lands in the file of the
+ * interval in which it was exported; the first file opens when the clock
+ * starts. */
+static void start_rotation(struct probe *p)
+{
+    if (!p->opt.rotate_us)
+        return;
+    if (p->pool.n == 1)
+        meter_set_alarm(single_meter(p), 1, exporter_clock, &p->exporter);
+    else
+        p->next_rotate_us = 1;
+}
+
+/* The progress line's counts, summed over the workers (read while they run:
+ * a display, a moment old at worst). */
+static void show_progress(struct probe *p, uint64_t mono)
+{
+    struct progress_counts n = {0, 0, 0};
+    for (int i = 0; i < p->pool.n; i++) {
+        const struct meter *m = &p->pool.w[i].meter;
+        n.packets += m->stats.packets;
+        n.active_flows += m->cache.used;
+        n.records += m->stats.records;
+    }
+    progress_tick(&p->progress, p->cap, &n, mono);
+}
+
 /* Work that runs on the clock, not per packet. Live, idle flows expire on the
  * wall clock even when no packet arrives (each worker sees to its own). */
 static void tick(struct probe *p)
@@ -141,11 +212,15 @@ static void tick(struct probe *p)
     p->next_tick_us = mono + TICK_EVERY_US;
     if (p->pool.n == 1 && capture_is_live(p->cap))
         meter_advance(single_meter(p), now_wall_us());
+    reopen_output_if_asked(p);
+    if (p->pool.n > 1)
+        rotate_if_due(p, p->cap ? p->pool.clock_us : now_wall_us());
     exporter_tick(&p->exporter, mono);
     /* JSON on stdout was the only output and its reader went away
      * (`nfprobe -r big.pcap | head`): nothing left to do. */
     if (p->exporter.json_errors && !p->exporter.nsinks)
         atomic_store(&stop_requested, true);
+    show_progress(p, mono);
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
         print_stats(p);
         p->next_stats_us = mono + p->opt.stats_interval_us;
@@ -218,6 +293,7 @@ static int run_reader(struct probe *p)
         unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &cr);
         for (unsigned i = 0; i < n; i++)
             pool_dispatch(&p->pool, &batch[i], exporter_record, &p->exporter);
+        rotate_if_due(p, p->pool.clock_us);
         since_tick += n;
         if (cr == CAPTURE_END)
             break;
@@ -264,8 +340,34 @@ static int run(struct probe *p)
     return p->cap ? run_reader(p) : run_live_workers(p);
 }
 
+/* -u: a user that does not exist fails before anything is opened. */
+static int lookup_user(struct probe *p)
+{
+    char err[512];
+    if (p->opt.user && privdrop_lookup(p->opt.user, &p->run_as, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The capture, sockets and files are open: nothing later needs privileges
+ * (reconnects make ordinary sockets; files made later belong to the user). */
+static int drop_privileges(struct probe *p)
+{
+    char err[512];
+    if (privdrop_after_open(p->opt.user ? &p->run_as : NULL, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (p->opt.user)
+        log_info("running as %s (uid %u)", p->run_as.name, (unsigned)p->run_as.uid);
+    return 0;
+}
+
 static int finish(struct probe *p, int loop_rc)
 {
+    progress_end(&p->progress);
     if (p->pool.n == 1)
         meter_flush(single_meter(p));
     struct probe_stats_record r;
@@ -388,6 +490,8 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
+    if (lookup_user(&p) < 0)
+        return EXIT_USAGE;
 
     if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
@@ -398,13 +502,15 @@ int main(int argc, char **argv)
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
-    if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || start_workers(&p) < 0 ||
-        send_app_names(&p) < 0) {
+    if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0 ||
+        start_workers(&p) < 0 || send_app_names(&p) < 0) {
         stop_all(&p);
         return EXIT_RUN_FAILED;
     }
+    start_rotation(&p);
     p.stats = (struct stats_sources){&p.pool, p.cap, &p.exporter, now_wall_us() / 1000};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
+    progress_init(&p.progress, p.cap, p.opt.quiet, now_mono_us());
     install_signals(p.pool.n == 1 ? p.cap : NULL);
     if (pool_start(&p.pool, p.opt.cpus, p.opt.ncpus) < 0) {
         atomic_store(&stop_requested, true);

@@ -24,6 +24,7 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
     m->id_stride = 1;
     m->sink = sink;
     m->sink_ctx = ctx;
+    m->alarm_us = UINT64_MAX;
     if (cache_init(&m->cache, cfg->max_flows) < 0)
         return -1;
     if (frag_init(&m->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
@@ -259,10 +260,20 @@ static bool flow_is_idle(const struct meter *m, const struct flow *f)
     return last <= m->now_us && m->now_us - last >= m->cfg.idle_us;
 }
 
+void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *ctx)
+{
+    m->alarm = fn;
+    m->alarm_ctx = ctx;
+    m->alarm_us = at_us;
+}
+
 void meter_advance(struct meter *m, uint64_t now_us)
 {
-    if (now_us > m->now_us)
+    if (now_us > m->now_us) {
         m->now_us = now_us;
+        if (now_us >= m->alarm_us)
+            m->alarm_us = m->alarm(m->alarm_ctx, now_us);
+    }
     uint64_t now = m->now_us;
     struct flow *f;
     while ((f = cache_closing_oldest(&m->cache)) && now - f->list_us >= m->cfg.tcp_close_us &&

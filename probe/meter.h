@@ -36,6 +36,9 @@ struct meter_stats {
 };
 
 typedef void (*record_sink_fn)(void *ctx, const struct flow_record *r);
+/* Runs when the meter clock reaches an alarm time; returns the next one
+ * (UINT64_MAX: none). */
+typedef uint64_t (*clock_alarm_fn)(void *ctx, uint64_t now_us);
 
 struct meter {
     struct meter_config cfg;
@@ -48,6 +51,9 @@ struct meter {
     uint64_t touch_slack_us;        /* see touch() */
     record_sink_fn sink;
     void *sink_ctx;
+    uint64_t alarm_us;              /* UINT64_MAX: none */
+    clock_alarm_fn alarm;
+    void *alarm_ctx;
     /* Extensions: one block per flow holds all their states. */
     struct ext_slot ext[EXT_MAX];
     int next;
@@ -83,6 +89,10 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
  * ts_us when 0) before each metered packet. Their data are read only during
  * the call. */
 void meter_packets(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n);
+/* Call fn when the clock reaches at_us, before anything expires at the new
+ * time: what expires then belongs to the new time (--rotate starts a new
+ * file there). One compare when the clock moves, nothing per packet else. */
+void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *ctx);
 
 /* Move the clock to now_us (never backwards) and export what has expired. */
 void meter_advance(struct meter *m, uint64_t now_us);

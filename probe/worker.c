@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -167,6 +168,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static int start_threads(struct worker_pool *p, const int *cpus, int ncpus);
+
 static int pin(struct worker *w)
 {
     if (w->cpu < 0)
@@ -180,10 +183,22 @@ static int pin(struct worker *w)
     return rc == 0 ? 0 : -1;
 }
 
+/* Signals (SIGINT, SIGTERM, SIGHUP) are the main thread's: the workers are
+ * started with every signal blocked, and only look at the stop flag. */
 int pool_start(struct worker_pool *p, const int *cpus, int ncpus)
 {
     if (p->n == 1)
         return 0;
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    int rc = start_threads(p, cpus, ncpus);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    return rc;
+}
+
+static int start_threads(struct worker_pool *p, const int *cpus, int ncpus)
+{
     for (int i = 0; i < p->n; i++) {
         struct worker *w = &p->w[i];
         w->cpu = ncpus > 0 ? cpus[i % ncpus] : -1;

@@ -628,6 +628,64 @@ START_TEST(clock_never_moves_backwards)
 }
 END_TEST
 
+/* ---- clock alarm (--rotate) ------------------------------------------------- */
+
+enum { MAX_ALARMS = 8 };
+static uint64_t alarm_at[MAX_ALARMS];   /* the clock when the alarm ran */
+static int alarm_records[MAX_ALARMS];   /* records exported before it ran */
+static int nalarms;
+
+/* Like --rotate 60: the next alarm at the next multiple of 60 s. */
+static uint64_t on_alarm(void *ctx, uint64_t now_us)
+{
+    ck_assert_ptr_eq(ctx, &m);
+    ck_assert_int_lt(nalarms, MAX_ALARMS);
+    alarm_at[nalarms] = now_us;
+    alarm_records[nalarms++] = nrecs;
+    return now_us - now_us % (60 * SEC) + 60 * SEC;
+}
+
+START_TEST(alarm_runs_once_per_crossing_before_what_expires_at_the_new_time)
+{
+    start_meter(10, 600, 5, 100);
+    nalarms = 0;
+    uint64_t base = T0 - T0 % (60 * SEC);   /* a whole minute */
+    meter_set_alarm(&m, 1, on_alarm, &m);
+    send_view(view(base + 50 * SEC, 1, 1, 2, 2, 17, 0, 40));
+    ck_assert_int_eq(nalarms, 1);           /* the clock started */
+    ck_assert_uint_eq(alarm_at[0], base + 50 * SEC);
+    send_view(view(base + 55 * SEC, 3, 3, 4, 4, 17, 0, 40));
+    meter_advance(&m, base + 60 * SEC - 1);
+    ck_assert_int_eq(nalarms, 1);
+    ck_assert_int_eq(nrecs, 0);
+    /* The boundary: the alarm first, then the first flow idles out (at 60 s)
+     * into what the alarm started. */
+    meter_advance(&m, base + 60 * SEC);
+    ck_assert_int_eq(nalarms, 2);
+    ck_assert_uint_eq(alarm_at[1], base + 60 * SEC);
+    ck_assert_int_eq(alarm_records[1], 0);
+    ck_assert_int_eq(nrecs, 1);
+    /* A late packet does not move the clock, so no alarm. */
+    send_view(view(base + 59 * SEC, 5, 5, 6, 6, 17, 0, 40));
+    meter_advance(&m, base + 119 * SEC);
+    ck_assert_int_eq(nalarms, 2);
+    /* A jump over several boundaries: one alarm, at the new time. */
+    meter_advance(&m, base + 300 * SEC + 7);
+    ck_assert_int_eq(nalarms, 3);
+    ck_assert_uint_eq(alarm_at[2], base + 300 * SEC + 7);
+    ck_assert_int_eq(alarm_records[2], 3);
+}
+END_TEST
+
+START_TEST(no_alarm_unless_set)
+{
+    start_meter(10, 600, 5, 100);
+    ck_assert_uint_eq(m.alarm_us, UINT64_MAX);
+    meter_advance(&m, UINT64_MAX - 1);      /* would call a NULL alarm */
+    ck_assert_uint_eq(m.now_us, UINT64_MAX - 1);
+}
+END_TEST
+
 /* ---- decoded frames --------------------------------------------------------- */
 
 static uint32_t frame_tcp(uint8_t *buf, size_t cap, int from_a, uint8_t flags, size_t payload)
@@ -862,6 +920,8 @@ Suite *meter_suite(void)
     tcase_add_test(tc, vlans_are_separate_flows);
     tcase_add_test(tc, stats_count_packets_flows_and_undecoded_reasons);
     tcase_add_test(tc, clock_never_moves_backwards);
+    tcase_add_test(tc, alarm_runs_once_per_crossing_before_what_expires_at_the_new_time);
+    tcase_add_test(tc, no_alarm_unless_set);
     tcase_add_test(tc, decoded_frames_are_metered_with_wire_and_ip_lengths);
     suite_add_tcase(s, tc);
     return s;

@@ -30,5 +30,6 @@ Suite *early_classify_suite(void);
 Suite *ring_suite(void);
 Suite *capture_suite(void);
 Suite *meter_batch_suite(void);
+Suite *options_suite(void);
 
 #endif
