@@ -5,6 +5,7 @@
  *
  *   cc -O2 -o pcap_read bench/pcap_read.c -lpcap && ./pcap_read FILE
  */
+#define _DEFAULT_SOURCE /* libpcap's headers use u_char and u_int */
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
