@@ -72,6 +72,7 @@ struct flow_cache {
     uint32_t free_head;         /* free list through hash_next */
     uint32_t never_used;        /* pool entries below this were handed out once */
     struct list_head lru, start, closing;
+    uint32_t removal_hinted[2]; /* see cache_prefetch_removal() */
 };
 
 /* Allocate a cache for at most capacity flows. Returns 0, or -1 (errno). */
@@ -151,13 +152,26 @@ static inline __attribute__((always_inline)) void cache_prefetch_links(const str
         __builtin_prefetch(&c->flows[i].lru);
 }
 
-/* f heads a time list and will be removed when its time comes: that reads
- * its bucket and rewrites its neighbours' links on the lists, with many
- * flows random lines each. Asked for while f waits, they are there when it
- * goes. always_inline: see cache_prefetch_flow(). */
-static inline __attribute__((always_inline)) void cache_prefetch_removal(const struct flow_cache *c,
-                                                                         const struct flow *f)
+/* f heads a time list (slot 0: close list, 1: lru list) and will be removed
+ * when its time comes: that reads its lines and bucket and rewrites its
+ * neighbours' links on the lists, with many flows random lines each. Asked
+ * for while f waits, they are there when it goes. Unindexing also walks the
+ * chain from the bucket to f: once f was seen here before (its bucket has
+ * had a clock step to arrive), the flow ahead of it in the chain is asked
+ * for too. Hints only: a stale slot costs a prefetch. always_inline: see
+ * cache_prefetch_flow(). */
+static inline __attribute__((always_inline)) void cache_prefetch_removal(struct flow_cache *c,
+                                                                         const struct flow *f, int slot)
 {
+    uint32_t i = (uint32_t)(f - c->flows);
+    if (c->removal_hinted[slot] == i) {
+        uint32_t ahead = *cache_bucket(c, f->hash);
+        if (ahead != i && ahead != FLOW_NONE)
+            __builtin_prefetch(&c->flows[ahead].hash_next);
+        return;
+    }
+    c->removal_hinted[slot] = i;
+    cache_prefetch_flow(f);
     __builtin_prefetch(cache_bucket(c, f->hash));
     cache_prefetch_links(c, f->lru.prev);
     cache_prefetch_links(c, f->lru.next);

@@ -224,10 +224,10 @@ static inline __attribute__((always_inline)) void prefetch_next_expiry(struct me
 {
     const struct flow *f = cache_closing_oldest(&m->cache);
     if (f)
-        cache_prefetch_removal(&m->cache, f);
+        cache_prefetch_removal(&m->cache, f, 0);
     f = cache_lru_oldest(&m->cache);
     if (f)
-        cache_prefetch_removal(&m->cache, f);
+        cache_prefetch_removal(&m->cache, f, 1);
 }
 
 void meter_advance(struct meter *m, uint64_t now_us)
@@ -261,7 +261,7 @@ static inline __attribute__((always_inline)) void prefetch_flush_ahead(struct me
     if (f->lru.next == FLOW_NONE)
         return;
     const struct flow *next = &m->cache.flows[f->lru.next];
-    cache_prefetch_removal(&m->cache, next);
+    cache_prefetch_removal(&m->cache, next, 1);
     if (next->lru.next != FLOW_NONE)
         cache_prefetch_flow(&m->cache.flows[next->lru.next]);
 }
