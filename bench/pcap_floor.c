@@ -19,7 +19,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(argv[1], err);
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(argv[1], PCAP_TSTAMP_PRECISION_NANO, err);
     if (!p) {
         fprintf(stderr, "pcap_floor: %s\n", err);
         return 1;

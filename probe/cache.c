@@ -92,6 +92,7 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
     c->capacity = capacity;
     c->bucket_mask = nb - 1;
     c->free_head = FLOW_NONE;
+    c->removal_hinted[0] = c->removal_hinted[1] = FLOW_NONE;
     list_init(&c->lru);
     list_init(&c->start);
     list_init(&c->closing);

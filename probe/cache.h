@@ -73,6 +73,7 @@ struct flow_cache {
     uint32_t free_head;         /* free list through hash_next */
     uint32_t never_used;        /* pool entries below this were handed out once */
     struct list_head lru, start, closing;
+    uint32_t removal_hinted[2]; /* see cache_prefetch_removal() */
 };
 
 /* Allocate a cache for at most capacity flows. Returns 0, or -1 (errno). */
@@ -118,24 +119,70 @@ static inline const uint32_t *cache_bucket(const struct flow_cache *c, uint32_t 
     return &c->buckets[hash & c->bucket_mask];
 }
 
-/* Ask for the first flow of hash's bucket, all the lines a packet reads and
- * writes (176 bytes straddle up to four lines). Read the bucket only once it
- * has arrived (prefetched a while before), or this waits for it.
- * always_inline: gcc 12 takes a plain inline function that only loads and
- * prefetches for one without effects, and drops the call. */
+/* The first flow of hash's bucket, or NULL. */
+static inline const struct flow *cache_chain_first(const struct flow_cache *c, uint32_t hash)
+{
+    uint32_t i = *cache_bucket(c, hash);
+    return i == FLOW_NONE ? NULL : &c->flows[i];
+}
+
+/* Ask for all the lines of a flow a packet reads and writes (176 bytes
+ * straddle up to four lines). Read prefetches: for writes gcc emits nothing
+ * unless the target has prefetchw (-march=x86-64 has not). always_inline:
+ * gcc 12 takes a plain inline function that only loads and prefetches for
+ * one without effects, and drops the call. */
+static inline __attribute__((always_inline)) void cache_prefetch_flow(const struct flow *f)
+{
+    const char *p = (const char *)f;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + sizeof(struct flow) - 1);
+}
+
+/* Ask for the first flow of hash's bucket. Read the bucket only once it has
+ * arrived (prefetched a while before), or this waits for it. */
 static inline __attribute__((always_inline)) void cache_prefetch_chain(const struct flow_cache *c,
                                                                        uint32_t hash)
 {
-    uint32_t i = *cache_bucket(c, hash);
-    if (i == FLOW_NONE)
+    const struct flow *f = cache_chain_first(c, hash);
+    if (f)
+        cache_prefetch_flow(f);
+}
+
+/* The line of flow i holding its list links, unless i is FLOW_NONE. */
+static inline __attribute__((always_inline)) void cache_prefetch_links(const struct flow_cache *c,
+                                                                       uint32_t i)
+{
+    if (i != FLOW_NONE)
+        __builtin_prefetch(&c->flows[i].lru);
+}
+
+/* f heads a time list (slot 0: close list, 1: lru list) and will be removed
+ * when its time comes: that reads its lines and bucket and rewrites its
+ * neighbours' links on the lists, with many flows random lines each. Asked
+ * for while f waits, they are there when it goes. Unindexing also walks the
+ * chain from the bucket to f: once f was seen here before (its bucket has
+ * had a clock step to arrive), the flow ahead of it in the chain is asked
+ * for too. Hints only: a stale slot costs a prefetch. always_inline: see
+ * cache_prefetch_flow(). */
+static inline __attribute__((always_inline)) void cache_prefetch_removal(struct flow_cache *c,
+                                                                         const struct flow *f, int slot)
+{
+    uint32_t i = (uint32_t)(f - c->flows);
+    if (c->removal_hinted[slot] == i) {
+        uint32_t ahead = *cache_bucket(c, f->hash);
+        if (ahead != i && ahead != FLOW_NONE)
+            __builtin_prefetch(&c->flows[ahead].hash_next);
         return;
-    /* read prefetches: for writes gcc emits nothing unless the target has
-     * prefetchw (-march=x86-64 has not) */
-    const char *f = (const char *)&c->flows[i];
-    __builtin_prefetch(f);
-    __builtin_prefetch(f + 64);
-    __builtin_prefetch(f + 128);
-    __builtin_prefetch(f + sizeof(struct flow) - 1);
+    }
+    c->removal_hinted[slot] = i;
+    cache_prefetch_flow(f);
+    __builtin_prefetch(cache_bucket(c, f->hash));
+    cache_prefetch_links(c, f->lru.prev);
+    cache_prefetch_links(c, f->lru.next);
+    cache_prefetch_links(c, f->start.prev);
+    cache_prefetch_links(c, f->start.next);
 }
 
 static inline uint32_t cache_index(const struct flow_cache *c, const struct flow *f)

@@ -267,6 +267,19 @@ void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *c
     m->alarm_us = at_us;
 }
 
+/* The flows that expire next (heads of the close and lru lists, read above
+ * anyway) get what their removal touches asked for now. always_inline: see
+ * cache_prefetch_flow(). */
+static inline __attribute__((always_inline)) void prefetch_next_expiry(struct meter *m)
+{
+    const struct flow *f = cache_closing_oldest(&m->cache);
+    if (f)
+        cache_prefetch_removal(&m->cache, f, 0);
+    f = cache_lru_oldest(&m->cache);
+    if (f)
+        cache_prefetch_removal(&m->cache, f, 1);
+}
+
 void meter_advance(struct meter *m, uint64_t now_us)
 {
     if (now_us > m->now_us) {
@@ -290,6 +303,22 @@ void meter_advance(struct meter *m, uint64_t now_us)
         else
             restart_flow(m, f);
     }
+    prefetch_next_expiry(m);
+}
+
+/* The flush walks the lru list, a random flow at every step once there are
+ * many: the flow after next is asked for, and what removing the next one
+ * touches (its lines arrived a step ago). always_inline: see
+ * cache_prefetch_flow(). */
+static inline __attribute__((always_inline)) void prefetch_flush_ahead(struct meter *m,
+                                                                       const struct flow *f)
+{
+    if (f->lru.next == FLOW_NONE)
+        return;
+    const struct flow *next = &m->cache.flows[f->lru.next];
+    cache_prefetch_removal(&m->cache, next, 1);
+    if (next->lru.next != FLOW_NONE)
+        cache_prefetch_flow(&m->cache.flows[next->lru.next]);
 }
 
 /* A TCP conversation that already closed ended by itself, even if the input
@@ -304,8 +333,10 @@ static enum end_reason flush_reason(const struct meter *m, const struct flow *f)
 void meter_flush(struct meter *m)
 {
     struct flow *f;
-    while ((f = cache_lru_oldest(&m->cache)))
+    while ((f = cache_lru_oldest(&m->cache))) {
+        prefetch_flush_ahead(m, f);
         expire_flow(m, f, flush_reason(m, f));
+    }
 }
 
 static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32_t hash,
@@ -365,9 +396,14 @@ static void account(struct flow *f, int dir, const struct packet_view *pv)
  * 1/64 of the idle timeout: moving it touches two other flows, and bursts of
  * one flow would pay that on every packet. The order is then exact to that
  * slack, and so is idle expiry (the list head is the next to idle out). */
+static bool touch_due(const struct meter *m, const struct flow *f, uint64_t ts)
+{
+    return ts - f->touch_us >= m->touch_slack_us || ts < f->touch_us;
+}
+
 static void touch(struct meter *m, struct flow *f, uint64_t ts)
 {
-    if (ts - f->touch_us < m->touch_slack_us && ts >= f->touch_us)
+    if (!touch_due(m, f, ts))
         return;
     f->touch_us = ts;
     cache_touch(&m->cache, f);
@@ -472,14 +508,17 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
 
 /* ---- batches --------------------------------------------------------------
  *
- * Once flows outgrow the CPU caches, a lookup waits for two misses one after
- * the other: the hash bucket, then the flow it names. A batch runs as a
- * pipeline: packet i+2*AHEAD is decoded and hashed and its bucket asked for,
- * the flow named by packet i+AHEAD's bucket (there by now) is asked for, and
- * packet i, whose flow is there by now, is metered. The misses of a batch
- * overlap instead of adding up. The prefetches are hints only: metering
- * looks everything up again, so earlier packets of the batch may create,
- * move or expire flows and the results stay those of one packet at a time. */
+ * Once flows outgrow the CPU caches, a packet waits for misses one after the
+ * other: the hash bucket, then the flow it names, then (when the flow moves
+ * on the lru list or starts closing) its neighbours on the lists. A batch
+ * runs as a pipeline: packet i+3*AHEAD is decoded and hashed and its bucket
+ * asked for; the flow named by packet i+2*AHEAD's bucket (there by now) is
+ * asked for; the neighbours packet i+AHEAD's flow will unlink from are asked
+ * for; packet i, whose lines are there by now, is metered. The misses of a
+ * batch overlap instead of adding up. The prefetches are hints only:
+ * metering looks everything up again, so earlier packets of the batch may
+ * create, move or expire flows and the results stay those of one packet at
+ * a time. */
 
 enum { METER_AHEAD = 8, METER_BATCH = CAPTURE_BATCH_MAX };
 
@@ -515,16 +554,39 @@ static void meter_staged(struct meter *m, const struct staged_packet *s)
     meter_keyed(m, &s->pv, &s->key, s->hash, s->src_end);
 }
 
+/* The links packet s will rewrite: its flow's lru neighbours when the flow
+ * is due to move (touch()), its start-list neighbours when a FIN or RST may
+ * start its close. always_inline: see cache_prefetch_flow(). */
+static inline __attribute__((always_inline)) void prefetch_neighbours(const struct meter *m,
+                                                                      const struct staged_packet *s)
+{
+    const struct flow *f = cache_chain_first(&m->cache, s->hash);
+    if (!f)
+        return;
+    if (touch_due(m, f, s->pv.ts_us)) {
+        cache_prefetch_links(&m->cache, f->lru.prev);
+        cache_prefetch_links(&m->cache, f->lru.next);
+    }
+    if (s->pv.proto == 6 && (s->pv.tcp_flags & (TCP_FIN | TCP_RST))) {
+        cache_prefetch_links(&m->cache, f->start.prev);
+        cache_prefetch_links(&m->cache, f->start.next);
+    }
+}
+
 static void meter_batch(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n)
 {
     struct staged_packet staged[METER_BATCH];
-    for (unsigned i = 0; i < n + 2 * METER_AHEAD; i++) {
+    for (unsigned i = 0; i < n + 3 * METER_AHEAD; i++) {
         if (i < n)
             stage_packet(m, dlt, &pkts[i], &staged[i]);
-        if (i >= METER_AHEAD && i - METER_AHEAD < n && staged[i - METER_AHEAD].src_end >= 0)
-            cache_prefetch_chain(&m->cache, staged[i - METER_AHEAD].hash);
-        if (i >= 2 * METER_AHEAD)
-            meter_staged(m, &staged[i - 2 * METER_AHEAD]);
+        unsigned j = i - METER_AHEAD;       /* wraps below 0: then >= n */
+        if (i >= METER_AHEAD && j < n && staged[j].src_end >= 0)
+            cache_prefetch_chain(&m->cache, staged[j].hash);
+        j = i - 2 * METER_AHEAD;
+        if (i >= 2 * METER_AHEAD && j < n && staged[j].src_end >= 0)
+            prefetch_neighbours(m, &staged[j]);
+        if (i >= 3 * METER_AHEAD)
+            meter_staged(m, &staged[i - 3 * METER_AHEAD]);
     }
 }
 
