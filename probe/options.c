@@ -1,4 +1,4 @@
-#include "config.h"   /* PACKAGE_VERSION, for --version */
+#include "config.h"     /* PACKAGE_VERSION, for --version */
 #include "options.h"
 
 #include <errno.h>
