@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "decode.h"
 
@@ -108,10 +109,49 @@ static int check_link(struct capture *c, char *err, size_t errlen)
     return -1;
 }
 
+/* A file that shrinks while it is mapped (another program truncates it)
+ * raises SIGBUS where it is read past its new end. The handler puts a page
+ * of zeros there, so the read completes, and says so: the next batch ends the
+ * input with an error instead of the process dying. nfprobe maps one file. */
+static struct {
+    const uint8_t *base;
+    size_t size;
+    uintptr_t page;
+} bus_map;
+static volatile sig_atomic_t bus_faulted;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    uintptr_t at = (uintptr_t)si->si_addr, base = (uintptr_t)bus_map.base;
+    if (base && at >= base && at < base + bus_map.size &&
+        mmap((void *)(at & ~(bus_map.page - 1)), bus_map.page, PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+        bus_faulted = 1;
+        return;
+    }
+    signal(sig, SIG_DFL);       /* not the file's: the fault happens again, and kills */
+}
+
+static void watch_for_shrinking(const struct mapped_file *m)
+{
+    bus_map.page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    bus_map.size = m->size;
+    bus_map.base = m->base;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 static void unmap_file(struct mapped_file *m)
 {
     if (m->filtered)
         pcap_freecode(&m->filter);
+    if (m->base && bus_map.base == m->base)
+        bus_map.base = NULL;
     if (m->base)
         munmap((void *)m->base, m->size);
     memset(m, 0, sizeof *m);
@@ -176,6 +216,7 @@ static bool map_file(struct capture *c)
         return false;
     }
     madvise(base, m->size, MADV_SEQUENTIAL);
+    watch_for_shrinking(m);
     m->nano = magic == PCAP_MAGIC_NS;
     m->snapshot = (uint32_t)pcap_snapshot(c->p);
     m->off = PCAP_FILE_HEADER;
@@ -429,6 +470,12 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
         struct pcap_pkthdr h;
         const uint8_t *data;
         *rc = read_record(c, &h, &data);
+        if (bus_faulted) {
+            snprintf(c->error, sizeof c->error, "%s: the file shrank while it was read "
+                     "(truncated by another program?)", c->name);
+            *rc = CAPTURE_ERROR;
+            break;
+        }
         if (*rc != CAPTURE_PACKET)
             break;
         if (c->map.filtered && !pcap_offline_filter(&c->map.filter, &h, data))

@@ -65,4 +65,36 @@ timeout 20 "$NFPROBE" -r "$work/junk.pcap" > "$work/junk.json" 2> "$work/junk.er
 check "random packets: exit 0" test "$rc" -eq 0
 check "random packets: 3000 seen" grep -q "packets: 3000 seen" "$work/junk.err"
 
+# A capture file another program truncates while nfprobe reads it (read in
+# place from a memory mapping, where that would raise SIGBUS): a clear
+# error, exit 1, the records of what was read exported. Deterministic: the
+# JSON goes to a FIFO nobody reads yet, so nfprobe stops early in the file
+# (blocked writing, its only wait reading a file); the file is cut to half,
+# then the FIFO is read.
+if "$top_builddir/bench/gen_pcap" "$work/shrink.pcap" 200000 10000 3 60 2> /dev/null; then
+    mkfifo "$work/shrink.fifo"
+    exec 3<> "$work/shrink.fifo"        # a reader exists: nfprobe's open does not wait
+    "$NFPROBE" -r "$work/shrink.pcap" --no-dissect --idle-timeout 1 > "$work/shrink.fifo" \
+        2> "$work/shrink.err" &
+    shrink_pid=$!
+    blocked=no
+    for _ in $(seq 1 600); do
+        if grep -q "^State:.*S (sleeping)" "/proc/$shrink_pid/status" 2> /dev/null; then blocked=yes; break; fi
+        sleep 0.05
+    done
+    check "shrinking file: nfprobe waits on the full FIFO" test "$blocked" = yes
+    truncate -s $(($(stat -c %s "$work/shrink.pcap") / 2)) "$work/shrink.pcap"
+    cat "$work/shrink.fifo" 3>&- > "$work/shrink.json" &
+    cat_pid=$!
+    exec 3>&-                           # the FIFO ends when nfprobe does
+    rc=0
+    wait "$shrink_pid" || rc=$?
+    wait "$cat_pid"
+    check "shrinking file: exit 1, not a crash (got $rc)" test "$rc" -eq 1
+    check "shrinking file: the error says so" grep -q "shrank while it was read" "$work/shrink.err"
+    check "shrinking file: records of what was read" test "$(grep -c . "$work/shrink.json")" -gt 100
+else
+    not_ok "shrinking file: cannot run bench/gen_pcap"
+fi
+
 finish
