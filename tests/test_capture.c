@@ -253,6 +253,12 @@ Suite *capture_suite(void)
     tcase_add_test(tc, record_longer_than_snapshot_is_cut_as_libpcap_cuts_it);
     tcase_add_test(tc, damaged_files_end_with_libpcaps_error);
     tcase_add_test(tc, filter_keeps_what_libpcap_keeps);
+    suite_add_tcase(s, tc);
+    /* These read ../shared captures: a build without them (a Debian package
+     * build, debian/rules) leaves them out with CK_EXCLUDE_TAGS. */
+    tc = tcase_create("shared captures");
+    tcase_set_tags(tc, "shared-captures");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, real_captures_as_libpcap);
     tcase_add_test(tc, break_ends_the_input);
     suite_add_tcase(s, tc);
