@@ -76,9 +76,11 @@ static void tick(struct probe *p)
     if (capture_is_live(p->cap))
         meter_advance(&p->meter, now_wall_us());
     exporter_tick(&p->exporter, mono);
-    /* JSON on stdout was the only output and its reader went away
-     * (`nfprobe -r big.pcap | head`): nothing left to do. */
-    if (p->exporter.json_errors && !p->exporter.nsinks)
+    /* stdout's reader went away (`nfprobe -r big.pcap | head`): it is done
+     * with us, as with any filter; the flows metered so far still go to
+     * the other outputs. Stdout failing otherwise ends the run only when
+     * it was the only output. */
+    if (p->exporter.json_reader_gone || (p->exporter.json_errors && !p->exporter.nsinks))
         stop_requested = 1;
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
         stats_print(stderr, &p->stats);
@@ -131,7 +133,7 @@ static int finish(struct probe *p, int loop_rc)
         rc = EXIT_RUN_FAILED;
     }
     if (p->exporter.json_errors) {
-        log_error("writing JSON to stdout failed");
+        log_error("writing JSON to stdout failed: %s", strerror(p->exporter.json_errno));
         rc = EXIT_RUN_FAILED;
     }
     return rc;
