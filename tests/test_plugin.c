@@ -370,7 +370,6 @@ Suite *plugin_suite(void)
     Suite *s = suite_create("plugin");
     TCase *tc = tcase_create("host");
     tcase_add_checked_fixture(tc, reset, NULL);
-    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, callbacks_run_once_per_record_packet_and_export);
     tcase_add_test(tc, without_splits_init_runs_once_per_flow);
     tcase_add_test(tc, done_stops_updates_until_the_next_record);
