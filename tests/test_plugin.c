@@ -127,9 +127,16 @@ static void sink(void *ctx, const struct flow_record *r)
     got.field_mismatch += v.u != want;
 }
 
+/* A shared test capture: in $DATA (make check sets it, as tests/lib.sh
+ * reads it), else beside the source tree. */
 static const char *capture_path(const char *name)
 {
     static char path[1024];
+    const char *data = getenv("DATA");
+    if (data && *data) {
+        snprintf(path, sizeof path, "%s/%s", data, name);
+        return path;
+    }
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof path, "%s/../shared/testdata/pcap/%s", top ? top : TOP_SRCDIR, name);
     return path;
