@@ -24,8 +24,10 @@ install_packages() {
     [ ${#missing[@]} -gt 0 ] || return 0
     echo "=== installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive   # tshark asks about capture rights otherwise
-    apt-get update -q > /dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+    # Wait for another apt (a fresh machine's unattended upgrades) to finish.
+    local wait_lock=(-o DPkg::Lock::Timeout=600)
+    apt-get "${wait_lock[@]}" update -q > /dev/null
+    apt-get "${wait_lock[@]}" install -y -q --no-install-recommends "${missing[@]}" > /dev/null
 }
 
 # Run with sudo by a user, what this creates in the user's tree is given back
