@@ -2,6 +2,8 @@
  *
  *   usage: gen_pcap OUT.pcap [PACKETS [FLOWS [SEED [SECONDS]]]]
  *          defaults: 3000000 packets, 120000 flows, seed 1, 60 seconds
+ *          gen_pcap --active K OUT.pcap [PACKETS [SEED]]
+ *          steady mode (below): K flows open at every moment
  *
  * Standalone C11, libc only (no libm: ln/exp are implemented here so that the
  * output is bit-identical for a given seed on every libc).
@@ -35,6 +37,25 @@
  * flows under a 30 s idle timeout (a flow is active from its first packet
  * until 30 s after its last one, TCP close ignored) and without any timeout
  * (first..last packet overlap).
+ *
+ * Steady mode (--active K), for the per-packet cost against the flow table's
+ * size (bench/workers.sh): 3K/2 slots, each carrying three-packet TCP flows one
+ * after another (SYN, SYN/ACK, RST/ACK; the first flow of a slot may start
+ * mid-stream, the last may stay open; a slot whose first packet would be the
+ * RST starts empty). Packets go out in rounds of one packet
+ * per slot, in a fresh random slot order each round (so that the order in
+ * which flows are touched is not the order in which they were created); slot
+ * s's flows start at rounds where (round + s) % 3 == 0, so a third of the
+ * slots open a new flow in each round and a third close theirs; a slot whose
+ * flow closed stays empty until its next SYN, so two thirds of the slots,
+ * K, hold an open flow at any moment. Whatever K, a third of the packets
+ * open a flow and a third close one once the first round is over (in it, K
+ * flows open with K packets): only the number open at once changes, and
+ * how much of the capture the first round takes (a third with K = 1M and 3M
+ * packets, so there 1.67M flows are created instead of 1M).
+ * A round lasts 10 s (a flow 30 s, below nfprobe's 30 s idle timeout between
+ * its packets), so a probe holds about K flows, plus those closed within its
+ * TCP close timeout (2 s by default: up to ~7 % more). 30 % IPv6.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -198,6 +219,20 @@ static void heap_down(uint32_t i)
     }
 }
 
+/* IPv6 flow labels, IP ids, TCP sequence numbers and timestamp offsets,
+ * drawn from the flow's generator */
+static void random_header_fields(struct flow *f)
+{
+    f->flowlabel[0] = f->v6 ? urange(&f->rng, 1, 0xfffff) : 0;
+    f->flowlabel[1] = f->v6 ? urange(&f->rng, 1, 0xfffff) : 0;
+    f->ipid[0] = (uint16_t)splitmix(&f->rng);
+    f->ipid[1] = (uint16_t)splitmix(&f->rng);
+    f->seq[0] = (uint32_t)splitmix(&f->rng);
+    f->seq[1] = (uint32_t)splitmix(&f->rng);
+    f->ts_off[0] = (uint32_t)splitmix(&f->rng);
+    f->ts_off[1] = (uint32_t)splitmix(&f->rng);
+}
+
 /* ---------------------------------------------------------------- scheduling */
 
 /* Time of packet f->idx; previous packet (if any) was at f->last_us. */
@@ -276,6 +311,22 @@ static void tcp_data(struct flow *f, struct pkt *p, int dir, uint32_t len)
     p->flags = TH_ACK | (len && len < f->mss_payload ? TH_PSH : 0);
 }
 
+/* Packet i of the three-way handshake: SYN, SYN/ACK, ACK */
+static void tcp_handshake(const struct flow *f, struct pkt *p, uint32_t i)
+{
+    if (i == 0) {
+        p->flags = TH_SYN;
+        p->opt = 2;
+    } else if (i == 1) {
+        p->dir = 1;
+        p->flags = TH_SYN | TH_ACK;
+        p->opt = 2;
+    } else {
+        p->flags = TH_ACK;
+        p->opt = f->tsopt;
+    }
+}
+
 static void describe(struct flow *f, struct pkt *p)
 {
     uint32_t i = f->idx;
@@ -333,17 +384,7 @@ static void describe(struct flow *f, struct pkt *p)
 
     /* K_TCP, K_TCP_MID */
     if (i < f->n_hs) {
-        if (i == 0) {
-            p->flags = TH_SYN;
-            p->opt = 2;
-        } else if (i == 1) {
-            p->dir = 1;
-            p->flags = TH_SYN | TH_ACK;
-            p->opt = 2;
-        } else {
-            p->flags = TH_ACK;
-            p->opt = f->tsopt;
-        }
+        tcp_handshake(f, p, i);
         return;
     }
     uint32_t k = i - f->n_hs;
@@ -614,12 +655,188 @@ static void wr(const void *p, size_t n, FILE *fp)
     }
 }
 
+/* ---------------------------------------------------------------- steady mode */
+
+#define STEADY_ROUND_US (10 * US)
+#define STEADY_FLOW_PKTS 3u
+
+/* Flow number g (all distinct 5-tuples): client index and port from g. */
+static void steady_flow_init(struct flow *f, uint64_t g, uint64_t seed)
+{
+    memset(f, 0, sizeof *f);
+    f->rng = seed ^ ((g + 1) * 0x9e3779b97f4a7c15ull);
+    splitmix(&f->rng);
+    f->v6 = chance(&f->rng, 0.3);
+    f->cli = (uint32_t)(g / 28000);
+    f->sport = (uint16_t)(32768 + g % 28000);
+    f->srv = (uint32_t)(g % 997);
+    f->dport = 443;
+    f->rtt_us = 1000;
+    f->ttl_srv = 50;
+    f->tsopt = chance(&f->rng, 0.7);
+    random_header_fields(f);
+}
+
+/* Packet k (0..2) of a steady-mode flow: SYN, SYN/ACK, RST/ACK. */
+static void steady_packet(const struct flow *f, uint32_t k, struct pkt *p)
+{
+    memset(p, 0, sizeof *p);
+    p->proto = 6;
+    if (k < 2)
+        tcp_handshake(f, p, k);
+    else
+        p->flags = TH_RST | TH_ACK;
+}
+
+/* Create OUT.meta; NULL (and a message) if it cannot be created */
+static FILE *open_meta(const char *out)
+{
+    char meta[4096];
+    snprintf(meta, sizeof meta, "%s.meta", out);
+    FILE *mf = fopen(meta, "w");
+    if (!mf)
+        fprintf(stderr, "gen_pcap: %s: %s\n", meta, strerror(errno));
+    return mf;
+}
+
+/* Create OUT with a large buffer and write the pcap file header; NULL (and a
+ * message) if it cannot be created */
+static FILE *open_pcap(const char *out)
+{
+    static char obuf[1 << 22];
+    FILE *fp = fopen(out, "wb");
+    if (!fp) {
+        fprintf(stderr, "gen_pcap: %s: %s\n", out, strerror(errno));
+        return NULL;
+    }
+    setvbuf(fp, obuf, _IOFBF, sizeof obuf);
+    uint32_t gh[6];
+    uint16_t ver[2] = {2, 4};
+    gh[0] = 0xa1b2c3d4u;
+    memcpy(&gh[1], ver, 4);
+    gh[2] = 0;              /* thiszone */
+    gh[3] = 0;              /* sigfigs */
+    gh[4] = SNAPLEN;
+    gh[5] = 1;              /* LINKTYPE_ETHERNET */
+    wr(gh, sizeof gh, fp);
+    return fp;
+}
+
+/* Encode and write one packet of f at time f->next_us; count it in T. */
+static void emit(FILE *fp, struct flow *f, const struct pkt *p, struct totals *T)
+{
+    uint8_t buf[SNAPLEN];
+    uint32_t iplen, pad;
+    uint32_t wire = encode(f, p, buf, &iplen, &pad);
+    uint32_t cap = wire < SNAPLEN ? wire : SNAPLEN;
+    uint64_t ts = (uint64_t)BASE_EPOCH * US + f->next_us;
+    uint32_t rh[4] = {(uint32_t)(ts / US), (uint32_t)(ts % US), cap, wire};
+    wr(rh, sizeof rh, fp);
+    wr(buf, cap, fp);
+    T->packets++;
+    T->ip_bytes += iplen;
+    T->wire_bytes += wire;
+    T->cap_bytes += cap;
+    T->pad_bytes += pad;
+    if (f->v6)
+        T->pk6++;
+    else
+        T->pk4++;
+    if (p->proto == 6) {
+        T->pktcp++;
+        T->syn += (p->flags & TH_SYN) != 0;
+        T->fin += (p->flags & TH_FIN) != 0;
+        T->rst += (p->flags & TH_RST) != 0;
+    } else {
+        T->pkudp++;
+    }
+}
+
+static int steady_main(int argc, char **argv)
+{
+    if (argc < 4 || argc > 6) {
+        fprintf(stderr, "usage: %s --active K OUT.pcap [PACKETS [SEED]]\n", argv[0]);
+        return 2;
+    }
+    uint64_t k = parse_num(argv[2], "number of active flows");
+    const char *out = argv[3];
+    uint64_t npk = argc > 4 ? parse_num(argv[4], "packet count") : 3000000;
+    uint64_t seed = argc > 5 ? parse_num(argv[5], "seed") : 1;
+    if (k < 2 || k > 10000000 || npk < k) {
+        fprintf(stderr, "gen_pcap: --active must be 2..10000000 and at most the packet count\n");
+        return 2;
+    }
+    uint32_t nslots = (uint32_t)(k * 3 / 2);
+    struct flow *slot = calloc(nslots, sizeof *slot);
+    uint32_t *order = malloc((size_t)nslots * sizeof *order);
+    if (!slot || !order) {
+        fprintf(stderr, "gen_pcap: out of memory\n");
+        return 1;
+    }
+    FILE *fp = open_pcap(out);
+    if (!fp)
+        return 1;
+
+    uint64_t g = 0, dirs = 0, rng = seed * 0x2545f4914f6cdd1dull + 0x7654321;
+    struct totals T;
+    memset(&T, 0, sizeof T);
+    for (uint32_t i = 0; i < nslots; i++)
+        order[i] = i;
+    for (uint64_t r = 0; T.packets < npk; r++) {
+        for (uint32_t i = nslots - 1; i > 0; i--) {     /* Fisher-Yates */
+            uint32_t j = (uint32_t)(splitmix(&rng) % ((uint64_t)i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (uint32_t i = 0; i < nslots && T.packets < npk; i++) {
+            uint32_t s = order[i], pk = (uint32_t)((r + s) % STEADY_FLOW_PKTS);
+            struct flow *f = &slot[s];
+            if (r == 0 && pk == 2)
+                continue;       /* would be a flow of one RST: start empty */
+            if (pk == 0 || r == 0)
+                steady_flow_init(f, g++, seed);
+            struct pkt p;
+            steady_packet(f, pk, &p);
+            if (!f->seen[p.dir])
+                dirs++;
+            f->next_us = r * STEADY_ROUND_US + (uint64_t)i * STEADY_ROUND_US / nslots;
+            emit(fp, f, &p, &T);
+        }
+    }
+    if (fclose(fp) != 0) {
+        perror("gen_pcap: close");
+        return 1;
+    }
+    FILE *mf = open_meta(out);
+    if (!mf)
+        return 1;
+    fprintf(mf, "generator=gen_pcap --active\nseed=%llu\nactive=%llu\nslots=%u\nsnaplen=%u\npackets=%llu\n"
+                "ip_bytes=%llu\nwire_bytes=%llu\ncap_bytes=%llu\npad_bytes=%llu\nflows=%llu\n"
+                "flow_directions=%llu\npackets_ipv4=%llu\npackets_ipv6=%llu\npackets_syn=%llu\n"
+                "packets_rst=%llu\n",
+            (unsigned long long)seed, (unsigned long long)k, nslots, SNAPLEN, (unsigned long long)T.packets,
+            (unsigned long long)T.ip_bytes, (unsigned long long)T.wire_bytes, (unsigned long long)T.cap_bytes,
+            (unsigned long long)T.pad_bytes, (unsigned long long)g, (unsigned long long)dirs,
+            (unsigned long long)T.pk4, (unsigned long long)T.pk6, (unsigned long long)T.syn,
+            (unsigned long long)T.rst);
+    if (fclose(mf) != 0) {
+        perror("gen_pcap: meta");
+        return 1;
+    }
+    free(order);
+    free(slot);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--active"))
+        return steady_main(argc, argv);
     if (argc < 2 || argc > 6 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fprintf(stderr, "usage: %s OUT.pcap [PACKETS [FLOWS [SEED [SECONDS]]]]\n"
+                        "       %s --active K OUT.pcap [PACKETS [SEED]]   (K flows open at once)\n"
                         "  defaults: 3000000 packets, 120000 flows, seed 1, 60 s\n"
-                        "  writes OUT.pcap and OUT.pcap.meta (exact totals)\n", argv[0]);
+                        "  writes OUT.pcap and OUT.pcap.meta (exact totals)\n", argv[0], argv[0]);
         return 2;
     }
     const char *out = argv[1];
@@ -679,14 +896,7 @@ int main(int argc, char **argv)
         f->ttl_srv = (uint8_t)(64 - urange(&f->rng, 4, 20));
         f->tsopt = chance(&f->rng, 0.7);
         f->mss_payload = (uint16_t)((f->v6 ? 1440 : 1460) - (f->tsopt ? 12 : 0));
-        f->flowlabel[0] = f->v6 ? urange(&f->rng, 1, 0xfffff) : 0;
-        f->flowlabel[1] = f->v6 ? urange(&f->rng, 1, 0xfffff) : 0;
-        f->ipid[0] = (uint16_t)splitmix(&f->rng);
-        f->ipid[1] = (uint16_t)splitmix(&f->rng);
-        f->seq[0] = (uint32_t)splitmix(&f->rng);
-        f->seq[1] = (uint32_t)splitmix(&f->rng);
-        f->ts_off[0] = (uint32_t)splitmix(&f->rng);
-        f->ts_off[1] = (uint32_t)splitmix(&f->rng);
+        random_header_fields(f);
         f->closer = (uint8_t)chance(&f->rng, 0.4);
 
         switch (f->kind) {
@@ -817,24 +1027,9 @@ int main(int argc, char **argv)
     }
 
     /* 4. emit in time order */
-    FILE *fp = fopen(out, "wb");
-    if (!fp) {
-        fprintf(stderr, "gen_pcap: %s: %s\n", out, strerror(errno));
+    FILE *fp = open_pcap(out);
+    if (!fp)
         return 1;
-    }
-    static char obuf[1 << 22];
-    setvbuf(fp, obuf, _IOFBF, sizeof obuf);
-    {
-        uint32_t gh[6];
-        uint16_t ver[2] = {2, 4};
-        gh[0] = 0xa1b2c3d4u;
-        memcpy(&gh[1], ver, 4);
-        gh[2] = 0;              /* thiszone */
-        gh[3] = 0;              /* sigfigs */
-        gh[4] = SNAPLEN;
-        gh[5] = 1;              /* LINKTYPE_ETHERNET */
-        wr(gh, sizeof gh, fp);
-    }
     heap = malloc((size_t)nflows * sizeof *heap);
     if (!heap) {
         fprintf(stderr, "gen_pcap: out of memory\n");
@@ -848,39 +1043,14 @@ int main(int argc, char **argv)
     struct totals T;
     memset(&T, 0, sizeof T);
     uint64_t dirs = 0, max_gap = 0;
-    uint8_t buf[SNAPLEN];
     while (heap_n) {
         uint32_t fi = heap[0];
         struct flow *f = &flows[fi];
         struct pkt p;
-        uint32_t iplen, pad;
         describe(f, &p);
         if (!f->seen[p.dir])
             dirs++;
-        uint32_t wire = encode(f, &p, buf, &iplen, &pad);
-        uint32_t cap = wire < SNAPLEN ? wire : SNAPLEN;
-        uint64_t ts = (uint64_t)BASE_EPOCH * US + f->next_us;
-        uint32_t rh[4] = {(uint32_t)(ts / US), (uint32_t)(ts % US), cap, wire};
-        wr(rh, sizeof rh, fp);
-        wr(buf, cap, fp);
-
-        T.packets++;
-        T.ip_bytes += iplen;
-        T.wire_bytes += wire;
-        T.cap_bytes += cap;
-        T.pad_bytes += pad;
-        if (f->v6)
-            T.pk6++;
-        else
-            T.pk4++;
-        if (p.proto == 6) {
-            T.pktcp++;
-            T.syn += (p.flags & TH_SYN) != 0;
-            T.fin += (p.flags & TH_FIN) != 0;
-            T.rst += (p.flags & TH_RST) != 0;
-        } else {
-            T.pkudp++;
-        }
+        emit(fp, f, &p, &T);
 
         if (f->idx == 0)
             f->first_us = f->next_us;
@@ -929,13 +1099,9 @@ int main(int argc, char **argv)
             maxn = flows[i].n;
 
     /* 6. report */
-    char meta[4096];
-    snprintf(meta, sizeof meta, "%s.meta", out);
-    FILE *mf = fopen(meta, "w");
-    if (!mf) {
-        fprintf(stderr, "gen_pcap: %s: %s\n", meta, strerror(errno));
+    FILE *mf = open_meta(out);
+    if (!mf)
         return 1;
-    }
     for (int pass = 0; pass < 2; pass++) {
         FILE *o = pass ? stderr : mf;
         fprintf(o, "generator=gen_pcap\n");

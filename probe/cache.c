@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <sys/mman.h>
 
 _Static_assert(offsetof(struct flow, c) == 64, "packet counters start the second cache line");
 _Static_assert(sizeof(struct flow) == 176, "a flow stays small");
@@ -54,6 +55,21 @@ static uint32_t buckets_for(uint32_t capacity)
     return n;
 }
 
+/* Flows and buckets are read at random: with 4 KiB pages nearly every packet
+ * would also miss the TLB. Large tables are 2 MiB-aligned and asked to be
+ * backed by huge pages (a hint; without it they work the same). */
+static void *alloc_table(size_t bytes)
+{
+    enum { HUGE_PAGE = 2 << 20 };
+    void *p;
+    if (bytes < HUGE_PAGE)
+        return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
+}
+
 int cache_init(struct flow_cache *c, uint32_t capacity)
 {
     memset(c, 0, sizeof *c);
@@ -65,10 +81,8 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
     /* A large pool is mmap'd: its pages become resident only as flows are
      * handed out (in order, then reused from the free list), so a large
      * --max-flows costs address space, not memory. */
-    size_t pool_bytes = (size_t)capacity * sizeof *c->flows;
-    if (posix_memalign((void **)&c->flows, 64, pool_bytes) != 0)
-        c->flows = NULL;
-    c->buckets = malloc((size_t)nb * sizeof *c->buckets);
+    c->flows = alloc_table((size_t)capacity * sizeof *c->flows);
+    c->buckets = alloc_table((size_t)nb * sizeof *c->buckets);
     if (!c->flows || !c->buckets) {
         cache_free(c);
         errno = ENOMEM;
@@ -146,7 +160,8 @@ void cache_remove(struct flow_cache *c, struct flow *f)
     uint32_t i = cache_index(c, f);
     unindex(c, f, i);
     list_unlink(c, &c->lru, lru_link, i);
-    list_unlink(c, (f->state & FLOW_CLOSING) ? &c->closing : &c->start, start_link, i);
+    if (!(f->state & FLOW_UNSCHEDULED))
+        list_unlink(c, (f->state & FLOW_CLOSING) ? &c->closing : &c->start, start_link, i);
     f->state = 0;
     f->hash_next = c->free_head;
     c->free_head = i;
@@ -164,11 +179,18 @@ void cache_touch(struct flow_cache *c, struct flow *f)
 
 void cache_restart(struct flow_cache *c, struct flow *f)
 {
+    if (f->state & FLOW_UNSCHEDULED)
+        return;
     uint32_t i = cache_index(c, f);
     struct list_head *from = (f->state & FLOW_CLOSING) ? &c->closing : &c->start;
     list_unlink(c, from, start_link, i);
-    f->state &= (uint8_t)~FLOW_CLOSING;
-    list_append(c, &c->start, start_link, i);
+    f->state = (uint8_t)((f->state & ~FLOW_CLOSING) | FLOW_UNSCHEDULED);
+}
+
+void cache_schedule(struct flow_cache *c, struct flow *f)
+{
+    f->state &= (uint8_t)~FLOW_UNSCHEDULED;
+    list_append(c, &c->start, start_link, cache_index(c, f));
 }
 
 void cache_mark_closing(struct flow_cache *c, struct flow *f)
@@ -176,7 +198,10 @@ void cache_mark_closing(struct flow_cache *c, struct flow *f)
     if (f->state & FLOW_CLOSING)
         return;
     uint32_t i = cache_index(c, f);
-    list_unlink(c, &c->start, start_link, i);
+    if (f->state & FLOW_UNSCHEDULED)
+        f->state &= (uint8_t)~FLOW_UNSCHEDULED;
+    else
+        list_unlink(c, &c->start, start_link, i);
     f->state |= FLOW_CLOSING;
     list_append(c, &c->closing, start_link, i);
 }

@@ -35,6 +35,7 @@ enum {
     FLOW_CLOSING = 1u << 2,     /* on the close list */
     FLOW_IN_USE = 1u << 3,
     FLOW_RST = 1u << 4,
+    FLOW_UNSCHEDULED = 1u << 5, /* on neither start nor close list: see cache_restart() */
 };
 
 /* One metered flow. "Forward" is the initiator's direction (sender of the
@@ -90,11 +91,16 @@ void cache_remove(struct flow_cache *c, struct flow *f);
 
 bool cache_full(const struct flow_cache *c);
 
-/* Keep the time lists in order: call when a flow sees a packet / starts a new
- * record / starts closing. */
+/* Keep the time lists in order: call when a flow sees a packet / starts
+ * closing. */
 void cache_touch(struct flow_cache *c, struct flow *f);
-void cache_restart(struct flow_cache *c, struct flow *f);
 void cache_mark_closing(struct flow_cache *c, struct flow *f);
+/* A record of the flow was exported at its active timeout: the flow leaves
+ * the start list until cache_schedule() puts it back with its next packet,
+ * so the next record's timeout counts from that packet, whenever the clock
+ * happened to be looked at. */
+void cache_restart(struct flow_cache *c, struct flow *f);
+void cache_schedule(struct flow_cache *c, struct flow *f);
 
 /* Heads of the time lists, NULL when empty (inline: expiry looks at them
  * for every packet). */
@@ -105,6 +111,32 @@ static inline struct flow *cache_list_first(struct flow_cache *c, const struct l
 static inline struct flow *cache_lru_oldest(struct flow_cache *c) { return cache_list_first(c, &c->lru); }
 static inline struct flow *cache_start_oldest(struct flow_cache *c) { return cache_list_first(c, &c->start); }
 static inline struct flow *cache_closing_oldest(struct flow_cache *c) { return cache_list_first(c, &c->closing); }
+
+/* The hash index slot of a hash (batches prefetch it). */
+static inline const uint32_t *cache_bucket(const struct flow_cache *c, uint32_t hash)
+{
+    return &c->buckets[hash & c->bucket_mask];
+}
+
+/* Ask for the first flow of hash's bucket, all the lines a packet reads and
+ * writes (176 bytes straddle up to four lines). Read the bucket only once it
+ * has arrived (prefetched a while before), or this waits for it.
+ * always_inline: gcc 12 takes a plain inline function that only loads and
+ * prefetches for one without effects, and drops the call. */
+static inline __attribute__((always_inline)) void cache_prefetch_chain(const struct flow_cache *c,
+                                                                       uint32_t hash)
+{
+    uint32_t i = *cache_bucket(c, hash);
+    if (i == FLOW_NONE)
+        return;
+    /* read prefetches: for writes gcc emits nothing unless the target has
+     * prefetchw (-march=x86-64 has not) */
+    const char *f = (const char *)&c->flows[i];
+    __builtin_prefetch(f);
+    __builtin_prefetch(f + 64);
+    __builtin_prefetch(f + 128);
+    __builtin_prefetch(f + sizeof(struct flow) - 1);
+}
 
 static inline uint32_t cache_index(const struct flow_cache *c, const struct flow *f)
 {

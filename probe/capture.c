@@ -1,20 +1,63 @@
 #include "capture.h"
 
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "decode.h"
 
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_BUFFER_BYTES (64 * 1024 * 1024)
 
+enum {
+    PCAP_FILE_HEADER = 24,
+    PCAP_RECORD_HEADER = 16,
+    PCAP_MAX_CAPLEN = 262144,   /* libpcap's MAXIMUM_SNAPLEN: a longer record is damage */
+    MAP_WINDOW = 2 << 20,       /* the mapping's page tables are filled this far ahead */
+    READ_AHEAD = 1024,          /* bytes of the file prefetched ahead of the record read */
+};
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+
+/* A classic pcap file read in place. libpcap reads every packet into one
+ * buffer it reuses, so a batch of its packets would need copies; from the
+ * mapping a batch is a set of pointers into the file. */
+struct mapped_file {
+    const uint8_t *base;        /* NULL: libpcap reads the input */
+    size_t size;
+    size_t off;                 /* next record header */
+    size_t populated;           /* page tables filled up to here (page multiple) */
+    size_t released;            /* unmapped below here */
+    uint32_t snapshot;          /* the file's snapshot length, as libpcap adjusts it */
+    bool swapped;
+    bool nano;
+    bool filtered;
+    struct bpf_program filter;
+};
+
 struct capture {
     pcap_t *p;
     int dlt;
     bool live;
+    volatile sig_atomic_t stopped;  /* capture_break() */
+    struct mapped_file map;
+    /* libpcap's packets (live, pcapng) stay valid during its callback only:
+     * the batch's are copied here, as pcap_next_ex() copied each before. */
+    uint8_t *stage;
+    size_t stage_size;
+    size_t stage_used;
+    struct capture_packet *batch;
+    unsigned batched;
+    uint64_t file_size;     /* a regular capture file's size, else 0 */
     char name[256];
     char error[PCAP_ERRBUF_SIZE + 300];
 };
@@ -29,6 +72,8 @@ static struct capture *capture_alloc(const char *name, bool live)
     return c;
 }
 
+/* A mapped file applies the filter itself (pcap_offline_filter), as libpcap
+ * does for the files it reads: the program is kept. */
 static int apply_filter(struct capture *c, const char *bpf, char *err, size_t errlen)
 {
     if (!bpf)
@@ -37,6 +82,11 @@ static int apply_filter(struct capture *c, const char *bpf, char *err, size_t er
     if (pcap_compile(c->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
         snprintf(err, errlen, "filter '%s': %s", bpf, pcap_geterr(c->p));
         return -1;
+    }
+    if (c->map.base) {
+        c->map.filter = prog;
+        c->map.filtered = true;
+        return 0;
     }
     int rc = pcap_setfilter(c->p, &prog);
     pcap_freecode(&prog);
@@ -58,12 +108,92 @@ static int check_link(struct capture *c, char *err, size_t errlen)
     return -1;
 }
 
+static void unmap_file(struct mapped_file *m)
+{
+    if (m->filtered)
+        pcap_freecode(&m->filter);
+    if (m->base)
+        munmap((void *)m->base, m->size);
+    memset(m, 0, sizeof *m);
+}
+
 static struct capture *fail(struct capture *c)
 {
-    if (c && c->p)
-        pcap_close(c->p);
+    if (c) {
+        unmap_file(&c->map);
+        if (c->p)
+            pcap_close(c->p);
+        free(c->stage);
+    }
     free(c);
     return NULL;
+}
+
+/* libpcap rewrites the pseudo-header of these link types when the file's
+ * byte order is not ours; in place that cannot be done, so libpcap reads them. */
+static bool swapped_link_needs_libpcap(int dlt)
+{
+    switch (dlt) {
+    case DLT_PFLOG: case DLT_LINUX_SLL: case DLT_LINUX_SLL2:
+    case DLT_USB_LINUX: case DLT_USB_LINUX_MMAPPED: case DLT_NFLOG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint32_t file_u32(const struct mapped_file *m, size_t at)
+{
+    uint32_t v;
+    memcpy(&v, m->base + at, sizeof v);
+    return m->swapped ? __builtin_bswap32(v) : v;
+}
+
+/* libpcap has opened the file and checked its header; a classic pcap file
+ * (2.4, standard record headers) that is a regular file is then read from a
+ * mapping. Anything else (pcapng, pipes, old or patched formats) is left to
+ * libpcap: false is not an error. */
+static bool map_file(struct capture *c)
+{
+    FILE *fp = pcap_file(c->p);
+    struct stat st;
+    if (!fp || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < PCAP_FILE_HEADER)
+        return false;
+    if (pcap_major_version(c->p) != 2 || pcap_minor_version(c->p) != 4)
+        return false;
+    if (pcap_is_swapped(c->p) && swapped_link_needs_libpcap(c->dlt))
+        return false;
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(fp), 0);
+    if (base == MAP_FAILED)
+        return false;
+    struct mapped_file *m = &c->map;
+    m->base = base;
+    m->size = (size_t)st.st_size;
+    m->swapped = pcap_is_swapped(c->p);
+    uint32_t magic = file_u32(m, 0);
+    if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS) {     /* pcapng, patched formats */
+        unmap_file(m);
+        return false;
+    }
+    madvise(base, m->size, MADV_SEQUENTIAL);
+    m->nano = magic == PCAP_MAGIC_NS;
+    m->snapshot = (uint32_t)pcap_snapshot(c->p);
+    m->off = PCAP_FILE_HEADER;
+    return true;
+}
+
+/* libpcap's packets are copied into the stage: room for a full batch. */
+static int alloc_stage(struct capture *c, char *err, size_t errlen)
+{
+    int snap = pcap_snapshot(c->p);
+    size_t per_packet = snap > 0 && snap < PCAP_MAX_CAPLEN ? (size_t)snap : PCAP_MAX_CAPLEN;
+    c->stage_size = per_packet * CAPTURE_BATCH_MAX;
+    c->stage = malloc(c->stage_size);
+    if (!c->stage) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen)
@@ -80,9 +210,33 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
         snprintf(err, errlen, "cannot read capture %s: %s", path, ebuf);
         return fail(c);
     }
-    if (check_link(c, err, errlen) < 0 || apply_filter(c, bpf, err, errlen) < 0)
+    if (check_link(c, err, errlen) < 0)
         return fail(c);
+    if (!map_file(c) && alloc_stage(c, err, errlen) < 0)
+        return fail(c);
+    if (apply_filter(c, bpf, err, errlen) < 0)
+        return fail(c);
+    FILE *f = pcap_file(c->p);
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+        c->file_size = (uint64_t)st.st_size;
     return c;
+}
+
+bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size)
+{
+    if (c->map.base) {          /* read in place: where the next record starts */
+        *done = c->map.off;
+        *size = c->map.size;
+        return true;
+    }
+    FILE *f = c->file_size ? pcap_file(c->p) : NULL;
+    off_t at = f ? ftello(f) : -1;
+    if (at < 0)
+        return false;
+    *done = (uint64_t)at;
+    *size = c->file_size;
+    return true;
 }
 
 static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t errlen)
@@ -124,9 +278,52 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
         return fail(c);
     }
     if (live_setup(c, snaplen, err, errlen) < 0 || check_link(c, err, errlen) < 0 ||
-        apply_filter(c, bpf, err, errlen) < 0)
+        alloc_stage(c, err, errlen) < 0 || apply_filter(c, bpf, err, errlen) < 0)
         return fail(c);
     return c;
+}
+
+/* The fanout program: which socket of the group a packet goes to, from a
+ * symmetric hash of its two IP addresses (their sum, mixed). Addresses only:
+ * the ports are not in a fragment, and the kernel's own hash mode
+ * (PACKET_FANOUT_HASH) hashes an IPv6 fragment on its addresses but the
+ * unfragmented packets of the same flow on their ports too, so a flow would
+ * be split over two workers; its defragmentation (IPv4 only) would hand the
+ * probe one reassembled packet instead of the fragments on the wire. Not IP
+ * (or an encapsulation the kernel does not strip, such as MPLS): socket 0. */
+#define LD_NET_WORD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + (off)))
+#define TAX BPF_STMT(BPF_MISC | BPF_TAX, 0)
+#define ADD_X BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0)
+static struct sock_filter address_hash[] = {
+    /* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)),
+    /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 5),         /* IPv4, else to 7 */
+    /* 2 */ LD_NET_WORD(12), TAX, LD_NET_WORD(16), ADD_X,
+    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JA, 25, 0, 0),                      /* to 32 */
+    /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x86DD, 0, 23),        /* IPv6, else to 31 */
+    /* 8 */ LD_NET_WORD(8), TAX,
+    /* 10 */ LD_NET_WORD(12), ADD_X, TAX, LD_NET_WORD(16), ADD_X, TAX, LD_NET_WORD(20), ADD_X, TAX,
+    /* 19 */ LD_NET_WORD(24), ADD_X, TAX, LD_NET_WORD(28), ADD_X, TAX, LD_NET_WORD(32), ADD_X, TAX,
+    /* 28 */ LD_NET_WORD(36), ADD_X,
+    /* 30 */ BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),                      /* to 32 */
+    /* 31 */ BPF_STMT(BPF_RET | BPF_K, 0),
+    /* 32 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u), TAX,
+    /* 34 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16), BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+    /* 36 */ BPF_STMT(BPF_RET | BPF_A, 0),     /* the kernel takes it modulo the group's size */
+};
+_Static_assert(sizeof address_hash / sizeof address_hash[0] == 37, "jump offsets above");
+
+int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen)
+{
+    int fd = c->live ? pcap_fileno(c->p) : -1;
+    int arg = group | PACKET_FANOUT_CBPF << 16;
+    struct sock_fprog prog = {sizeof address_hash / sizeof address_hash[0], address_hash};
+    if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0 ||
+        setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) < 0) {
+        snprintf(err, errlen, "cannot spread %s's packets over several workers (PACKET_FANOUT: %s); "
+                 "run with --workers 1", c->name, fd < 0 ? "not a live capture" : strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Live and idle: wait for the ring to fill, at most LIVE_TIMEOUT_MS, so the
@@ -138,26 +335,160 @@ static bool wait_readable(struct capture *c)
     return pfd.fd >= 0 && poll(&pfd, 1, LIVE_TIMEOUT_MS) > 0;
 }
 
+/* libpcap at nanosecond precision: tv_usec holds nanoseconds. */
+static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
+    pkt->clock_us = 0;
+    pkt->caplen = h->caplen;
+    pkt->wirelen = h->len;
+    pkt->data = data;
+}
+
+/* A record's 32-bit time field as libpcap widens it: signed in our byte
+ * order, unsigned when it swaps (its SWAPLONG is unsigned). Damaged times
+ * then come out as they did through libpcap. */
+static int64_t file_time_field(const struct mapped_file *m, size_t at)
+{
+    uint32_t v = file_u32(m, at);
+    return m->swapped ? (int64_t)v : (int64_t)(int32_t)v;
+}
+
+/* libpcap's words for a file that ends inside a record (sf-pcap.c). */
+static enum capture_result truncated(struct capture *c, const char *part, uint32_t want, size_t got)
+{
+    snprintf(c->error, sizeof c->error, "%s: truncated dump file; tried to read %u %s bytes, only got %zu",
+             c->name, want, part, got);
+    return CAPTURE_ERROR;
+}
+
+/* One record of the mapped file into *h and *data, with libpcap's checks and
+ * words for a damaged file (sf-pcap.c): a record header cut short, a caplen
+ * beyond any sane snapshot, data beyond the file's end. A caplen above the
+ * file's snapshot (but sane) is cut to it. The offset only moves past a good
+ * record, so an error stays where it is. */
+static enum capture_result read_record(struct capture *c, struct pcap_pkthdr *h, const uint8_t **data)
+{
+    struct mapped_file *m = &c->map;
+    size_t left = m->size - m->off;
+    if (left == 0)
+        return CAPTURE_END;
+    if (left < PCAP_RECORD_HEADER)
+        return truncated(c, "header", PCAP_RECORD_HEADER, left);
+    uint32_t caplen = file_u32(m, m->off + 8);
+    h->ts.tv_sec = file_time_field(m, m->off);
+    h->ts.tv_usec = file_time_field(m, m->off + 4) * (m->nano ? 1 : 1000);
+    h->len = file_u32(m, m->off + 12);
+    left -= PCAP_RECORD_HEADER;
+    if (caplen > PCAP_MAX_CAPLEN) {
+        snprintf(c->error, sizeof c->error, "%s: invalid packet capture length %u, bigger than snaplen of %u",
+                 c->name, caplen, m->snapshot);
+        return CAPTURE_ERROR;
+    }
+    uint32_t keep = caplen > m->snapshot ? m->snapshot : caplen;
+    if (left < caplen)      /* libpcap names the snapshot when the file ends before it */
+        return truncated(c, "captured", left < keep ? keep : caplen, left);
+    h->caplen = keep;
+    *data = m->base + m->off + PCAP_RECORD_HEADER;
+    /* the hardware prefetcher stops at page ends; records are read in order */
+    __builtin_prefetch(*data + READ_AHEAD);
+    __builtin_prefetch(*data + READ_AHEAD + 64);
+    m->off += PCAP_RECORD_HEADER + (size_t)caplen;
+    return CAPTURE_PACKET;
+}
+
+/* A page fault per 64 KiB (the kernel's fault-around) costs more than the
+ * reading itself: the page tables are filled a window at a time, one call per
+ * MAP_WINDOW bytes. And what was read is unmapped behind (the page cache
+ * keeps it), so the process holds a window of the file, not all of it that
+ * was read. Both only hints: where unsupported, pages fault in and stay. The
+ * previous batch's data may go: it was valid until this call. */
+static void slide_window(struct mapped_file *m)
+{
+    if (m->off + MAP_WINDOW / 2 < m->populated || m->populated >= m->size)
+        return;
+    size_t page = 4096, behind = m->off & ~(page - 1);
+    if (behind > m->released) {
+        madvise((void *)(m->base + m->released), behind - m->released, MADV_DONTNEED);
+        m->released = behind;
+    }
+    size_t len = m->size - m->populated < MAP_WINDOW ? m->size - m->populated : MAP_WINDOW;
+#ifdef MADV_POPULATE_READ
+    madvise((void *)(m->base + m->populated), len, MADV_POPULATE_READ);
+#endif
+    m->populated += len;
+}
+
+static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+                             enum capture_result *rc)
+{
+    unsigned n = 0;
+    slide_window(&c->map);
+    *rc = CAPTURE_PACKET;
+    while (n < max) {
+        struct pcap_pkthdr h;
+        const uint8_t *data;
+        *rc = read_record(c, &h, &data);
+        if (*rc != CAPTURE_PACKET)
+            break;
+        if (c->map.filtered && !pcap_offline_filter(&c->map.filter, &h, data))
+            continue;
+        fill_packet(&pkts[n++], &h, data);
+    }
+    return n;
+}
+
+static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct capture *c = (struct capture *)user;
+    struct pcap_pkthdr kept = *h;
+    size_t room = c->stage_size - c->stage_used;
+    if (kept.caplen > room)     /* cannot happen: a batch's room is its count x snapshot */
+        kept.caplen = (uint32_t)room;
+    uint8_t *copy = c->stage + c->stage_used;
+    memcpy(copy, data, kept.caplen);
+    c->stage_used += kept.caplen;
+    fill_packet(&c->batch[c->batched++], &kept, copy);
+}
+
+static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+                              enum capture_result *rc)
+{
+    c->batch = pkts;
+    c->batched = 0;
+    c->stage_used = 0;
+    int n = pcap_dispatch(c->p, (int)max, stage_packet, (u_char *)c);
+    if (n == 0 && c->live && wait_readable(c))
+        n = pcap_dispatch(c->p, (int)max, stage_packet, (u_char *)c);
+    if (n > 0)
+        *rc = CAPTURE_PACKET;
+    else if (n == 0)
+        *rc = c->live ? CAPTURE_TIMEOUT : CAPTURE_END;
+    else if (n == PCAP_ERROR_BREAK)
+        *rc = CAPTURE_END;
+    else {
+        snprintf(c->error, sizeof c->error, "%s: %s", c->name, pcap_geterr(c->p));
+        *rc = CAPTURE_ERROR;
+    }
+    return c->batched;
+}
+
+unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+                            enum capture_result *rc)
+{
+    if (max > CAPTURE_BATCH_MAX)
+        max = CAPTURE_BATCH_MAX;
+    if (c->stopped) {
+        *rc = CAPTURE_END;
+        return 0;
+    }
+    return c->map.base ? mapped_batch(c, pkts, max, rc) : libpcap_batch(c, pkts, max, rc);
+}
+
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
 {
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    int rc = pcap_next_ex(c->p, &h, &data);
-    if (rc == 0 && c->live && wait_readable(c))
-        rc = pcap_next_ex(c->p, &h, &data);
-    if (rc == 1) {
-        pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
-        pkt->caplen = h->caplen;
-        pkt->wirelen = h->len;
-        pkt->data = data;
-        return CAPTURE_PACKET;
-    }
-    if (rc == 0)
-        return CAPTURE_TIMEOUT;
-    if (rc == PCAP_ERROR_BREAK)
-        return CAPTURE_END;
-    snprintf(c->error, sizeof c->error, "%s: %s", c->name, pcap_geterr(c->p));
-    return CAPTURE_ERROR;
+    enum capture_result rc;
+    return capture_next_batch(c, pkt, 1, &rc) ? CAPTURE_PACKET : rc;
 }
 
 const char *capture_error(const struct capture *c) { return c->error; }
@@ -176,12 +507,18 @@ void capture_get_stats(struct capture *c, struct capture_stats *s)
     }
 }
 
-void capture_break(struct capture *c) { pcap_breakloop(c->p); }
+void capture_break(struct capture *c)
+{
+    c->stopped = 1;
+    pcap_breakloop(c->p);
+}
 
 void capture_close(struct capture *c)
 {
     if (!c)
         return;
+    unmap_file(&c->map);
     pcap_close(c->p);
+    free(c->stage);
     free(c);
 }

@@ -8,6 +8,8 @@
 
 struct capture_packet {
     uint64_t ts_us;
+    uint64_t clock_us;      /* what the meter's clock shows when it handles the
+                               packet; 0: the packet's own ts_us */
     uint32_t caplen;
     uint32_t wirelen;
     const uint8_t *data;
@@ -21,19 +23,37 @@ struct capture_stats {
 
 enum capture_result { CAPTURE_PACKET = 1, CAPTURE_TIMEOUT = 0, CAPTURE_END = -2, CAPTURE_ERROR = -1 };
 
+/* The most packets one capture_next_batch() call returns. */
+enum { CAPTURE_BATCH_MAX = 64 };
+
 struct capture;
 
 struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen);
 struct capture *capture_open_live(const char *iface, uint32_t snaplen, const char *bpf,
                                   char *err, size_t errlen);
+/* Join the live capture's socket to the kernel's fanout group (Linux
+ * PACKET_FANOUT with a program of ours: the packets of a flow, both
+ * directions and every fragment, go to one socket of the group; see
+ * capture.c). 0, or -1 with a message in err. */
+int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen);
+
 /* Next packet; on CAPTURE_ERROR capture_error() says what happened. */
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt);
+/* Up to max (<= CAPTURE_BATCH_MAX) packets, in capture order; their data stay
+ * valid until the next call. *rc says what follows them: CAPTURE_PACKET (more
+ * to read), CAPTURE_TIMEOUT (live and quiet for now), CAPTURE_END or
+ * CAPTURE_ERROR (capture_error()), after the packets returned with it. */
+unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+                            enum capture_result *rc);
 const char *capture_error(const struct capture *c);
 int capture_datalink(const struct capture *c);
 bool capture_is_live(const struct capture *c);
 const char *capture_name(const struct capture *c);
 void capture_get_stats(struct capture *c, struct capture_stats *s);
-/* Make a blocked capture_next() return (signal handlers). */
+/* Make a blocked capture_next() return, and the input end (signal handlers). */
+/* How far a capture file has been read: bytes so far and the file's size.
+ * False live, and for inputs of unknown size (a pipe, stdin). */
+bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size);
 void capture_break(struct capture *c);
 void capture_close(struct capture *c);
 

@@ -464,3 +464,27 @@ enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,
     uint32_t wire_avail = pv->wirelen - c.off;
     return kind == NET_IPV4 ? decode_ipv4(pv, wire_avail) : decode_ipv6(pv, wire_avail);
 }
+
+int decode_address_pair(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
+                        uint8_t src[16], uint8_t dst[16])
+{
+    enum { ETH = 14, V4_END = ETH + 20, V6_END = ETH + 40 };
+    if (dlt == DLT_EN10MB && caplen >= V6_END && rd16(pkt + 12) == 0x86DD && pkt[ETH] >> 4 == 6) {
+        memcpy(src, pkt + ETH + 8, 16);
+        memcpy(dst, pkt + ETH + 24, 16);
+        return 6;
+    }
+    if (dlt == DLT_EN10MB && caplen >= V4_END && rd16(pkt + 12) == 0x0800 && pkt[ETH] >> 4 == 4) {
+        memset(src, 0, 16);
+        memset(dst, 0, 16);
+        memcpy(src, pkt + ETH + 12, 4);
+        memcpy(dst, pkt + ETH + 16, 4);
+        return 4;
+    }
+    struct packet_view pv;
+    if (decode_packet(dlt, pkt, caplen, wirelen, 0, &pv) != DECODE_OK)
+        return 0;
+    memcpy(src, pv.src, 16);
+    memcpy(dst, pv.dst, 16);
+    return pv.ip_version;
+}

@@ -62,6 +62,13 @@ struct packet_view {
 /* Link types decode() understands, by DLT number as pcap_datalink() returns them. */
 int decode_link_supported(int dlt);
 
+/* The outer IP addresses of a frame (in 16 bytes each, IPv4 in the first
+ * 4), for spreading flows over workers: a quick look for the common case,
+ * Ethernet with IPv4 or IPv6 straight after, else what decode_packet()
+ * finds. The IP version, or 0 when the frame is not IP. */
+int decode_address_pair(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
+                        uint8_t src[16], uint8_t dst[16]);
+
 /* Fill *pv from one captured frame. ts_us, caplen and wirelen are copied in;
  * pv->l3 etc. point into pkt, which must outlive pv. */
 enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,

@@ -633,6 +633,20 @@ static void on_flow_export(void *ctx, void *state, const struct flow *f, enum en
     conclude(ctx, state, f);
 }
 
+/* A record that crosses to the exporter thread takes its strings along. */
+static size_t on_flow_detach(void *ctx, void *copy, uint8_t *out)
+{
+    (void)ctx;
+    struct dpi_state *st = copy;
+    const char *arena = arena_of(st);
+    if (!arena)
+        return 0;
+    size_t n = string_offset(st, S_COUNT);
+    memcpy(out, arena, n);
+    st->p = out;
+    return n;
+}
+
 static void on_flow_free(void *ctx, void *state)
 {
     struct dpi *d = ctx;
@@ -706,6 +720,8 @@ struct dpi *dpi_new(const struct dpi_config *cfg, char *err, size_t errlen)
         .flow_packet = on_flow_packet,
         .flow_export = on_flow_export,
         .flow_free = on_flow_free,
+        .flow_detach = on_flow_detach,
+        .detach_max = S_COUNT * (STRING_MAX + 1),
     };
     return d;
 }

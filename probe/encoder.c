@@ -80,6 +80,13 @@ int encoder_withdraw_templates(struct encoder *e)
     return e->ipfix ? ipfix_withdraw_templates(e->ipfix) : 0;
 }
 
+int encoder_begin_session(struct encoder *e)
+{
+    return e->ipfix ? ipfix_send_templates(e->ipfix)
+         : e->nf9 ? nf9_begin_session(e->nf9)
+         : nf5_flush(e->nf5);
+}
+
 int encoder_flush(struct encoder *e)
 {
     return e->ipfix ? ipfix_flush(e->ipfix)

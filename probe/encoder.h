@@ -30,6 +30,10 @@ int encoder_add_stats(struct encoder *e, const struct probe_stats_record *s);
 /* Finish the open message, then send the templates (none in v5). */
 int encoder_send_templates(struct encoder *e);
 int encoder_flush(struct encoder *e);
+/* The messages from now on go to a new transport session that knows
+ * nothing yet (the next -o file): flush, then everything a session starts
+ * with (IPFIX, v9: templates, application names, element types). */
+int encoder_begin_session(struct encoder *e);
 /* At a clean end: IPFIX withdraws its templates (transports that cannot
  * carry a withdrawal, UDP, drop it); NetFlow has none. */
 int encoder_withdraw_templates(struct encoder *e);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "util.h"
@@ -71,6 +72,50 @@ static void sink_add(struct export_sink *s, struct transport *t)
     s->transports[s->ntransports++] = t;
 }
 
+/* --rotate: a mistyped directory is a one-line error at start, not a run
+ * that drops every record. A directory the pattern names by the time
+ * (.../%Y/...) can only be tried when its file is due. */
+static int check_rotation_directory(const char *pattern)
+{
+    char dir[EXPORT_PATH_MAX];
+    const char *slash = strrchr(pattern, '/');
+    size_t n = slash ? (size_t)(slash - pattern) : 0;
+    if (n >= sizeof dir) {
+        log_error("-o '%s': path too long", pattern);
+        return -1;
+    }
+    memcpy(dir, slash ? pattern : ".", slash ? n : 1);
+    dir[slash ? n : 1] = '\0';
+    if (slash && n == 0)
+        strcpy(dir, "/");
+    if (strchr(dir, '%') || access(dir, W_OK | X_OK) == 0)
+        return 0;
+    log_error("-o '%s': cannot create files in '%s': %s", pattern, dir, strerror(errno));
+    return -1;
+}
+
+/* With --rotate the first file waits for the clock (packet time offline):
+ * the transport starts without one. */
+static struct transport *open_file(struct export_file *f, const struct options *o)
+{
+    f->pattern = o->ipfix_file;
+    f->rotate_us = o->rotate_us;
+    if (f->rotate_us) {
+        if (check_rotation_directory(f->pattern) < 0)
+            return NULL;
+        struct transport *t = transport_new_file(f->pattern);
+        if (!t)
+            log_error("out of memory");
+        return t;
+    }
+    char err[EXPORT_PATH_MAX + 100];
+    snprintf(f->path, sizeof f->path, "%s", f->pattern);
+    struct transport *t = transport_open_file(f->pattern, err, sizeof err);
+    if (!t)
+        log_error("%s", err);
+    return t;
+}
+
 /* Open every transport and group them into sinks (see struct export_sink). */
 static int open_sinks(struct exporter *x, const struct options *o)
 {
@@ -87,16 +132,13 @@ static int open_sinks(struct exporter *x, const struct options *o)
     x->nsinks = o->ncollectors ? (o->balance ? o->ncollectors : 1) : 0;
     x->nbalanced = o->balance ? o->ncollectors : 0;
     if (o->ipfix_file) {
-        char err[512];
-        struct transport *t = transport_open_file(o->ipfix_file, err, sizeof err);
-        if (!t) {
-            log_error("%s", err);
+        struct transport *t = open_file(&x->file, o);
+        if (!t)
             return -1;
-        }
         x->transports[x->ntransports++] = t;
-        if (o->balance || x->nsinks == 0)
-            x->nsinks++;
-        sink_add(&x->sinks[x->nsinks - 1], t);
+        x->file.t = t;
+        x->file.sink = &x->sinks[x->nsinks++];
+        sink_add(x->file.sink, t);
     }
     return 0;
 }
@@ -283,12 +325,98 @@ void exporter_record(void *ctx, const struct flow_record *r)
             x->unencodable++;
 }
 
+/* ---- the -o file: rotation and reopening ------------------------------------ */
+
+#define FILE_RETRY_US 1000000ull    /* a file that cannot be created: tried again */
+
+/* End the current file (its last records, then the template withdrawal)
+ * and start path with the templates, application names and element types,
+ * as the first file starts. True when path is open. */
+static bool start_file(struct exporter *x, const char *path)
+{
+    struct export_file *f = &x->file;
+    struct encoder *enc = f->sink->enc;
+    encoder_flush(enc);
+    encoder_withdraw_templates(enc);
+    bool retry = !transport_file_is_open(f->t) && strcmp(f->path, path) == 0;
+    if (path != f->path)
+        snprintf(f->path, sizeof f->path, "%s", path);
+    char err[EXPORT_PATH_MAX + 100];
+    if (transport_reopen_file(f->t, f->path, err, sizeof err) < 0) {
+        if (!retry)
+            log_error("%s: its records are counted as dropped; trying again every second", err);
+        f->retry_mono_us = now_mono_us() + FILE_RETRY_US;
+        return false;
+    }
+    f->retry_mono_us = 0;
+    if (f->rotate_us)
+        log_info("writing %s", f->path);
+    encoder_begin_session(enc);
+    return true;
+}
+
+/* The interval's file name: the pattern in local time (TZ), as nfcapd. */
+static void interval_file_name(const struct export_file *f, uint64_t start_us, char *out,
+                               size_t outlen)
+{
+    time_t secs = (time_t)(start_us / 1000000);
+    struct tm tm;
+    if (!localtime_r(&secs, &tm) || strftime(out, outlen, f->pattern, &tm) == 0) {
+        log_error("-o '%s': no file name for %lld (empty or longer than %zu bytes)", f->pattern,
+                  (long long)secs, outlen - 1);
+        out[0] = '\0';
+    }
+}
+
+uint64_t exporter_clock(void *ctx, uint64_t now_us)
+{
+    struct exporter *x = ctx;
+    struct export_file *f = &x->file;
+    uint64_t start = now_us - now_us % f->rotate_us;
+    char path[EXPORT_PATH_MAX];
+    interval_file_name(f, start, path, sizeof path);
+    start_file(x, path);
+    return start + f->rotate_us;
+}
+
+void exporter_reopen_file(struct exporter *x)
+{
+    struct export_file *f = &x->file;
+    if (!f->sink) {
+        log_info("SIGHUP: no -o file to reopen");
+        return;
+    }
+    if (!f->path[0])
+        return;     /* --rotate: the first file is not due yet */
+    if (start_file(x, f->path))
+        log_info("SIGHUP: reopened %s", f->path);
+}
+
+/* A file that could not be created is tried again (its interval's name, or
+ * the name SIGHUP reopened). */
+static void retry_file(struct exporter *x, uint64_t now_mono)
+{
+    struct export_file *f = &x->file;
+    if (f->sink && f->retry_mono_us && now_mono >= f->retry_mono_us)
+        start_file(x, f->path);
+}
+
+/* A run that ends before its clock started (an empty capture) still
+ * leaves its file, named by the wall clock. */
+static void open_due_file(struct exporter *x)
+{
+    struct export_file *f = &x->file;
+    if (f->sink && f->rotate_us && !f->path[0])
+        exporter_clock(x, now_wall_us());
+}
+
 void exporter_tick(struct exporter *x, uint64_t now_mono)
 {
     flush_json(x);
     if (!x->nsinks)
         return;
     export_timers(x, now_mono);
+    retry_file(x, now_mono);
     for (int i = 0; i < x->ntransports; i++)
         transport_poll(x->transports[i]);
 }
@@ -306,6 +434,7 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
     flush_json(x);
     if (!x->nsinks)
         return;
+    open_due_file(x);
     for (int i = 0; i < x->nsinks; i++)
         encoder_flush(x->sinks[i].enc);
     exporter_send_stats(x, final_stats);

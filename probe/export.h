@@ -25,6 +25,19 @@ struct export_sink {
     int ntransports;
 };
 
+/* The -o file: its own sink (own messages and sequence numbers), so a new
+ * file can start with the templates and the old one end with their
+ * withdrawal without touching what collectors get. */
+enum { EXPORT_PATH_MAX = 4096 };
+struct export_file {
+    struct export_sink *sink;
+    struct transport *t;
+    const char *pattern;        /* -o: a path, or with --rotate a strftime pattern */
+    uint64_t rotate_us;         /* 0: one file */
+    uint64_t retry_mono_us;     /* no file open: try again then */
+    char path[EXPORT_PATH_MAX]; /* the file now written, or failed to be created */
+};
+
 struct exporter {
     FILE *json;
     struct export_sink sinks[MAX_COLLECTORS + 1];
@@ -48,6 +61,7 @@ struct exporter {
     int json_errno;             /* why, for the message at exit */
     bool json_reader_gone;      /* stdout's reader went away (EPIPE): stop quietly */
     uint64_t unencodable;       /* flows an encoder could not put in a message */
+    struct export_file file;    /* sink NULL: no -o */
 };
 
 int exporter_open(struct exporter *x, const struct options *o);
@@ -58,6 +72,14 @@ void exporter_tick(struct exporter *x, uint64_t now_mono);
 /* Flush, send the final statistics, drain and close every transport. */
 void exporter_finish(struct exporter *x, const struct probe_stats_record *final_stats);
 void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s);
+/* --rotate (a clock_alarm_fn for the meter): at the first time and at each
+ * multiple of the interval, end the current file (template withdrawal) and
+ * start the interval's own (templates first). Returns the next boundary. */
+uint64_t exporter_clock(void *x, uint64_t now_us);
+/* SIGHUP: end the current file and open its name again (a log rotator moved
+ * it away: a new file; it did not: appended to, templates again). */
+void exporter_reopen_file(struct exporter *x);
+
 /* Records lost on the way to collectors, over all transports. */
 uint64_t exporter_records_dropped(const struct exporter *x);
 void exporter_close(struct exporter *x);

@@ -7,6 +7,7 @@
 struct registration {
     const struct extension *ext;
     size_t *offset;
+    void *const *worker_ctx;    /* NULL: ext->ctx for every worker */
 };
 
 static struct registration regs[EXT_MAX];
@@ -61,15 +62,28 @@ int extend_register(const struct extension *ext, const struct element *rows, siz
     }
     if (extend_register_rows(ext->name, rows, nrows, template_text, err, errlen) < 0)
         return -1;
-    regs[nregs++] = (struct registration){ext, offset};
+    regs[nregs++] = (struct registration){ext, offset, NULL};
     return 0;
 }
 
-int extend_attach(struct meter *m)
+int extend_set_worker_contexts(const struct extension *ext, void *const *ctx)
 {
     for (size_t i = 0; i < nregs; i++)
-        if (meter_add_extension(m, regs[i].ext, regs[i].offset) < 0)
+        if (regs[i].ext == ext) {
+            regs[i].worker_ctx = ctx;
+            return 0;
+        }
+    return -1;
+}
+
+int extend_attach(struct meter *m, int worker)
+{
+    for (size_t i = 0; i < nregs; i++) {
+        const struct registration *g = &regs[i];
+        void *ctx = g->worker_ctx ? g->worker_ctx[worker] : g->ext->ctx;
+        if (meter_add_extension(m, g->ext, ctx, g->offset) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -26,8 +26,14 @@ int extend_register(const struct extension *ext, const struct element *rows, siz
 int extend_register_rows(const char *name, const struct element *rows, size_t nrows,
                          const char *template_text, char *err, size_t errlen);
 
-/* Attach every registered extension to m (before its first packet). 0 or -1. */
-int extend_attach(struct meter *m);
+/* An extension whose callbacks need a context of each worker's own (DPI:
+ * its nDPI module): ctx[w] for worker w (the array must outlive the run).
+ * 0, or -1 when ext is not registered. */
+int extend_set_worker_contexts(const struct extension *ext, void *const *ctx);
+
+/* Attach every registered extension to worker's meter m (before its first
+ * packet). 0 or -1. */
+int extend_attach(struct meter *m, int worker);
 
 /* Append the registered template fields to t (the built-in templates). 0 or -1. */
 int extend_template_append(struct template_def *t);

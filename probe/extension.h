@@ -45,6 +45,12 @@ struct extension {
     void (*flow_restart)(void *ctx, void *state, const struct flow *f);
     /* The flow leaves the cache: release what the state points to (optional). */
     void (*flow_free)(void *ctx, void *state);
+    /* A record goes to the exporter thread as a copy of the flow's block
+     * (--workers): copy what the copied state points to into out, at most
+     * detach_max bytes, point the copy there and return the bytes used
+     * (optional: a state without pointers travels as it is). */
+    size_t (*flow_detach)(void *ctx, void *copy, uint8_t *out);
+    size_t detach_max;
 };
 
 #define EXT_MAX 16
@@ -53,6 +59,7 @@ struct extension {
 struct ext_slot {
     const struct extension *ext;
     size_t offset;
+    void *ctx;          /* passed to its callbacks: ext->ctx, or a worker's own */
 };
 
 /* The state of the extension at offset, from an exported record (NULL when

@@ -44,5 +44,8 @@ void frag_remember(struct frag_table *t, const struct packet_view *pv);
 bool frag_resolve(struct frag_table *t, struct packet_view *pv);
 
 #define FRAG_WAYS 4
+/* What a meter (and the file reader that hands packets to workers) uses. */
+#define FRAG_SETS 4096
+#define FRAG_TIMEOUT_US (30ull * 1000000u)
 
 #endif

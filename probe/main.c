@@ -1,5 +1,7 @@
 /* main.c — options → wiring: capture → decode → meter → exporter. */
 #include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,23 +15,48 @@
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
+#include "privdrop.h"
+#include "progress.h"
 #include "stats.h"
 #include "util.h"
+#include "worker.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 enum { TICK_EVERY_PACKETS = 4096 };
+#define TICK_EVERY_US 100000u   /* with workers: how often the exporter's clock work runs */
 
-static volatile sig_atomic_t stop_requested;
+static atomic_bool stop_requested;
+static volatile sig_atomic_t reopen_requested;
 static struct capture *signal_capture;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    atomic_store(&stop_requested, true);
     if (signal_capture)
         capture_break(signal_capture);
 }
 
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
+}
+
+/* SIGHUP reopens the -o file (log rotation) and goes on; restarting the
+ * interrupted system calls keeps it from breaking a collector's send. */
+static void install_reopen_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_reopen_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* cap: a capture whose blocked read a signal must interrupt (one thread
+ * reads it); workers with their own sockets look at stop_requested. */
 static void install_signals(struct capture *cap)
 {
     signal_capture = cap;
@@ -40,92 +67,317 @@ static void install_signals(struct capture *cap)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    install_reopen_signal();
+}
+
+static bool stopping(void)
+{
+    return atomic_load_explicit(&stop_requested, memory_order_relaxed);
 }
 
 struct probe {
     struct options opt;
-    struct dpi *dpi;            /* NULL with --no-dissect */
-    size_t dpi_offset;          /* of its state in a flow's extension block */
-    struct capture *cap;
-    struct meter meter;
+    struct run_as run_as;           /* -u */
+    struct dpi *dpi[MAX_WORKERS];   /* each worker's; none with --no-dissect */
+    size_t dpi_offset;              /* of its state in a flow's extension block */
+    struct capture *cap;            /* the file, or the one live socket */
+    struct capture *live[MAX_WORKERS];  /* live with several workers: a socket each */
+    struct worker_pool pool;
     struct exporter exporter;
     struct stats_sources stats;
     uint64_t next_stats_us;
+    uint64_t next_tick_us;
+    struct progress progress;
+    uint64_t next_rotate_us;        /* --rotate with several workers: next file at */
 };
 
-static struct capture *open_input(const struct options *o)
+static void reopen_output_if_asked(struct probe *p)
+{
+    if (!reopen_requested)
+        return;
+    reopen_requested = 0;
+    exporter_reopen_file(&p->exporter);
+}
+
+static bool several_live(const struct options *o)
+{
+    return o->interface && o->workers > 1;
+}
+
+static struct capture *open_one(const struct options *o)
 {
     char err[512];
     struct capture *c = o->read_file ? capture_open_file(o->read_file, o->bpf, err, sizeof err)
                                      : capture_open_live(o->interface, o->snaplen, o->bpf, err, sizeof err);
-    if (!c) {
+    if (!c)
         log_error("%s", err);
-        return NULL;
-    }
-    /* Tests and init scripts wait on this line: capture is running. */
-    if (capture_is_live(c))
-        log_info("capturing on %s", capture_name(c));
     return c;
 }
 
+/* Live with several workers: a socket each, joined in one fanout group
+ * (named after the process, so two probes on one interface do not mix). */
+static int open_fanout(struct probe *p)
+{
+    uint16_t group = (uint16_t)getpid();
+    for (int i = 0; i < p->opt.workers; i++) {
+        char err[512];
+        p->live[i] = open_one(&p->opt);
+        if (!p->live[i])
+            return -1;
+        if (capture_join_fanout(p->live[i], group, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int open_input(struct probe *p)
+{
+    if (several_live(&p->opt)) {
+        if (open_fanout(p) < 0)
+            return -1;
+    } else if (!(p->cap = open_one(&p->opt))) {
+        return -1;
+    }
+    /* Tests and init scripts wait on this line: capture is running. */
+    if (p->opt.interface)
+        log_info("capturing on %s%s", p->opt.interface, several_live(&p->opt) ? ", a socket per worker" : "");
+    return 0;
+}
+
+static void close_input(struct probe *p)
+{
+    capture_close(p->cap);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        capture_close(p->live[i]);
+}
+
+static struct meter *single_meter(struct probe *p)
+{
+    return &p->pool.w[0].meter;
+}
+
+static void print_stats(struct probe *p)
+{
+    stats_print(stderr, &p->stats);
+    struct probe_stats_record r;
+    stats_to_record(&p->stats, &r);
+    exporter_send_stats(&p->exporter, &r);
+}
+
+/* Several workers: the -o file follows the main thread's clock (the capture's
+ * time as read, the wall clock live), so a record goes in the file open when
+ * it reaches the exporter: one a worker exported just before a boundary can
+ * land in the next interval's file. */
+static void rotate_if_due(struct probe *p, uint64_t clock_us)
+{
+    if (p->next_rotate_us && clock_us >= p->next_rotate_us)
+        p->next_rotate_us = exporter_clock(&p->exporter, clock_us);
+}
+
+/* --rotate: one worker moves the -o file with its meter's clock (packet time
+ * offline, the wall clock live), so each record lands in the file of the
+ * interval in which it was exported; the first file opens when the clock
+ * starts. */
+static void start_rotation(struct probe *p)
+{
+    if (!p->opt.rotate_us)
+        return;
+    if (p->pool.n == 1)
+        meter_set_alarm(single_meter(p), 1, exporter_clock, &p->exporter);
+    else
+        p->next_rotate_us = 1;
+}
+
+/* The progress line's counts, summed over the workers (read while they run:
+ * a display, a moment old at worst). */
+static void show_progress(struct probe *p, uint64_t mono)
+{
+    struct progress_counts n = {0, 0, 0};
+    for (int i = 0; i < p->pool.n; i++) {
+        const struct meter *m = &p->pool.w[i].meter;
+        n.packets += m->stats.packets;
+        n.active_flows += m->cache.used;
+        n.records += m->stats.records;
+    }
+    progress_tick(&p->progress, p->cap, &n, mono);
+}
+
 /* Work that runs on the clock, not per packet. Live, idle flows expire on the
- * wall clock even when no packet arrives. */
+ * wall clock even when no packet arrives (each worker sees to its own). */
 static void tick(struct probe *p)
 {
     uint64_t mono = now_mono_us();
-    if (capture_is_live(p->cap))
-        meter_advance(&p->meter, now_wall_us());
+    p->next_tick_us = mono + TICK_EVERY_US;
+    if (p->pool.n == 1 && capture_is_live(p->cap))
+        meter_advance(single_meter(p), now_wall_us());
+    reopen_output_if_asked(p);
+    if (p->pool.n > 1)
+        rotate_if_due(p, p->cap ? p->pool.clock_us : now_wall_us());
     exporter_tick(&p->exporter, mono);
     /* stdout's reader went away (`nfprobe -r big.pcap | head`): it is done
      * with us, as with any filter; the flows metered so far still go to
      * the other outputs. Stdout failing otherwise ends the run only when
      * it was the only output. */
     if (p->exporter.json_reader_gone || (p->exporter.json_errors && !p->exporter.nsinks))
-        stop_requested = 1;
+        atomic_store(&stop_requested, true);
+    show_progress(p, mono);
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
-        stats_print(stderr, &p->stats);
-        struct probe_stats_record r;
-        stats_to_record(&p->stats, &r);
-        exporter_send_stats(&p->exporter, &r);
+        print_stats(p);
         p->next_stats_us = mono + p->opt.stats_interval_us;
     }
 }
 
-/* Returns 0 at end of input or on a stop signal, -1 on a capture error. */
-static int run_loop(struct probe *p)
+static void tick_if_due(struct probe *p)
+{
+    if (now_mono_us() >= p->next_tick_us)
+        tick(p);
+}
+
+/* One worker: the main thread reads, meters and exports. Packets go to the
+ * meter in batches (its lookups overlap their misses).
+ * Returns 0 at end of input or on a stop signal, -1 on a capture error. */
+static int run_single(struct probe *p)
 {
     int dlt = capture_datalink(p->cap);
+    struct meter *m = single_meter(p);
     unsigned since_tick = 0;
-    while (!stop_requested) {
-        struct capture_packet pkt;
-        enum capture_result rc = capture_next(p->cap, &pkt);
-        if (rc == CAPTURE_PACKET) {
-            struct packet_view pv;
-            enum decode_status st = decode_packet(dlt, pkt.data, pkt.caplen, pkt.wirelen, pkt.ts_us, &pv);
-            meter_packet(&p->meter, st, &pv);
-            if (++since_tick < TICK_EVERY_PACKETS)
-                continue;
-        } else if (rc == CAPTURE_END) {
+    struct capture_packet batch[CAPTURE_BATCH_MAX];
+    while (!stopping()) {
+        enum capture_result rc;
+        unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &rc);
+        meter_packets(m, dlt, batch, n);
+        since_tick += n;
+        if (rc == CAPTURE_END)
             return 0;
-        } else if (rc == CAPTURE_ERROR) {
+        if (rc == CAPTURE_ERROR) {
             log_error("%s", capture_error(p->cap));
             return -1;
         }
+        if (rc == CAPTURE_PACKET && since_tick < TICK_EVERY_PACKETS)
+            continue;
         since_tick = 0;
         tick(p);
     }
     return 0;
 }
 
+static size_t drain(struct probe *p)
+{
+    return pool_drain(&p->pool, exporter_record, &p->exporter);
+}
+
+/* The workers flush their flows and stop; their last records go out. */
+static void wait_for_workers(struct probe *p)
+{
+    unsigned idle = 0;
+    while (!pool_finished(&p->pool)) {
+        if (drain(p))
+            idle = 0;
+        else
+            pool_backoff(&idle);
+        tick_if_due(p);
+    }
+    drain(p);
+    pool_join(&p->pool);
+}
+
+/* Several workers, a file: the main thread reads and hands each packet to
+ * its flow's worker, and exports what the workers finish. */
+static int run_reader(struct probe *p)
+{
+    int rc = 0;
+    unsigned since_tick = 0;
+    struct capture_packet batch[CAPTURE_BATCH_MAX];
+    while (!stopping()) {
+        enum capture_result cr;
+        unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &cr);
+        for (unsigned i = 0; i < n; i++)
+            pool_dispatch(&p->pool, &batch[i], exporter_record, &p->exporter);
+        rotate_if_due(p, p->pool.clock_us);
+        since_tick += n;
+        if (cr == CAPTURE_END)
+            break;
+        if (cr == CAPTURE_ERROR) {
+            log_error("%s", capture_error(p->cap));
+            rc = -1;
+            break;
+        }
+        if (cr == CAPTURE_PACKET && since_tick < TICK_EVERY_PACKETS)
+            continue;
+        since_tick = 0;
+        drain(p);
+        tick(p);
+    }
+    pool_input_done(&p->pool, exporter_record, &p->exporter);
+    wait_for_workers(p);
+    return rc;
+}
+
+/* Several workers, live: each reads its own socket; the main thread exports. */
+static int run_live_workers(struct probe *p)
+{
+    unsigned idle = 0;
+    int rc = 0;
+    while (!stopping()) {
+        if (drain(p))
+            idle = 0;
+        else
+            pool_backoff(&idle);
+        tick_if_due(p);
+        if (pool_failed(&p->pool)) {
+            rc = -1;
+            atomic_store(&stop_requested, true);
+        }
+    }
+    wait_for_workers(p);
+    return rc;
+}
+
+static int run(struct probe *p)
+{
+    if (p->pool.n == 1)
+        return run_single(p);
+    return p->cap ? run_reader(p) : run_live_workers(p);
+}
+
+/* -u: a user that does not exist fails before anything is opened. */
+static int lookup_user(struct probe *p)
+{
+    char err[512];
+    if (p->opt.user && privdrop_lookup(p->opt.user, &p->run_as, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The capture, sockets and files are open: nothing later needs privileges
+ * (reconnects make ordinary sockets; files made later belong to the user). */
+static int drop_privileges(struct probe *p)
+{
+    char err[512];
+    if (privdrop_after_open(p->opt.user ? &p->run_as : NULL, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (p->opt.user)
+        log_info("running as %s (uid %u)", p->run_as.name, (unsigned)p->run_as.uid);
+    return 0;
+}
+
 static int finish(struct probe *p, int loop_rc)
 {
-    meter_flush(&p->meter);
+    progress_end(&p->progress);
+    if (p->pool.n == 1)
+        meter_flush(single_meter(p));
     struct probe_stats_record r;
     stats_to_record(&p->stats, &r);
     exporter_finish(&p->exporter, &r);
     if (!p->opt.quiet || loop_rc < 0)
         stats_print(stderr, &p->stats);
-    uint64_t dropped = exporter_records_dropped(&p->exporter);
+    uint64_t dropped = exporter_records_dropped(&p->exporter) + pool_records_lost(&p->pool);
     int rc = loop_rc < 0 ? EXIT_RUN_FAILED : 0;
     if (dropped) {
         log_error("%llu flow records could not be delivered (see the export lines above)",
@@ -141,7 +393,8 @@ static int finish(struct probe *p, int loop_rc)
 
 /* Layer-7 dissection (on unless --no-dissect): its elements must be known
  * before the templates are read, its extension attached before the first
- * packet. It extends records the way plugins do (extend.h). */
+ * packet. It extends records the way plugins do (extend.h). Each worker has
+ * a detection module of its own; the first registers the rows. */
 static int start_dpi(struct probe *p)
 {
     if (!p->opt.dissect)
@@ -149,12 +402,22 @@ static int start_dpi(struct probe *p)
     char err[512];
     struct dpi_config cfg = {p->opt.max_tcp_dissections, p->opt.max_udp_dissections, p->opt.dpi_hot_flows};
     dpi_set_app_id_pen_form(p->opt.app_id_pen);    /* before the rows are registered */
-    p->dpi = dpi_new(&cfg, err, sizeof err);
-    if (!p->dpi || dpi_extend(p->dpi, &p->dpi_offset, err, sizeof err) < 0) {
+    for (int i = 0; i < p->opt.workers; i++) {
+        p->dpi[i] = dpi_new(&cfg, err, sizeof err);
+        if (!p->dpi[i]) {
+            log_error("DPI: %s", err);
+            return -1;
+        }
+    }
+    if (dpi_extend(p->dpi[0], &p->dpi_offset, err, sizeof err) < 0) {
         log_error("DPI: %s", err);
         return -1;
     }
-    plugins_set_dpi(p->dpi);
+    static void *contexts[MAX_WORKERS];
+    for (int i = 0; i < p->opt.workers; i++)
+        contexts[i] = p->dpi[i];
+    extend_set_worker_contexts(dpi_extension(p->dpi[0]), contexts);
+    plugins_set_dpi(p->dpi[0]);
     return 0;
 }
 
@@ -171,13 +434,25 @@ static int load_plugins(const struct options *o)
     return 0;
 }
 
-static int attach_extensions(struct probe *p)
+/* The workers: a meter each with the extensions attached, and, live with
+ * several, a socket each. */
+static int start_workers(struct probe *p)
 {
-    if (extend_attach(&p->meter) < 0) {
-        log_error("cannot attach the DPI and plugin extensions");
+    struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows};
+    int dlt = p->cap ? capture_datalink(p->cap) : 0;
+    if (pool_init(&p->pool, p->opt.workers, &mc, p->opt.interface != NULL, dlt, &stop_requested,
+                  exporter_record, &p->exporter) < 0)
         return -1;
+    for (int i = 0; i < p->pool.n; i++) {
+        struct worker *w = &p->pool.w[i];
+        w->dpi = p->dpi[i];
+        w->cap = p->live[i];
+        if (extend_attach(&w->meter, i) < 0) {
+            log_error("cannot attach the DPI and plugin extensions");
+            return -1;
+        }
     }
-    if (p->dpi)
+    if (p->dpi[0])
         dpi_set_state_offset(p->dpi_offset);
     return 0;
 }
@@ -185,20 +460,29 @@ static int attach_extensions(struct probe *p)
 static void stop_extensions(struct probe *p)
 {
     plugins_unload();
-    dpi_free(p->dpi);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        dpi_free(p->dpi[i]);
 }
 
 /* IPFIX collectors learn the names of the applicationIds from options data. */
 static int send_app_names(struct probe *p)
 {
-    if (!p->dpi)
+    if (!p->dpi[0])
         return 0;
-    const struct ipfix_app_table *t = dpi_app_table(p->dpi);
+    const struct ipfix_app_table *t = dpi_app_table(p->dpi[0]);
     if (!t) {
         log_error("out of memory");
         return -1;
     }
     return exporter_send_app_names(&p->exporter, t);
+}
+
+static void stop_all(struct probe *p)
+{
+    pool_free(&p->pool);
+    stop_extensions(p);
+    exporter_close(&p->exporter);
+    close_input(p);
 }
 
 int main(int argc, char **argv)
@@ -208,6 +492,8 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : EXIT_USAGE;
     log_set_quiet(p.opt.quiet);
+    if (lookup_user(&p) < 0)
+        return EXIT_USAGE;
 
     if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
@@ -218,33 +504,26 @@ int main(int argc, char **argv)
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
-    p.cap = open_input(&p.opt);
-    if (!p.cap)
-        return EXIT_RUN_FAILED;
-    if (exporter_open(&p.exporter, &p.opt) < 0) {
-        exporter_close(&p.exporter);
-        capture_close(p.cap);
+    if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0 ||
+        start_workers(&p) < 0 || send_app_names(&p) < 0) {
+        stop_all(&p);
         return EXIT_RUN_FAILED;
     }
-    struct meter_config mc = {p.opt.idle_us, p.opt.active_us, p.opt.tcp_close_us, p.opt.max_flows};
-    if (meter_init(&p.meter, &mc, exporter_record, &p.exporter) < 0) {
-        log_error("cannot allocate a flow cache of %u flows (lower --max-flows)", p.opt.max_flows);
-        exporter_close(&p.exporter);
-        capture_close(p.cap);
-        return EXIT_RUN_FAILED;
-    }
-    if (attach_extensions(&p) < 0 || send_app_names(&p) < 0)
-        return EXIT_RUN_FAILED;
-    p.stats = (struct stats_sources){&p.meter, p.cap, &p.exporter, now_wall_us() / 1000, p.dpi};
+    start_rotation(&p);
+    p.stats = (struct stats_sources){&p.pool, p.cap, &p.exporter, now_wall_us() / 1000};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
-    install_signals(p.cap);
+    progress_init(&p.progress, p.cap, p.opt.quiet, now_mono_us());
+    install_signals(p.pool.n == 1 ? p.cap : NULL);
+    if (pool_start(&p.pool, p.opt.cpus, p.opt.ncpus) < 0) {
+        atomic_store(&stop_requested, true);
+        pool_input_done(&p.pool, exporter_record, &p.exporter);
+        wait_for_workers(&p);
+        stop_all(&p);
+        return EXIT_RUN_FAILED;
+    }
 
-    int loop_rc = run_loop(&p);
+    int loop_rc = run(&p);
     int rc = finish(&p, loop_rc);
-
-    meter_free(&p.meter);
-    stop_extensions(&p);
-    exporter_close(&p.exporter);
-    capture_close(p.cap);
+    stop_all(&p);
     return rc;
 }

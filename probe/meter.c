@@ -5,7 +5,6 @@
 #include "util.h"
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
-enum { FRAG_SETS = 4096 };
 enum { BLOCK_HEADER = 16, BLOCKS_PER_CHUNK = 4096 };
 
 /* A flow's extension block starts with the set of extensions that said
@@ -16,15 +15,16 @@ struct block_header {
     uint32_t record_pending;    /* per-record extensions waiting for a record's first packet */
 };
 _Static_assert(sizeof(struct block_header) <= BLOCK_HEADER, "the block header fits its space");
-#define FRAG_TIMEOUT_US (30ull * 1000000u)
 
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->touch_slack_us = cfg->idle_us / 64;
+    m->id_stride = 1;
     m->sink = sink;
     m->sink_ctx = ctx;
+    m->alarm_us = UINT64_MAX;
     if (cache_init(&m->cache, cfg->max_flows) < 0)
         return -1;
     if (frag_init(&m->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
@@ -34,14 +34,14 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
     return 0;
 }
 
-int meter_add_extension(struct meter *m, const struct extension *e, size_t *offset)
+int meter_add_extension(struct meter *m, const struct extension *e, void *ctx, size_t *offset)
 {
     if (m->next == EXT_MAX)
         return -1;
     if (m->block_size == 0)
         m->block_size = BLOCK_HEADER;
     size_t at = align_up(m->block_size, 16);
-    m->ext[m->next++] = (struct ext_slot){e, at};
+    m->ext[m->next++] = (struct ext_slot){e, at, ctx};
     m->block_size = at + e->state_size;
     slab_destroy(&m->blocks);
     slab_init(&m->blocks, m->block_size, BLOCKS_PER_CHUNK);
@@ -76,10 +76,11 @@ static void ext_verdict(struct flow *f, int i, enum ext_verdict v)
 }
 
 /* An extension's first packet of a flow, or of a record (per_record). */
-static void ext_start(struct flow *f, int i, const struct extension *e, void *state,
-                      const struct packet_view *pv, int dir)
+static void ext_start(struct flow *f, int i, const struct ext_slot *s, const struct packet_view *pv,
+                      int dir)
 {
-    enum ext_verdict v = e->flow_init ? e->flow_init(e->ctx, state, f, pv, dir) : EXT_MORE;
+    const struct extension *e = s->ext;
+    enum ext_verdict v = e->flow_init ? e->flow_init(s->ctx, state_of(f, s), f, pv, dir) : EXT_MORE;
     if (!e->flow_packet && v == EXT_MORE)
         v = EXT_DONE;
     ext_verdict(f, i, v);
@@ -87,34 +88,32 @@ static void ext_start(struct flow *f, int i, const struct extension *e, void *st
 
 static void ext_first_packet(struct meter *m, struct flow *f, const struct packet_view *pv)
 {
-    for (int i = 0; i < m->next && f->ext; i++) {
-        const struct extension *e = m->ext[i].ext;
-        ext_start(f, i, e, state_of(f, &m->ext[i]), pv, DIR_FWD);
-    }
+    for (int i = 0; i < m->next && f->ext; i++)
+        ext_start(f, i, &m->ext[i], pv, DIR_FWD);
 }
 
 static void ext_packet(struct meter *m, struct flow *f, const struct packet_view *pv, int dir)
 {
     struct block_header *h = f->ext;
     for (int i = 0; i < m->next && h; i++) {
-        const struct extension *e = m->ext[i].ext;
+        const struct ext_slot *s = &m->ext[i];
         if (h->record_pending & (1u << i)) {
             h->record_pending &= ~(1u << i);
-            ext_start(f, i, e, state_of(f, &m->ext[i]), pv, dir);
+            ext_start(f, i, s, pv, dir);
             continue;
         }
         if (h->done & (1u << i))
             continue;
-        ext_verdict(f, i, e->flow_packet(e->ctx, state_of(f, &m->ext[i]), f, pv, dir));
+        ext_verdict(f, i, s->ext->flow_packet(s->ctx, state_of(f, s), f, pv, dir));
     }
 }
 
 static void ext_before_export(struct meter *m, const struct flow *f, enum end_reason reason)
 {
     for (int i = 0; i < m->next && f->ext; i++) {
-        const struct extension *e = m->ext[i].ext;
-        if (e->flow_export)
-            e->flow_export(e->ctx, state_of(f, &m->ext[i]), f, reason);
+        const struct ext_slot *s = &m->ext[i];
+        if (s->ext->flow_export)
+            s->ext->flow_export(s->ctx, state_of(f, s), f, reason);
     }
 }
 
@@ -122,15 +121,16 @@ static void ext_restart(struct meter *m, struct flow *f)
 {
     struct block_header *h = f->ext;
     for (int i = 0; i < m->next && h; i++) {
-        const struct extension *e = m->ext[i].ext;
-        void *state = state_of(f, &m->ext[i]);
+        const struct ext_slot *s = &m->ext[i];
+        const struct extension *e = s->ext;
+        void *state = state_of(f, s);
         if (!e->per_record) {
             if (e->flow_restart)
-                e->flow_restart(e->ctx, state, f);
+                e->flow_restart(s->ctx, state, f);
             continue;
         }
         if (e->flow_free)
-            e->flow_free(e->ctx, state);
+            e->flow_free(s->ctx, state);
         memset(state, 0, e->state_size);
         h->done &= ~(1u << i);
         h->record_pending |= 1u << i;
@@ -142,12 +142,44 @@ static void ext_release(struct meter *m, struct flow *f)
     if (!f->ext)
         return;
     for (int i = 0; i < m->next; i++) {
-        const struct extension *e = m->ext[i].ext;
-        if (e->flow_free)
-            e->flow_free(e->ctx, state_of(f, &m->ext[i]));
+        const struct ext_slot *s = &m->ext[i];
+        if (s->ext->flow_free)
+            s->ext->flow_free(s->ctx, state_of(f, s));
     }
     slab_free_zeroed(&m->blocks, f->ext);
     f->ext = NULL;
+}
+
+void meter_number_flows(struct meter *m, uint64_t first, uint64_t stride)
+{
+    m->next_id = first;
+    m->id_stride = stride;
+}
+
+size_t meter_record_copy_max(const struct meter *m)
+{
+    size_t n = sizeof(struct flow_record) + align_up(m->block_size, 8);
+    for (int i = 0; i < m->next; i++)
+        n += align_up(m->ext[i].ext->detach_max, 8);
+    return n;
+}
+
+size_t meter_record_copy(const struct meter *m, const struct flow_record *r, void *out)
+{
+    struct flow_record *c = out;
+    *c = *r;
+    uint8_t *p = (uint8_t *)(c + 1);
+    if (!r->ext)
+        return sizeof *c;
+    memcpy(p, r->ext, m->block_size);
+    c->ext = p;
+    uint8_t *extra = p + align_up(m->block_size, 8);
+    for (int i = 0; i < m->next; i++) {
+        const struct ext_slot *s = &m->ext[i];
+        if (s->ext->flow_detach)
+            extra += align_up(s->ext->flow_detach(s->ctx, p + s->offset, extra), 8);
+    }
+    return (size_t)(extra - (uint8_t *)out);
 }
 
 void meter_free(struct meter *m)
@@ -183,7 +215,8 @@ static void emit(struct meter *m, const struct flow *f, enum end_reason reason)
     ext_before_export(m, f, reason);
     struct flow_record r;
     record_from_flow(f, reason, &r);
-    r.id = ++m->next_id;
+    m->next_id += m->id_stride;
+    r.id = m->next_id;
     m->stats.records++;
     m->stats.records_by_reason[reason]++;
     m->sink(m->sink_ctx, &r);
@@ -206,7 +239,6 @@ static void restart_flow(struct meter *m, struct flow *f)
     memset(f->c.ip_octets, 0, sizeof f->c.ip_octets);
     memset(f->c.l2_octets, 0, sizeof f->c.l2_octets);
     memset(f->tcp_flags, 0, sizeof f->tcp_flags);
-    f->list_us = m->now_us;
     cache_restart(&m->cache, f);
     ext_restart(m, f);
 }
@@ -217,33 +249,63 @@ static uint64_t flow_last_us(const struct flow *f)
     return a > b ? a : b;
 }
 
+/* Idle by its own last packet: the expiry scans stop at the first flow on
+ * the lru list that is not idle, and that order is exact only to the touch
+ * slack, so an idle flow can wait behind a busier one; checked where it
+ * matters (its next packet, the end), a record ends the same whenever the
+ * scan ran, and so for any number of workers. */
+static bool flow_is_idle(const struct meter *m, const struct flow *f)
+{
+    uint64_t last = flow_last_us(f);
+    return last <= m->now_us && m->now_us - last >= m->cfg.idle_us;
+}
+
+void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *ctx)
+{
+    m->alarm = fn;
+    m->alarm_ctx = ctx;
+    m->alarm_us = at_us;
+}
+
 void meter_advance(struct meter *m, uint64_t now_us)
 {
-    if (now_us > m->now_us)
+    if (now_us > m->now_us) {
         m->now_us = now_us;
+        if (now_us >= m->alarm_us)
+            m->alarm_us = m->alarm(m->alarm_ctx, now_us);
+    }
     uint64_t now = m->now_us;
     struct flow *f;
     while ((f = cache_closing_oldest(&m->cache)) && now - f->list_us >= m->cfg.tcp_close_us &&
            f->list_us <= now)
         expire_flow(m, f, END_OF_FLOW);
-    while ((f = cache_lru_oldest(&m->cache))) {
-        uint64_t last = flow_last_us(f);
-        if (last > now || now - last < m->cfg.idle_us)
-            break;
+    while ((f = cache_lru_oldest(&m->cache)) && flow_is_idle(m, f))
         expire_flow(m, f, END_IDLE);
-    }
+    /* an idle flow waiting behind a busier one on the lru list ends idle,
+     * as it would had the idle scan reached it */
     while ((f = cache_start_oldest(&m->cache)) && f->list_us <= now &&
-           now - f->list_us >= m->cfg.active_us)
-        restart_flow(m, f);
+           now - f->list_us >= m->cfg.active_us) {
+        if (flow_is_idle(m, f))
+            expire_flow(m, f, END_IDLE);
+        else
+            restart_flow(m, f);
+    }
 }
 
 /* A TCP conversation that already closed ended by itself, even if the input
  * stops before its close timeout ran out. */
+static enum end_reason flush_reason(const struct meter *m, const struct flow *f)
+{
+    if (f->state & FLOW_CLOSING)
+        return END_OF_FLOW;
+    return flow_is_idle(m, f) ? END_IDLE : END_FORCED;
+}
+
 void meter_flush(struct meter *m)
 {
     struct flow *f;
     while ((f = cache_lru_oldest(&m->cache)))
-        expire_flow(m, f, (f->state & FLOW_CLOSING) ? END_OF_FLOW : END_FORCED);
+        expire_flow(m, f, flush_reason(m, f));
 }
 
 static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32_t hash,
@@ -253,7 +315,7 @@ static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32
         expire_flow(m, cache_lru_oldest(&m->cache), END_LACK_OF_RESOURCES);
     struct flow *f = cache_insert(&m->cache, key, hash);
     f->key_dir = (uint8_t)src_end;
-    f->list_us = pv->ts_us;
+    f->list_us = m->now_us;     /* the clock, not the packet: keeps the start list in order */
     f->touch_us = pv->ts_us;
     m->stats.flows_created++;
     if (m->cache.used > m->stats.active_flows_peak)
@@ -321,38 +383,65 @@ static void resolve_fragment(struct meter *m, struct packet_view *pv)
         frag_resolve(&m->frags, pv);
 }
 
-void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
+/* The packet of f cannot join f's record: f went idle before it, or it is a
+ * new SYN on a closed conversation (a new connection, port reuse). Export f
+ * and return NULL, else f. */
+static struct flow *end_if_over(struct meter *m, struct flow *f, const struct packet_view *pv)
+{
+    if (flow_is_idle(m, f)) {
+        expire_flow(m, f, END_IDLE);
+        return NULL;
+    }
+    if ((f->state & FLOW_CLOSING) && pv->proto == 6 &&
+        (pv->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        expire_flow(m, f, END_OF_FLOW);
+        return NULL;
+    }
+    return f;
+}
+
+/* The first packet of a record that an active timeout split off: the next
+ * timeout counts from here. */
+static void schedule_if_restarted(struct meter *m, struct flow *f)
+{
+    if (f->state & FLOW_UNSCHEDULED) {
+        f->list_us = m->now_us;
+        cache_schedule(&m->cache, f);
+    }
+}
+
+/* Counts the packet; true when it is metered. */
+static bool count_packet(struct meter *m, enum decode_status st, const struct packet_view *pv)
 {
     m->stats.packets++;
     if (st != DECODE_OK) {
         m->stats.undecoded[st]++;
-        return;
+        return false;
     }
     m->stats.decoded++;
     m->stats.l4_truncated += pv->l4_truncated;
-    meter_advance(m, pv->ts_us);
-    resolve_fragment(m, pv);
+    return true;
+}
 
-    struct flow_key key;
-    int src_end = flowkey_from_packet(pv, &key);
-    uint32_t hash = flowkey_hash(&key);
-    struct flow *f = cache_lookup(&m->cache, &key, hash);
-    /* A new SYN on a closed conversation is a new connection (port reuse). */
-    if (f && (f->state & FLOW_CLOSING) && pv->proto == 6 &&
-        (pv->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-        expire_flow(m, f, END_OF_FLOW);
-        f = NULL;
-    }
+/* A decoded packet whose fragment is resolved and whose key is built: into
+ * its flow. */
+static void meter_keyed(struct meter *m, const struct packet_view *pv, const struct flow_key *key,
+                        uint32_t hash, int src_end)
+{
+    struct flow *f = cache_lookup(&m->cache, key, hash);
+    if (f)
+        f = end_if_over(m, f, pv);
     bool created = !f;
     if (f && f->ext)
         __builtin_prefetch(f->ext);     /* read below, after the counters */
     if (created) {
-        f = new_flow(m, &key, hash, src_end, pv);
+        f = new_flow(m, key, hash, src_end, pv);
         ext_attach(m, f);
     }
     int dir = src_end == f->key_dir ? DIR_FWD : DIR_REV;
     account(f, dir, pv);
     touch(m, f, pv->ts_us);
+    schedule_if_restarted(m, f);
     if (pv->proto == 6)
         track_tcp_close(m, f, dir, pv->tcp_flags);
     if (!f->ext)
@@ -364,5 +453,87 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
     if (((struct block_header *)f->ext)->export_requested) {
         m->stats.ext_exports++;
         expire_flow(m, f, END_OF_FLOW);
+    }
+}
+
+/* Every frame read moves the clock, metered or not: a frame's time is the
+ * capture's time either way, and the reader that hands packets to several
+ * workers need not decode a frame to know it. */
+void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
+{
+    meter_advance(m, pv->ts_us);
+    if (!count_packet(m, st, pv))
+        return;
+    resolve_fragment(m, pv);
+    struct flow_key key;
+    int src_end = flowkey_from_packet(pv, &key);
+    meter_keyed(m, pv, &key, flowkey_hash(&key), src_end);
+}
+
+/* ---- batches --------------------------------------------------------------
+ *
+ * Once flows outgrow the CPU caches, a lookup waits for two misses one after
+ * the other: the hash bucket, then the flow it names. A batch runs as a
+ * pipeline: packet i+2*AHEAD is decoded and hashed and its bucket asked for,
+ * the flow named by packet i+AHEAD's bucket (there by now) is asked for, and
+ * packet i, whose flow is there by now, is metered. The misses of a batch
+ * overlap instead of adding up. The prefetches are hints only: metering
+ * looks everything up again, so earlier packets of the batch may create,
+ * move or expire flows and the results stay those of one packet at a time. */
+
+enum { METER_AHEAD = 8, METER_BATCH = CAPTURE_BATCH_MAX };
+
+struct staged_packet {
+    struct packet_view pv;
+    struct flow_key key;
+    uint32_t hash;
+    int src_end;                /* < 0: not metered */
+    uint64_t clock_us;
+};
+
+/* Decode, count, resolve fragments (in packet order: a first fragment is
+ * remembered before the later ones look for it) and key one packet. */
+static void stage_packet(struct meter *m, int dlt, const struct capture_packet *pkt,
+                         struct staged_packet *s)
+{
+    s->src_end = -1;
+    s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
+    enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
+    if (!count_packet(m, st, &s->pv))
+        return;
+    resolve_fragment(m, &s->pv);
+    s->src_end = flowkey_from_packet(&s->pv, &s->key);
+    s->hash = flowkey_hash(&s->key);
+    __builtin_prefetch(cache_bucket(&m->cache, s->hash));
+}
+
+static void meter_staged(struct meter *m, const struct staged_packet *s)
+{
+    meter_advance(m, s->clock_us);      /* every frame moves the clock (meter_packet()) */
+    if (s->src_end < 0)
+        return;
+    meter_keyed(m, &s->pv, &s->key, s->hash, s->src_end);
+}
+
+static void meter_batch(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n)
+{
+    struct staged_packet staged[METER_BATCH];
+    for (unsigned i = 0; i < n + 2 * METER_AHEAD; i++) {
+        if (i < n)
+            stage_packet(m, dlt, &pkts[i], &staged[i]);
+        if (i >= METER_AHEAD && i - METER_AHEAD < n && staged[i - METER_AHEAD].src_end >= 0)
+            cache_prefetch_chain(&m->cache, staged[i - METER_AHEAD].hash);
+        if (i >= 2 * METER_AHEAD)
+            meter_staged(m, &staged[i - 2 * METER_AHEAD]);
+    }
+}
+
+void meter_packets(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n)
+{
+    while (n) {
+        unsigned k = n < METER_BATCH ? n : METER_BATCH;
+        meter_batch(m, dlt, pkts, k);
+        pkts += k;
+        n -= k;
     }
 }

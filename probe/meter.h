@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "cache.h"
+#include "capture.h"
 #include "decode.h"
 #include "extension.h"
 #include "frag.h"
@@ -35,6 +36,9 @@ struct meter_stats {
 };
 
 typedef void (*record_sink_fn)(void *ctx, const struct flow_record *r);
+/* Runs when the meter clock reaches an alarm time; returns the next one
+ * (UINT64_MAX: none). */
+typedef uint64_t (*clock_alarm_fn)(void *ctx, uint64_t now_us);
 
 struct meter {
     struct meter_config cfg;
@@ -43,9 +47,13 @@ struct meter {
     struct meter_stats stats;
     uint64_t now_us;                /* meter clock: packet time offline */
     uint64_t next_id;               /* last flow id given to a record */
+    uint64_t id_stride;             /* see meter_number_flows() */
     uint64_t touch_slack_us;        /* see touch() */
     record_sink_fn sink;
     void *sink_ctx;
+    uint64_t alarm_us;              /* UINT64_MAX: none */
+    clock_alarm_fn alarm;
+    void *alarm_ctx;
     /* Extensions: one block per flow holds all their states. */
     struct ext_slot ext[EXT_MAX];
     int next;
@@ -57,12 +65,34 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
 void meter_free(struct meter *m);
 
 /* Attach an extension to every flow created from now on; call before the
- * first packet. *offset tells where its state sits (see ext_state()).
+ * first packet. Its callbacks get ctx (each worker can have its own, e.g.
+ * its nDPI module). *offset tells where its state sits (see ext_state()).
  * 0, or -1 when EXT_MAX extensions are attached already. */
-int meter_add_extension(struct meter *m, const struct extension *e, size_t *offset);
+int meter_add_extension(struct meter *m, const struct extension *e, void *ctx, size_t *offset);
+
+/* Records get flow ids first + stride, first + 2 stride, ...: unique over
+ * several workers (default 0, 1: 1, 2, 3, ...). */
+void meter_number_flows(struct meter *m, uint64_t first, uint64_t stride);
+
+/* A record as a copy that outlives its flow (for another thread): the
+ * record, its extension block and what the extensions' states point to, in
+ * out (meter_record_copy_max() bytes), the copy's ext pointing into out.
+ * Returns the bytes used. */
+size_t meter_record_copy_max(const struct meter *m);
+size_t meter_record_copy(const struct meter *m, const struct flow_record *r, void *out);
 
 /* Count one decoded (or undecodable) packet. */
 void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv);
+
+/* Decode and count pkts[0..n), in order: the same as decode_packet() and
+ * meter_packet() for each, with the clock moved to the packet's clock_us (its
+ * ts_us when 0) before each metered packet. Their data are read only during
+ * the call. */
+void meter_packets(struct meter *m, int dlt, const struct capture_packet *pkts, unsigned n);
+/* Call fn when the clock reaches at_us, before anything expires at the new
+ * time: what expires then belongs to the new time (--rotate starts a new
+ * file there). One compare when the clock moves, nothing per packet else. */
+void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *ctx);
 
 /* Move the clock to now_us (never backwards) and export what has expired. */
 void meter_advance(struct meter *m, uint64_t now_us);

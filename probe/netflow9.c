@@ -387,6 +387,14 @@ int nf9_send_templates(struct nf9_encoder *e)
     return send_app_names(e);
 }
 
+int nf9_begin_session(struct nf9_encoder *e)
+{
+    if (nf9_flush(e) < 0)
+        return -1;
+    e->templates_last = false;  /* whatever went before went to another session */
+    return nf9_send_templates(e);
+}
+
 int nf9_flush(struct nf9_encoder *e)
 {
     return e->len ? emit(e, false) : 0;

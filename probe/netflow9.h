@@ -26,6 +26,10 @@ void nf9_free(struct nf9_encoder *e);
 int nf9_add_flow(struct nf9_encoder *e, const struct flow_record *r);
 int nf9_send_templates(struct nf9_encoder *e);
 int nf9_flush(struct nf9_encoder *e);
+/* The messages from now on start a new transport session (the next -o
+ * file): the templates and application names first, even if the last
+ * message sent was the templates. */
+int nf9_begin_session(struct nf9_encoder *e);
 const struct export_counters *nf9_counters(const struct nf9_encoder *e);
 
 /* Application names (RFC 6759 ids and names) as v9 options data: template

@@ -1,8 +1,11 @@
 #include "config.h"     /* PACKAGE_VERSION, for --version */
 #include "options.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nfprobe/plugin.h"
@@ -17,6 +20,9 @@ enum {
     OPT_APP_ID_PEN = 500,
     OPT_PLUGIN_PEN = 600, OPT_EARLY_EXPIRE,
     OPT_DPI_HOT_FLOWS = 700,
+    OPT_WORKERS = 800, OPT_CPUS,
+    OPT_CONFIG = 900,
+    OPT_ROTATE = 1000,
 };
 
 static const struct option long_opts[] = {
@@ -26,6 +32,7 @@ static const struct option long_opts[] = {
     {"snaplen", required_argument, NULL, 's'},
     {"collector", required_argument, NULL, 'c'},
     {"output", required_argument, NULL, 'o'},
+    {"rotate", required_argument, NULL, OPT_ROTATE},
     {"domain", required_argument, NULL, 'O'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -57,6 +64,11 @@ static const struct option long_opts[] = {
     {"plugin", required_argument, NULL, 'P'},
     {"plugin-pen", required_argument, NULL, OPT_PLUGIN_PEN},
     {"early-expire", no_argument, NULL, OPT_EARLY_EXPIRE},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"export-version", required_argument, NULL, 'V'},
+    {"user", required_argument, NULL, 'u'},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {NULL, 0, NULL, 0},
 };
 
@@ -74,7 +86,7 @@ static void usage(FILE *out)
 "output (with neither -c nor -o, JSON lines go to stdout):\n"
 "  -c, --collector [udp://|tcp://|tls://|sctp://]HOST[:PORT]   collector (port 4739;\n"
 "                            up to 8: every record to each, or see --collector-mode)\n"
-"  -V N                      export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
+"  -V, --export-version N    export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
 "  -T, --template NAME|FILE  export template: built-in (default, biflow, ...) or a file\n"
 "                            of element names (see --list-fields)\n"
 "      --list-fields         print every element nfprobe can export, then exit\n"
@@ -82,7 +94,10 @@ static void usage(FILE *out)
 "                            flows spread over the collectors by a hash of their key\n"
 "      --template-refresh-packets N   v9: templates again every N messages (default 20)\n"
 "      --tls-ca FILE, --tls-cert FILE, --tls-key FILE   tls:// collectors (PEM)\n"
-"  -o, --output FILE         write IPFIX to FILE (RFC 5655)\n"
+"  -o, --output FILE         write IPFIX to FILE (RFC 5655); SIGHUP reopens it\n"
+"      --rotate S            a new -o file every S seconds (at multiples of S; packet\n"
+"                            time with -r), named by FILE as a strftime pattern\n"
+"                            (-o /var/lib/nfprobe/nfprobe-%Y%m%d%H%M.ipfix)\n"
 "      --json                also print flows as JSON lines on stdout\n"
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
 "  -O, --domain N            observation domain id (default 0)\n"
@@ -96,7 +111,10 @@ static void usage(FILE *out)
 "      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
 "      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
 "      --tcp-close-timeout S export S seconds after FIN both ways or RST (default 2)\n"
-"      --max-flows N         flow cache size (default 1000000)\n"
+"      --max-flows N         flow cache size (default 1000000), shared by the workers\n"
+"      --workers N           metering threads, each with its own flows (default 1;\n"
+"                            live, one capture socket each in a kernel fanout group)\n"
+"      --cpus LIST           pin the workers to these CPUs, e.g. 2,3 or 2-5\n"
 "      --no-dissect          no layer-7 dissection\n"
 "      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
 "      --dpi-hot-flows N     nDPI flow states kept unpacked (default 256): fewer saves\n"
@@ -109,6 +127,10 @@ static void usage(FILE *out)
 "      --plugin-pen N        enterprise number of plugin fields (default 32473)\n"
 "      --early-expire        plugins that predict (early-classify) export the flow\n"
 "                            right after their prediction\n"
+"service:\n"
+"      --config FILE         read options from FILE first: one long option a line,\n"
+"                            'name = value' or a flag's name; the command line wins\n"
+"  -u, --user USER           after opening the capture, sockets and files, run as USER\n"
 "other:\n"
 "      --stats S             print statistics every S seconds (and at exit)\n"
 "  -q, --quiet               no informational messages\n"
@@ -133,6 +155,7 @@ static void set_defaults(struct options *o)
     o->export_version = 10;
     o->template_refresh_packets = 20;
     o->plugin_pen = NFP_DEFAULT_PEN;
+    o->workers = 1;
 }
 
 static int bad(const char *opt, const char *val, const char *want)
@@ -173,11 +196,37 @@ static int check_export_options(const struct options *o)
     return 0;
 }
 
+/* A conversion other than %%: without one, every interval would write the
+ * same file. */
+static bool has_time_conversion(const char *pattern)
+{
+    for (const char *p = strchr(pattern, '%'); p; p = strchr(p + 2, '%'))
+        if (p[1] != '%')
+            return p[1] != '\0';
+    return false;
+}
+
+static int check_rotation(const struct options *o)
+{
+    if (!o->rotate_us)
+        return 0;
+    if (!o->ipfix_file) {
+        log_error("--rotate needs -o FILE: it starts a new output file every interval");
+        return -1;
+    }
+    if (!has_time_conversion(o->ipfix_file)) {
+        log_error("--rotate: -o '%s' has no strftime conversion, so every file would have the "
+                  "same name (e.g. -o flows-%%Y%%m%%d%%H%%M.ipfix)", o->ipfix_file);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
-    if (check_export_options(o) < 0)
+    if (check_export_options(o) < 0 || check_rotation(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
@@ -189,6 +238,55 @@ static int check_consistency(struct options *o)
         log_error("--idle-timeout and --active-timeout must be more than 0");
         return -1;
     }
+    return 0;
+}
+
+/* One CPU number of a --cpus list, from the CPUs this process may run on. */
+static bool cpu_usable(uint64_t cpu, const cpu_set_t *allowed)
+{
+    return cpu < CPU_SETSIZE && CPU_ISSET((int)cpu, allowed);
+}
+
+static int add_cpu_range(struct options *o, uint64_t lo, uint64_t hi, const char *arg,
+                         const cpu_set_t *allowed)
+{
+    for (uint64_t c = lo; c <= hi; c++) {
+        if (!cpu_usable(c, allowed)) {
+            char want[96];
+            snprintf(want, sizeof want, "CPU %llu is not one this process may use (see nproc, taskset -p $$)",
+                     (unsigned long long)c);
+            return bad("--cpus", arg, want);
+        }
+        if (o->ncpus == MAX_WORKERS)
+            return bad("--cpus", arg, "more CPUs than the most workers (64)");
+        o->cpus[o->ncpus++] = (int)c;
+    }
+    return 0;
+}
+
+/* "2", "0,2", "2-5,7": CPUs in the order workers take them. */
+static int parse_cpus(const char *arg, struct options *o)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+        CPU_ZERO(&allowed);
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf)
+        return bad("--cpus", arg, "list too long");
+    o->ncpus = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(item, '-');
+        if (dash)
+            *dash = '\0';
+        uint64_t lo, hi;
+        if (!parse_u64(item, 0, CPU_SETSIZE - 1, &lo) || !parse_u64(dash ? dash + 1 : item, lo, CPU_SETSIZE - 1, &hi))
+            return bad("--cpus", arg, "expected CPU numbers and ranges, e.g. 2,3 or 2-5");
+        if (add_cpu_range(o, lo, hi, arg, &allowed) < 0)
+            return -1;
+    }
+    if (o->ncpus == 0)
+        return bad("--cpus", arg, "expected CPU numbers and ranges, e.g. 2,3 or 2-5");
     return 0;
 }
 
@@ -211,6 +309,10 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->collectors[o->ncollectors++] = arg;
         return 0;
     case 'o': o->ipfix_file = arg; return 0;
+    case OPT_ROTATE:
+        if (parse_number("--rotate", arg, 1, 31622400, &n) < 0) return -1;
+        o->rotate_us = n * 1000000;
+        return 0;
     case 'V':
         if (!parse_u64(arg, 5, 10, &n) || (n != 5 && n != 9 && n != 10))
             return bad("-V", arg, "export format must be 10 (IPFIX), 9 (NetFlow v9) or 5 (NetFlow v5)");
@@ -249,6 +351,7 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->domain = (uint32_t)n;
         return 0;
     case 'q': o->quiet = true; return 0;
+    case 'u': o->user = arg; return 0;
     case OPT_JSON: o->json = true; return 0;
     case OPT_BIFLOW: o->biflow = true; return 0;
     case OPT_IDLE: return parse_timeout("--idle-timeout", arg, &o->idle_us);
@@ -281,6 +384,11 @@ static int parse_one(int c, const char *arg, struct options *o)
         if (parse_number("--max-udp-dissections", arg, 1, 1000, &n) < 0) return -1;
         o->max_udp_dissections = (uint32_t)n;
         return 0;
+    case OPT_WORKERS:
+        if (parse_number("--workers", arg, 1, MAX_WORKERS, &n) < 0) return -1;
+        o->workers = (int)n;
+        return 0;
+    case OPT_CPUS: return parse_cpus(arg, o);
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;
@@ -290,12 +398,186 @@ static int parse_one(int c, const char *arg, struct options *o)
     }
 }
 
+/* ---- the config file (--config) -------------------------------------------- */
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+/* The text of the last config file read: the options point into it, so it
+ * lives until the next --config is read (or exit). */
+static char *config_text;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        log_error("cannot read config file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
+    const char *read_error = buf && ferror(f) ? strerror(errno) : NULL;
+    fclose(f);
+    const char *why = !buf ? "out of memory" : read_error ? read_error
+                    : n > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+                    : memchr(buf, '\0', n) ? "not a text file (NUL byte)" : NULL;
+    if (why) {
+        log_error("cannot read config file %s: %s", path, why);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Keys are the long options' names, but for those that only make sense on
+ * a command line. */
+static bool command_line_only(const char *key)
+{
+    static const char *const only[] = {"help", "version", "config"};
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
+        if (strcmp(key, only[i]) == 0)
+            return true;
+    return false;
+}
+
+static const struct option *config_key(const char *key)
+{
+    for (const struct option *lo = long_opts; lo->name; lo++)
+        if (strcmp(key, lo->name) == 0)
+            return lo;
+    return NULL;
+}
+
+/* A flag is on by its name alone or "= yes"; "= no" leaves it off. */
+static int apply_config_flag(const struct option *lo, const char *value, struct options *o)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    if (!value)
+        return parse_one(lo->val, NULL, o);
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(value, yes[i]) == 0)
+            return parse_one(lo->val, NULL, o);
+        if (strcmp(value, no[i]) == 0)
+            return 0;
+    }
+    log_error("'%s' is a flag: write '%s', '%s = yes' or '%s = no', not '%s'",
+              lo->name, lo->name, lo->name, lo->name, value);
+    return -1;
+}
+
+/* "name = value", "name" (a flag), a comment or a blank line. */
+static int apply_config_line(char *line, struct options *o)
+{
+    line = trim(line);
+    if (*line == '\0' || *line == '#')
+        return 0;
+    char *eq = strchr(line, '=');
+    char *value = NULL;
+    if (eq) {
+        *eq = '\0';
+        value = trim(eq + 1);
+    }
+    const char *key = trim(line);
+    if (command_line_only(key)) {
+        log_error("'%s' is for the command line only", key);
+        return -1;
+    }
+    const struct option *lo = config_key(key);
+    if (!lo) {
+        log_error("unknown option '%s'", key);
+        return -1;
+    }
+    if (lo->has_arg == no_argument)
+        return apply_config_flag(lo, value, o);
+    if (!value || !*value) {
+        log_error("option '%s' needs a value ('%s = VALUE')", key, key);
+        return -1;
+    }
+    return parse_one(lo->val, value, o);
+}
+
+/* Every line through the command line's own parser; an error names the file
+ * and the line. */
+static int load_config(const char *path, struct options *o)
+{
+    free(config_text);
+    config_text = read_text_file(path);
+    if (!config_text)
+        return -1;
+    char *line = config_text;
+    for (unsigned lineno = 1; line; lineno++) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char where[300];
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
+        log_set_context(where);
+        int rc = apply_config_line(line, o);
+        log_set_context(NULL);
+        if (rc < 0)
+            return -1;
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+static const char short_opts[] = ":i:r:f:s:c:o:O:qhV:T:P:u:";
+
+/* --config is read before the other options, whatever its place: they
+ * override the file. The last --config counts. */
+static const char *config_path(int argc, char **argv)
+{
+    const char *path = NULL;
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1)
+        if (c == OPT_CONFIG)
+            path = optarg;
+    return path;
+}
+
+/* A repeatable option on the command line replaces the file's values rather
+ * than adding to them. */
+struct cmdline_lists {
+    bool collectors, plugins;
+};
+
+static void replace_file_list(int c, struct options *o, struct cmdline_lists *seen)
+{
+    if (c == 'c' && !seen->collectors) {
+        o->ncollectors = 0;
+        seen->collectors = true;
+    } else if (c == 'P' && !seen->plugins) {
+        o->nplugins = 0;
+        seen->plugins = true;
+    }
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
     set_defaults(o);
+    const char *config = config_path(argc, argv);
+    if (config && load_config(config, o) < 0)
+        return -1;
     opterr = 0;
+    optind = 0;
+    struct cmdline_lists seen = {false, false};
     int c;
-    while ((c = getopt_long(argc, argv, ":i:r:f:s:c:o:O:qhV:T:P:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
@@ -303,6 +585,8 @@ int options_parse(int argc, char **argv, struct options *o)
         case OPT_VERSION:
             printf("nfprobe %s\n", PACKAGE_VERSION);
             return 1;
+        case OPT_CONFIG:
+            break;
         case '?':
             if (optopt)
                 log_error("unknown option '-%c' (see --help)", optopt);
@@ -313,6 +597,7 @@ int options_parse(int argc, char **argv, struct options *o)
             log_error("option '%s' needs a value (see --help)", argv[optind - 1]);
             return -1;
         default:
+            replace_file_list(c, o, &seen);
             if (parse_one(c, optarg, o) < 0)
                 return -1;
         }

@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #define MAX_COLLECTORS 8
-#define MAX_PLUGIN_OPTIONS 15     /* the meter takes 16 extensions; DPI is one */
+#define MAX_PLUGIN_OPTIONS 15
+#define MAX_WORKERS 64     /* the meter takes 16 extensions; DPI is one */
 
 struct options {
     const char *interface;      /* -i */
@@ -15,7 +16,8 @@ struct options {
     uint32_t snaplen;           /* -s */
     const char *collectors[MAX_COLLECTORS];   /* -c */
     int ncollectors;
-    const char *ipfix_file;     /* -o */
+    const char *ipfix_file;     /* -o (with --rotate: a strftime pattern) */
+    uint64_t rotate_us;         /* --rotate: a new -o file every S seconds, 0: one file */
     bool json;                  /* --json (or neither -c nor -o) */
     bool biflow;
     uint32_t domain;            /* -O */
@@ -44,10 +46,20 @@ struct options {
     int nplugins;
     uint32_t plugin_pen;        /* --plugin-pen */
     bool early_expire;          /* --early-expire */
+    /* workers (issue 11) */
+    int workers;                /* --workers */
+    int cpus[MAX_WORKERS];      /* --cpus, in the order workers take them */
+    int ncpus;
+    /* running as a service (issue 12) */
+    const char *user;           /* -u: run as this user once the input and outputs are open */
 };
 
-/* Returns 0 to run, 1 when help or version was printed (exit 0), -1 on a
- * bad command line (message printed; exit 2). */
+/* Reads --config FILE first (one long option a line: "name = value", a
+ * flag's name alone or "name = yes|no", '#' comments), then the rest of the
+ * command line, which overrides the file; -c and -P on the command line
+ * replace the file's list. Returns 0 to run, 1 when help or version was
+ * printed (exit 0), -1 on a bad command line or file (message printed, with
+ * FILE:LINE for the file; exit 2). */
 int options_parse(int argc, char **argv, struct options *o);
 
 #endif

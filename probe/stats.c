@@ -1,6 +1,76 @@
 #include "stats.h"
 
 #include <inttypes.h>
+#include <string.h>
+
+/* What every worker counted, added up. */
+struct totals {
+    struct meter_stats m;
+    uint64_t active_flows;
+    uint64_t frag_orphans;
+    struct dpi_stats dpi;
+    bool dissected;
+    unsigned dpi_hot_flows;
+    struct capture_stats cap;
+    uint64_t records_lost;
+};
+
+static void add_meter(struct meter_stats *t, const struct meter_stats *s)
+{
+    t->packets += s->packets;
+    t->decoded += s->decoded;
+    for (int i = 0; i < DECODE_STATUS_COUNT; i++)
+        t->undecoded[i] += s->undecoded[i];
+    t->l4_truncated += s->l4_truncated;
+    t->flows_created += s->flows_created;
+    t->records += s->records;
+    for (int i = 0; i < 6; i++)
+        t->records_by_reason[i] += s->records_by_reason[i];
+    t->active_flows_peak += s->active_flows_peak;   /* each worker's peak: a bound */
+    t->ext_unavailable += s->ext_unavailable;
+    t->ext_exports += s->ext_exports;
+}
+
+static void add_dpi(struct dpi_stats *t, const struct dpi_stats *s)
+{
+    t->flows_dissected += s->flows_dissected;
+    t->flows_detected += s->flows_detected;
+    t->flows_guessed += s->flows_guessed;
+    t->flows_unknown += s->flows_unknown;
+    t->packets_fed += s->packets_fed;
+    t->packs += s->packs;
+}
+
+static void add_capture(struct capture_stats *t, struct capture *c)
+{
+    struct capture_stats cs;
+    capture_get_stats(c, &cs);
+    t->received += cs.received;
+    t->dropped += cs.dropped;
+    t->if_dropped += cs.if_dropped;
+}
+
+static void sum(const struct stats_sources *s, struct totals *t)
+{
+    memset(t, 0, sizeof *t);
+    if (s->capture)
+        add_capture(&t->cap, s->capture);
+    const struct worker_pool *p = s->pool;
+    for (int i = 0; i < p->n; i++) {
+        const struct worker *w = &p->w[i];
+        add_meter(&t->m, &w->meter.stats);
+        t->active_flows += w->meter.cache.used;
+        t->frag_orphans += w->meter.frags.orphans;
+        if (w->dpi) {
+            add_dpi(&t->dpi, dpi_get_stats(w->dpi));
+            t->dissected = true;
+            t->dpi_hot_flows = dpi_hot_flows(w->dpi);
+        }
+        if (w->cap)
+            add_capture(&t->cap, w->cap);
+    }
+    t->records_lost = pool_records_lost(p);
+}
 
 static uint64_t undecoded_total(const struct meter_stats *m)
 {
@@ -12,68 +82,100 @@ static uint64_t undecoded_total(const struct meter_stats *m)
 
 void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r)
 {
-    struct capture_stats cs;
-    capture_get_stats(s->capture, &cs);
-    const struct meter_stats *m = &s->meter->stats;
-    r->packets_observed = m->packets;
-    r->packets_ignored = undecoded_total(m);
-    r->packets_dropped = cs.dropped + cs.if_dropped;
-    r->flows_observed = m->flows_created;
-    r->flows_not_sent = exporter_records_dropped(s->exporter);
+    struct totals t;
+    sum(s, &t);
+    r->packets_observed = t.m.packets;
+    r->packets_ignored = undecoded_total(&t.m);
+    r->packets_dropped = t.cap.dropped + t.cap.if_dropped;
+    r->flows_observed = t.m.flows_created;
+    r->flows_not_sent = exporter_records_dropped(s->exporter) + t.records_lost;
     r->start_ms = s->start_ms;
 }
 
-static void print_dpi(FILE *out, const struct dpi *d)
+static void print_dpi(FILE *out, const struct totals *t)
 {
-    const struct dpi_stats *s = dpi_get_stats(d);
+    const struct dpi_stats *s = &t->dpi;
     if (!s->flows_dissected)
         return;
     fprintf(out, "nfprobe: DPI: %" PRIu64 " flows dissected (%" PRIu64 " detected, %" PRIu64
             " guessed, %" PRIu64 " unknown), %" PRIu64 " packets to nDPI, %" PRIu64
             " flow states packed (--dpi-hot-flows %u)\n", s->flows_dissected, s->flows_detected,
-            s->flows_guessed, s->flows_unknown, s->packets_fed, s->packs, dpi_hot_flows(d));
+            s->flows_guessed, s->flows_unknown, s->packets_fed, s->packs, t->dpi_hot_flows);
 }
 
-void stats_print(FILE *out, const struct stats_sources *s)
+static void print_kernel(FILE *out, const char *who, const struct capture_stats *cs)
 {
-    struct capture_stats cs;
-    capture_get_stats(s->capture, &cs);
-    const struct meter_stats *m = &s->meter->stats;
-    const struct frag_table *fr = &s->meter->frags;
-    fprintf(out, "nfprobe: packets: %" PRIu64 " seen, %" PRIu64 " metered, %" PRIu64 " not metered",
-            m->packets, m->decoded, undecoded_total(m));
-    for (int i = 1; i < DECODE_STATUS_COUNT; i++)
-        if (m->undecoded[i])
-            fprintf(out, " (%s: %" PRIu64 ")", decode_status_name(i), m->undecoded[i]);
-    fputc('\n', out);
-    if (m->l4_truncated || fr->orphans)
-        fprintf(out, "nfprobe: packets metered with ports 0: %" PRIu64 " truncated transport header, %"
-                PRIu64 " fragments without a first fragment\n", m->l4_truncated, fr->orphans);
-    if (capture_is_live(s->capture))
-        fprintf(out, "nfprobe: kernel: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
-                " dropped by interface\n", cs.received, cs.dropped, cs.if_dropped);
-    fprintf(out, "nfprobe: flows: %" PRIu64 " created, %u active (peak %" PRIu64 "), %" PRIu64
-            " records exported (idle %" PRIu64 ", active %" PRIu64 ", end %" PRIu64 ", forced %" PRIu64
-            ", emergency %" PRIu64 ")\n",
-            m->flows_created, s->meter->cache.used, m->active_flows_peak, m->records,
-            m->records_by_reason[END_IDLE], m->records_by_reason[END_ACTIVE],
-            m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
-            m->records_by_reason[END_LACK_OF_RESOURCES]);
-    if (s->dpi)
-        print_dpi(out, s->dpi);
-    if (m->ext_exports || m->ext_unavailable)
-        fprintf(out, "nfprobe: extensions: %" PRIu64 " records exported when a plugin asked, %" PRIu64
-                " flows metered without DPI/plugin state (out of memory)\n",
-                m->ext_exports, m->ext_unavailable);
-    const struct exporter *x = s->exporter;
+    fprintf(out, "nfprobe: kernel%s: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
+            " dropped by interface\n", who, cs->received, cs->dropped, cs->if_dropped);
+}
+
+/* Live with a socket per worker: the kernel's counters of each, then the sum. */
+static void print_kernel_per_worker(FILE *out, const struct worker_pool *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (!p->w[i].cap)
+            continue;
+        struct capture_stats cs = {0};
+        add_capture(&cs, p->w[i].cap);
+        char who[32];
+        snprintf(who, sizeof who, " (worker %d)", i);
+        print_kernel(out, who, &cs);
+    }
+}
+
+static bool is_live(const struct stats_sources *s)
+{
+    return s->capture ? capture_is_live(s->capture) : s->pool->w[0].cap != NULL;
+}
+
+static void print_export(FILE *out, const struct exporter *x, uint64_t records_lost)
+{
     if (x->unencodable)
         fprintf(out, "nfprobe: export: %" PRIu64 " flow records did not fit in a message (see --mtu)\n",
                 x->unencodable);
+    if (records_lost)
+        fprintf(out, "nfprobe: export: %" PRIu64 " flow records lost: the exporter fell behind the "
+                "workers\n", records_lost);
     for (int i = 0; i < x->ntransports; i++) {
         const struct transport_stats *ts = transport_stats(x->transports[i]);
         fprintf(out, "nfprobe: export %s: %" PRIu64 " messages, %" PRIu64 " records sent, %" PRIu64
                 " records dropped\n", transport_name(x->transports[i]), ts->messages_sent,
                 ts->records_sent, ts->records_dropped);
     }
+}
+
+void stats_print(FILE *out, const struct stats_sources *s)
+{
+    struct totals t;
+    sum(s, &t);
+    const struct meter_stats *m = &t.m;
+    fprintf(out, "nfprobe: packets: %" PRIu64 " seen, %" PRIu64 " metered, %" PRIu64 " not metered",
+            m->packets, m->decoded, undecoded_total(m));
+    for (int i = 1; i < DECODE_STATUS_COUNT; i++)
+        if (m->undecoded[i])
+            fprintf(out, " (%s: %" PRIu64 ")", decode_status_name(i), m->undecoded[i]);
+    fputc('\n', out);
+    if (m->l4_truncated || t.frag_orphans)
+        fprintf(out, "nfprobe: packets metered with ports 0: %" PRIu64 " truncated transport header, %"
+                PRIu64 " fragments without a first fragment\n", m->l4_truncated, t.frag_orphans);
+    if (is_live(s)) {
+        if (!s->capture)
+            print_kernel_per_worker(out, s->pool);
+        print_kernel(out, "", &t.cap);
+    }
+    fprintf(out, "nfprobe: flows: %" PRIu64 " created, %" PRIu64 " active (peak %" PRIu64 "), %" PRIu64
+            " records exported (idle %" PRIu64 ", active %" PRIu64 ", end %" PRIu64 ", forced %" PRIu64
+            ", emergency %" PRIu64 ")\n",
+            m->flows_created, t.active_flows, m->active_flows_peak, m->records,
+            m->records_by_reason[END_IDLE], m->records_by_reason[END_ACTIVE],
+            m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
+            m->records_by_reason[END_LACK_OF_RESOURCES]);
+    if (t.dissected)
+        print_dpi(out, &t);
+    if (m->ext_exports || m->ext_unavailable)
+        fprintf(out, "nfprobe: extensions: %" PRIu64 " records exported when a plugin asked, %" PRIu64
+                " flows metered without DPI/plugin state (out of memory)\n",
+                m->ext_exports, m->ext_unavailable);
+    print_export(out, s->exporter, t.records_lost);
     fflush(out);
 }

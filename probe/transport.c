@@ -40,6 +40,7 @@ struct transport {
     char name[300];
     int fd;
     FILE *file;
+    char *file_path;            /* the file open now, when not the name (--rotate) */
     struct addrinfo *addrs;
     char host[256];             /* as given: TLS checks the certificate against it */
     SSL_CTX *tls_ctx;           /* tls:// only */
@@ -154,6 +155,11 @@ static void close_fd(struct transport *t)
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
+}
+
+static const char *file_path(const struct transport *t)
+{
+    return t->file_path ? t->file_path : t->name;
 }
 
 /* ---- TLS (RFC 7011 §10.4) ------------------------------------------------------ */
@@ -483,7 +489,7 @@ static void schedule_retry(struct transport *t)
 static void connection_lost(struct transport *t, int err)
 {
     if (!t->warned_down)
-        log_error("collector %s: %s; queueing records and retrying", t->name, strerror(err));
+        log_warning("collector %s: %s; queueing records and retrying", t->name, strerror(err));
     t->warned_down = true;
     close_fd(t);
     schedule_retry(t);
@@ -536,6 +542,12 @@ void transport_poll(struct transport *t)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
+    /* On the clock, not per message: what was exported reaches the file
+     * within a tick, for readers that follow it. */
+    if (t->file && fflush(t->file) != 0 && !t->warned_down) {
+        log_error("cannot write %s: %s", file_path(t), strerror(errno));
+        t->warned_down = true;
+    }
     if (!is_stream(t))
         return;
     try_connect(t);
@@ -569,6 +581,29 @@ static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_
     return 0;
 }
 
+/* A file that could not be created (a rotation or reopen failed) loses its
+ * records, counted; the templates and setup messages are written again at
+ * the start of the next file, so they are not losses. A write error is said
+ * once until a write succeeds again (a full disk would say it per message). */
+static void send_file(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
+                      enum msg_kind kind)
+{
+    if (!t->file) {
+        if (kind == MSG_DATA)
+            t->stats.records_dropped += nrecords;
+        return;
+    }
+    if (fwrite(msg, 1, len, t->file) != len) {
+        if (!t->warned_down)
+            log_error("cannot write %s: %s (records are counted as dropped)", file_path(t),
+                      strerror(errno));
+        t->warned_down = true;
+        t->stats.records_dropped += nrecords;
+        return;
+    }
+    count_sent(t, nrecords);
+}
+
 int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords,
                    enum msg_kind kind)
 {
@@ -581,12 +616,7 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
             send_udp(t, msg, len, nrecords);
         return 0;
     case TRANSPORT_FILE:
-        if (fwrite(msg, 1, len, t->file) != len) {
-            log_error("cannot write %s: %s", t->name, strerror(errno));
-            t->stats.records_dropped += nrecords;
-            return -1;
-        }
-        count_sent(t, nrecords);
+        send_file(t, msg, len, nrecords, kind);
         return 0;
     }
     return 0;
@@ -668,18 +698,49 @@ struct transport *transport_open_collector(const char *spec, const struct transp
 
 struct transport *transport_open_file(const char *path, char *err, size_t errlen)
 {
-    struct transport *t = transport_alloc(TRANSPORT_FILE, path);
+    struct transport *t = transport_new_file(path);
     if (!t) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    t->file = fopen(path, "wb");
+    t->file = fopen(path, "wbe");
     if (!t->file) {
         snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
         free(t);
         return NULL;
     }
     return t;
+}
+
+struct transport *transport_new_file(const char *name)
+{
+    return transport_alloc(TRANSPORT_FILE, name);
+}
+
+static void close_file(struct transport *t)
+{
+    if (t->file && fclose(t->file) != 0)
+        log_error("cannot finish writing %s: %s", file_path(t), strerror(errno));
+    t->file = NULL;
+}
+
+int transport_reopen_file(struct transport *t, const char *path, char *err, size_t errlen)
+{
+    close_file(t);
+    free(t->file_path);
+    t->file_path = strdup(path);
+    t->file = fopen(path, "abe");
+    if (!t->file) {
+        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    t->warned_down = false;
+    return 0;
+}
+
+bool transport_file_is_open(const struct transport *t)
+{
+    return t->file != NULL;
 }
 
 void transport_close(struct transport *t, unsigned wait_ms)
@@ -702,9 +763,7 @@ void transport_close(struct transport *t, unsigned wait_ms)
         if (t->fd >= 0)
             shutdown(t->fd, SHUT_WR);
     }
-    if (t->file && fclose(t->file) != 0)
-        log_error("cannot finish writing %s: %s", t->name, strerror(errno));
-    t->file = NULL;
+    close_file(t);
     close_fd(t);
 }
 
@@ -720,6 +779,7 @@ void transport_free(struct transport *t)
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);
+    free(t->file_path);
     free(t->batch);
     SSL_CTX_free(t->tls_ctx);
     free(t);

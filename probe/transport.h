@@ -37,6 +37,16 @@ struct transport;
 struct transport *transport_open_collector(const char *spec, const struct transport_options *to,
                                            char *err, size_t errlen);
 struct transport *transport_open_file(const char *path, char *err, size_t errlen);
+/* A file transport with no file open yet (--rotate opens files as the clock
+ * goes): until one is, its records are counted as dropped. name is what the
+ * statistics call it. */
+struct transport *transport_new_file(const char *name);
+/* Close the current file (if any) and open path, appending: a name written
+ * earlier in the run (a file SIGHUP did not see moved, a pattern that
+ * repeats) keeps what it had. -1 with a message in err, the transport left
+ * without a file. */
+int transport_reopen_file(struct transport *t, const char *path, char *err, size_t errlen);
+bool transport_file_is_open(const struct transport *t);
 
 /* Send or queue one message carrying nrecords flow records. A templates-only
  * message is also remembered, to be sent first on every new connection. */

@@ -7,24 +7,87 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static bool quiet_info;
+static const char *log_context;
+static bool status_shown;
 
 void log_set_quiet(bool quiet) { quiet_info = quiet; }
+void log_set_context(const char *context) { log_context = context; }
 
-static void vlog(const char *fmt, va_list ap)
+/* systemd connects a service's stderr to the journal and says so in
+ * JOURNAL_STREAM ("device:inode" of that stream); a child that inherited the
+ * variable but writes elsewhere must not get the prefixes. */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char end;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(2, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* sd-daemon(3) priority prefixes: the journal files each line at its level. */
+static const char *level_prefix(int level)
+{
+    static int journal = -1;
+    if (journal < 0)
+        journal = stderr_is_journal();
+    if (!journal)
+        return "";
+    return level == LOG_LEVEL_ERROR ? "<3>" : level == LOG_LEVEL_WARNING ? "<4>" : "<6>";
+}
+
+/* "\r" back to the line's start, ESC [ K (erase to the end of the line). */
+#define ERASE_LINE "\r\033[K"
+
+void log_status_clear(void)
+{
+    if (!status_shown)
+        return;
+    fputs(ERASE_LINE, stderr);
+    fflush(stderr);
+    status_shown = false;
+}
+
+void log_status(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ERASE_LINE "nfprobe: %s", line);
+    fflush(stderr);
+    status_shown = true;
+}
+
+static void vlog(int level, const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(stderr, "nfprobe: %s\n", line);
+    log_status_clear();
+    fprintf(stderr, "%snfprobe: %s%s%s\n", level_prefix(level), log_context ? log_context : "",
+            log_context ? ": " : "", line);
 }
 
 void log_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(fmt, ap);
+    vlog(LOG_LEVEL_ERROR, fmt, ap);
+    va_end(ap);
+}
+
+void log_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(LOG_LEVEL_WARNING, fmt, ap);
     va_end(ap);
 }
 
@@ -34,7 +97,7 @@ void log_info(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vlog(fmt, ap);
+    vlog(LOG_LEVEL_INFO, fmt, ap);
     va_end(ap);
 }
 

@@ -7,10 +7,25 @@
 #include <stdint.h>
 #include <string.h>
 
-/* One-line messages to stderr, prefixed "nfprobe: ". */
+/* One-line messages to stderr, prefixed "nfprobe: " (and by the context, if
+ * set: "nfprobe: FILE:LINE: ..."). When stderr is the journal (JOURNAL_STREAM
+ * names it, as systemd sets it), each line starts with its sd-daemon
+ * priority: "<3>" error, "<4>" warning, "<6>" info (lines written without
+ * these functions, like the statistics, are filed at the journal's default
+ * level, info). */
+enum { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO };
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_set_quiet(bool quiet);
+/* Where the messages come from until reset with NULL; the string must stay. */
+void log_set_context(const char *context);
+/* One status line on stderr (a terminal), redrawn in place: "\r", the
+ * line, no newline. Any message above clears it first, so nothing is
+ * written over it; log_status_clear() takes it away (before other output
+ * to stderr, and at the end). */
+void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_status_clear(void);
 
 /* Parse a whole decimal number in [min, max]; false on junk or range. */
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

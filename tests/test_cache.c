@@ -237,13 +237,19 @@ START_TEST(closing_and_restart_move_between_lists)
     LIST(&c, CLOSING, 3, 1);
     ck_assert_ptr_eq(cache_closing_oldest(&c), lookup_n(&c, 3));
     ck_assert_ptr_eq(cache_start_oldest(&c), lookup_n(&c, 2));
-    /* Restart: to the start list's tail, no longer closing. */
+    /* Restart: off both lists, no longer closing, until scheduled again
+     * (its next packet), then at the start list's tail. */
     cache_restart(&c, lookup_n(&c, 3));
-    LIST(&c, START, 2, 4, 3);
+    LIST(&c, START, 2, 4);
     LIST(&c, CLOSING, 1);
     ck_assert(!(lookup_n(&c, 3)->state & FLOW_CLOSING));
+    ck_assert(lookup_n(&c, 3)->state & FLOW_UNSCHEDULED);
     cache_restart(&c, lookup_n(&c, 2));
+    LIST(&c, START, 4);
+    cache_schedule(&c, lookup_n(&c, 3));
+    cache_schedule(&c, lookup_n(&c, 2));
     LIST(&c, START, 4, 3, 2);
+    ck_assert(!(lookup_n(&c, 3)->state & FLOW_UNSCHEDULED));
     /* Removing a closing flow unlinks it from the close list. */
     cache_remove(&c, lookup_n(&c, 1));
     ck_assert_ptr_null(cache_closing_oldest(&c));
@@ -260,6 +266,7 @@ enum { KEYS = 200, CAP = 48 };
 struct model {
     int present[KEYS];
     int closing[KEYS];
+    int unscheduled[KEYS];      /* on neither start nor close list */
     uint32_t lru[KEYS], start[KEYS], close[KEYS];   /* key numbers, oldest first */
     size_t nlru, nstart, nclose;
     size_t used;
@@ -310,7 +317,7 @@ START_TEST(random_operations_match_a_reference_model)
     for (int op = 0; op < 5000; op++) {
         uint32_t k = rnd(KEYS);
         struct flow *f = lookup_n(&c, k);
-        switch (rnd(6)) {
+        switch (rnd(7)) {
         case 0: case 1:     /* insert */
             if (m.present[k])
                 break;
@@ -334,9 +341,9 @@ START_TEST(random_operations_match_a_reference_model)
             seq_remove(m.lru, &m.nlru, k);
             if (m.closing[k])
                 seq_remove(m.close, &m.nclose, k);
-            else
+            else if (!m.unscheduled[k])
                 seq_remove(m.start, &m.nstart, k);
-            m.closing[k] = 0;
+            m.closing[k] = m.unscheduled[k] = 0;
             break;
         case 3:             /* touch */
             if (!m.present[k])
@@ -350,21 +357,30 @@ START_TEST(random_operations_match_a_reference_model)
                 break;
             cache_mark_closing(&c, f);
             if (!m.closing[k]) {
-                seq_remove(m.start, &m.nstart, k);
+                if (!m.unscheduled[k])
+                    seq_remove(m.start, &m.nstart, k);
+                m.unscheduled[k] = 0;
                 seq_append(m.close, &m.nclose, k);
                 m.closing[k] = 1;
             }
             break;
-        case 5:             /* new record */
-            if (!m.present[k])
+        case 5:             /* record exported at its active timeout */
+            if (!m.present[k] || m.unscheduled[k])
                 break;
             cache_restart(&c, f);
             if (m.closing[k])
                 seq_remove(m.close, &m.nclose, k);
             else
                 seq_remove(m.start, &m.nstart, k);
-            seq_append(m.start, &m.nstart, k);
             m.closing[k] = 0;
+            m.unscheduled[k] = 1;
+            break;
+        case 6:             /* the next record's first packet */
+            if (!m.present[k] || !m.unscheduled[k])
+                break;
+            cache_schedule(&c, f);
+            seq_append(m.start, &m.nstart, k);
+            m.unscheduled[k] = 0;
             break;
         }
         check_against_model(&c, &m);

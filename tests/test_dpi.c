@@ -56,7 +56,7 @@ static void start(uint32_t tcp_budget, uint32_t udp_budget)
     d = dpi_new(&dc, err, sizeof err);
     ck_assert_msg(d != NULL, "%s", err);
     size_t offset;
-    ck_assert_int_eq(meter_add_extension(&m, dpi_extension(d), &offset), 0);
+    ck_assert_int_eq(meter_add_extension(&m, dpi_extension(d), d, &offset), 0);
     dpi_set_state_offset(offset);
 }
 

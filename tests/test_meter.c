@@ -237,6 +237,84 @@ START_TEST(active_restart_keeps_orientation_while_the_clock_moves_on)
 }
 END_TEST
 
+/* The next record's active timeout counts from its own first packet, not
+ * from when the clock happened to pass the last one: records end the same
+ * whichever worker (and clock steps) a flow has. */
+START_TEST(active_timeout_of_the_next_record_counts_from_its_first_packet)
+{
+    start_meter(300, 60, 5, 100);
+    a_to_b(T0, TCPF_SYN);
+    meter_advance(&m, T0 + 100 * SEC);      /* long after the timeout: restart */
+    ck_assert_int_eq(nrecs, 1);
+    ck_assert_uint_eq(recs[0].end_reason, END_ACTIVE);
+    a_to_b(T0 + 130 * SEC, TCPF_ACK);        /* the next record starts here */
+    a_to_b(T0 + 189 * SEC, TCPF_ACK);        /* 59 s later: same record */
+    ck_assert_int_eq(nrecs, 1);
+    a_to_b(T0 + 190 * SEC, TCPF_ACK);        /* 60 s: a new one */
+    ck_assert_int_eq(nrecs, 2);
+    ck_assert_uint_eq(recs[1].end_reason, END_ACTIVE);
+    ck_assert_uint_eq(recs[1].packets[0], 2);
+    ck_assert_uint_eq(recs[1].first_ms[0], ms(T0 + 130 * SEC));
+    ck_assert_uint_eq(recs[1].last_ms[0], ms(T0 + 189 * SEC));
+}
+END_TEST
+
+/* Flow B's idle time runs out while busier flow A, touched before it within
+ * the lru slack (idle/64), still heads the lru list and stops the idle
+ * scan at T0 + 64.5 s. */
+static void idle_b_behind_a(void)
+{
+    start_meter(64, 6000, 5, 100);          /* slack: 1 s */
+    send_view(view(T0, 1, 1000, 2, 2000, 17, 0, 40));                   /* A */
+    send_view(view(T0 + 100 * MS, 3, 1000, 4, 2000, 17, 0, 40));        /* B */
+    send_view(view(T0 + 900 * MS, 1, 1000, 2, 2000, 17, 0, 40));        /* A, not moved */
+    meter_advance(&m, T0 + 64 * SEC + 500 * MS);    /* B idle, A (last at 0.9 s) not */
+    ck_assert_int_eq(nrecs, 0);                     /* the scan stopped at A */
+}
+
+/* B's next packet still starts a new record, as it would had the scan
+ * reached B. */
+START_TEST(idle_flow_behind_a_busier_one_ends_at_its_next_packet)
+{
+    idle_b_behind_a();
+    send_view(view(T0 + 64 * SEC + 600 * MS, 3, 1000, 4, 2000, 17, 0, 40));   /* B again */
+    ck_assert_int_eq(nrecs, 1);
+    ck_assert_uint_eq(recs[0].end_reason, END_IDLE);
+    ck_assert_uint_eq(recs[0].packets[0], 1);
+    ck_assert_uint_eq(recs[0].src[3], 3);
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 3);
+    ck_assert_uint_eq(recs[1].end_reason, END_FORCED);
+    ck_assert_uint_eq(recs[2].end_reason, END_FORCED);
+}
+END_TEST
+
+/* At the end of the input an idle B ends idle, not forced. */
+START_TEST(idle_flow_behind_a_busier_one_ends_idle_at_the_end)
+{
+    idle_b_behind_a();
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 2);
+    for (int i = 0; i < 2; i++) {
+        enum end_reason want = recs[i].src[3] == 3 ? END_IDLE : END_FORCED;
+        ck_assert_uint_eq(recs[i].end_reason, want);
+    }
+}
+END_TEST
+
+START_TEST(flow_ids_follow_the_numbering_given)
+{
+    start_meter(30, 300, 5, 100);
+    meter_number_flows(&m, 3, 4);           /* worker 3 of 4 */
+    for (uint8_t i = 1; i <= 3; i++)
+        send_view(view(T0, i, 1000, 9, 2000, 17, 0, 40));
+    meter_flush(&m);
+    ck_assert_int_eq(nrecs, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_uint_eq(recs[i].id, 3 + 4 * (uint64_t)(i + 1));
+}
+END_TEST
+
 /* ---- TCP end ---------------------------------------------------------------- */
 
 START_TEST(fin_both_ways_ends_after_close_timeout_with_last_ack)
@@ -550,6 +628,64 @@ START_TEST(clock_never_moves_backwards)
 }
 END_TEST
 
+/* ---- clock alarm (--rotate) ------------------------------------------------- */
+
+enum { MAX_ALARMS = 8 };
+static uint64_t alarm_at[MAX_ALARMS];   /* the clock when the alarm ran */
+static int alarm_records[MAX_ALARMS];   /* records exported before it ran */
+static int nalarms;
+
+/* Like --rotate 60: the next alarm at the next multiple of 60 s. */
+static uint64_t on_alarm(void *ctx, uint64_t now_us)
+{
+    ck_assert_ptr_eq(ctx, &m);
+    ck_assert_int_lt(nalarms, MAX_ALARMS);
+    alarm_at[nalarms] = now_us;
+    alarm_records[nalarms++] = nrecs;
+    return now_us - now_us % (60 * SEC) + 60 * SEC;
+}
+
+START_TEST(alarm_runs_once_per_crossing_before_what_expires_at_the_new_time)
+{
+    start_meter(10, 600, 5, 100);
+    nalarms = 0;
+    uint64_t base = T0 - T0 % (60 * SEC);   /* a whole minute */
+    meter_set_alarm(&m, 1, on_alarm, &m);
+    send_view(view(base + 50 * SEC, 1, 1, 2, 2, 17, 0, 40));
+    ck_assert_int_eq(nalarms, 1);           /* the clock started */
+    ck_assert_uint_eq(alarm_at[0], base + 50 * SEC);
+    send_view(view(base + 55 * SEC, 3, 3, 4, 4, 17, 0, 40));
+    meter_advance(&m, base + 60 * SEC - 1);
+    ck_assert_int_eq(nalarms, 1);
+    ck_assert_int_eq(nrecs, 0);
+    /* The boundary: the alarm first, then the first flow idles out (at 60 s)
+     * into what the alarm started. */
+    meter_advance(&m, base + 60 * SEC);
+    ck_assert_int_eq(nalarms, 2);
+    ck_assert_uint_eq(alarm_at[1], base + 60 * SEC);
+    ck_assert_int_eq(alarm_records[1], 0);
+    ck_assert_int_eq(nrecs, 1);
+    /* A late packet does not move the clock, so no alarm. */
+    send_view(view(base + 59 * SEC, 5, 5, 6, 6, 17, 0, 40));
+    meter_advance(&m, base + 119 * SEC);
+    ck_assert_int_eq(nalarms, 2);
+    /* A jump over several boundaries: one alarm, at the new time. */
+    meter_advance(&m, base + 300 * SEC + 7);
+    ck_assert_int_eq(nalarms, 3);
+    ck_assert_uint_eq(alarm_at[2], base + 300 * SEC + 7);
+    ck_assert_int_eq(alarm_records[2], 3);
+}
+END_TEST
+
+START_TEST(no_alarm_unless_set)
+{
+    start_meter(10, 600, 5, 100);
+    ck_assert_uint_eq(m.alarm_us, UINT64_MAX);
+    meter_advance(&m, UINT64_MAX - 1);      /* would call a NULL alarm */
+    ck_assert_uint_eq(m.now_us, UINT64_MAX - 1);
+}
+END_TEST
+
 /* ---- decoded frames --------------------------------------------------------- */
 
 static uint32_t frame_tcp(uint8_t *buf, size_t cap, int from_a, uint8_t flags, size_t payload)
@@ -697,7 +833,7 @@ static void start_meter_with_ext(uint32_t stop_after, uint32_t export_after)
     nrecs = 0;
     memset(recs, 0, sizeof recs);
     ck_assert_int_eq(meter_init(&m, &cfg, ext_sink, &m), 0);
-    ck_assert_int_eq(meter_add_extension(&m, &probe_ext, &ext_offset), 0);
+    ck_assert_int_eq(meter_add_extension(&m, &probe_ext, probe_ext.ctx, &ext_offset), 0);
 }
 
 START_TEST(extension_callbacks_run_once_per_flow_packet_and_record)
@@ -755,6 +891,10 @@ Suite *meter_suite(void)
     tcase_add_test(tc, active_timeout_continues_in_a_new_record_same_orientation);
     tcase_add_test(tc, active_restarted_flow_without_packets_is_not_exported);
     tcase_add_test(tc, active_restart_keeps_orientation_while_the_clock_moves_on);
+    tcase_add_test(tc, active_timeout_of_the_next_record_counts_from_its_first_packet);
+    tcase_add_test(tc, idle_flow_behind_a_busier_one_ends_at_its_next_packet);
+    tcase_add_test(tc, idle_flow_behind_a_busier_one_ends_idle_at_the_end);
+    tcase_add_test(tc, flow_ids_follow_the_numbering_given);
     tcase_add_test(tc, fin_both_ways_ends_after_close_timeout_with_last_ack);
     tcase_add_test(tc, fin_one_way_keeps_the_flow_until_idle);
     tcase_add_test(tc, rst_ends_the_flow_after_close_timeout);
@@ -780,6 +920,8 @@ Suite *meter_suite(void)
     tcase_add_test(tc, vlans_are_separate_flows);
     tcase_add_test(tc, stats_count_packets_flows_and_undecoded_reasons);
     tcase_add_test(tc, clock_never_moves_backwards);
+    tcase_add_test(tc, alarm_runs_once_per_crossing_before_what_expires_at_the_new_time);
+    tcase_add_test(tc, no_alarm_unless_set);
     tcase_add_test(tc, decoded_frames_are_metered_with_wire_and_ip_lengths);
     suite_add_tcase(s, tc);
     return s;

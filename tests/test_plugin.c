@@ -158,7 +158,7 @@ static void run_capture(const char *name, uint64_t active_s)
     struct meter m;
     struct meter_config cfg = {30 * SEC, active_s * SEC, 2 * SEC, 100000};
     ck_assert_int_eq(meter_init(&m, &cfg, sink, NULL), 0);
-    ck_assert_int_eq(extend_attach(&m), 0);
+    ck_assert_int_eq(extend_attach(&m, 0), 0);
     if (dpi_offset_after_attach)    /* as main.c: the DPI learns where its state sits */
         dpi_set_state_offset(*dpi_offset_after_attach);
     struct capture *c = capture_open_file(capture_path(name), NULL, err, sizeof err);

@@ -9,7 +9,8 @@
 #     have no gap;
 #   - the TLS collector killed and restarted mid-run: nfprobe reconnects,
 #     sends the templates first, and every record not reported dropped
-#     arrives once;
+#     arrives once (as root: nfprobe runs as nobody after opening, the key
+#     file readable by root alone);
 #   - a collector certificate from another CA is refused (records counted as
 #     dropped, exit 1); tls:// without --tls-key is a one-line error;
 #   - sctp://: where the kernel has SCTP, records arrive through it is not
@@ -72,11 +73,15 @@ check "tls: no sequence gaps" grep -q "^sequence gaps: 0" "$work/tls.jsonl.err"
 check "tls: the collector accepted the exporter's certificate (connection logged)" grep -q "connected" "$work/tls.jsonl.err"
 
 # ---- 1b. TLS collector restarted mid-run: reconnect, templates again ----------------------------
+# As root, nfprobe runs this as nobody (-u) with the key readable by root
+# alone: the TLS files are read before the switch, a reconnect needs none.
+run_as=()
+if [ "$(id -u)" -eq 0 ]; then chmod 600 "$pki/exporter.key" && run_as=(-u nobody); fi
 port=$(free_port tcp)
 start_tls_collector "$port" "$work/first.jsonl" collector
 first_pid=${collector_pids[-1]}
 "$NFPROBE" -r "$pcap" --no-dissect -c "tls://127.0.0.1:$port" "${TLS_ARGS[@]}" --export-rate 40 --drain-timeout 30 \
-    > /dev/null 2> "$work/away.err" &
+    "${run_as[@]}" > /dev/null 2> "$work/away.err" &
 probe=$!
 wait_for_records "$work/first.jsonl" 20 30
 kill -KILL "$first_pid"; wait "$first_pid" 2> /dev/null
@@ -90,6 +95,8 @@ stop_collectors
 got1=$(grep -vc '"_options"' "$work/first.jsonl" || true)
 got2=$(grep -vc '"_options"' "$work/second.jsonl" || true)
 check "tls restart: reconnected" grep -q "collector tls://127.0.0.1:$port: connected" "$work/away.err"
+[ ${#run_as[@]} -eq 0 ] || check "tls restart: ran as nobody, the key readable by root alone" \
+    sh -c "grep -q '^nfprobe: running as nobody' '$work/away.err' && [ \$(stat -c %a '$pki/exporter.key') = 600 ]"
 check "tls restart: $got1 + $got2 received + $dropped dropped = $want (templates re-sent)" \
     test $((got1 + got2 + dropped)) -eq "$want" -a "$got2" -gt 0
 dups=$(cat "$work/first.jsonl" "$work/second.jsonl" | grep -v '"_options"' | python3 -c '

@@ -3,6 +3,18 @@
 #define NFPROBE_TESTS_UNIT_H
 
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A capture in ../shared/testdata/pcap (top_srcdir from make check, else the
+ * source tree this was built from). */
+static inline const char *shared_capture(const char *name)
+{
+    static char path[1024];
+    const char *top = getenv("top_srcdir");
+    snprintf(path, sizeof path, "%s/../shared/testdata/pcap/%s", top ? top : TOP_SRCDIR, name);
+    return path;
+}
 
 Suite *decode_suite(void);
 Suite *flowkey_suite(void);
@@ -15,5 +27,9 @@ Suite *dpi_suite(void);
 Suite *plugin_suite(void);
 Suite *splt_flowstats_suite(void);
 Suite *early_classify_suite(void);
+Suite *ring_suite(void);
+Suite *capture_suite(void);
+Suite *meter_batch_suite(void);
+Suite *options_suite(void);
 
 #endif

@@ -29,7 +29,10 @@
  *     cc -shared -fPIC $(pkg-config --cflags nfprobe-plugin) -o my.so my.c
  *
  * and run with `nfprobe -P ./my.so[:arguments] ...`. The callbacks run on the
- * packet path: no allocation, no system call, no lock per packet. */
+ * packet path: no allocation, no system call, no lock per packet. With
+ * --workers N they run on N threads at once, each on flows of its own: a
+ * flow's state is only ever touched by one thread, but the plugin's ctx is
+ * shared, so treat it as read-only after init. */
 #ifndef NFPROBE_PLUGIN_H
 #define NFPROBE_PLUGIN_H
 
