@@ -25,6 +25,8 @@ struct progress_counts {
 };
 
 /* On when reading a file (not live), stderr is a terminal and not quiet. */
+/* c: the capture read by the main thread, NULL when there is none (live,
+ * several workers): then no progress line. */
 void progress_init(struct progress *pr, const struct capture *c, bool quiet, uint64_t now_mono);
 /* Redraw the line if its time has come. */
 void progress_tick(struct progress *pr, const struct capture *c, const struct progress_counts *n,
