@@ -1,3 +1,4 @@
+#include "config.h"     /* PACKAGE_VERSION, for --version */
 #include "options.h"
 
 #include <errno.h>
@@ -9,10 +10,6 @@
 
 #include "nfprobe/plugin.h"
 #include "util.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 enum {
     OPT_JSON = 256, OPT_BIFLOW, OPT_IDLE, OPT_ACTIVE, OPT_TCP_CLOSE, OPT_MAX_FLOWS,
