@@ -1204,10 +1204,12 @@ static void print_tls_error(const char *what, const char *peer)
 }
 
 /* Handshake on the accepted socket, blocking with a timeout, then back to
- * non-blocking reads. NULL (after saying why) when it fails. */
+ * non-blocking reads. NULL (after saying why) when it fails. The timeout
+ * only frees the collector from a peer that never speaks TLS: generous, so
+ * a slow exporter on a loaded machine is never cut off. */
 static SSL *tls_accept(struct collector *c, int fd, const char *peer)
 {
-    struct timeval tv = { 5, 0 };
+    struct timeval tv = { 120, 0 };
     int flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

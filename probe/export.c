@@ -279,12 +279,32 @@ static uint32_t flow_hash(const struct flow_record *r)
     return h;
 }
 
+/* A write to stdout failed. Its reader going away (EPIPE: `nfprobe ... |
+ * head`) is how a filter is told it is done, not a failure: nothing more
+ * goes there. Any other error (a full disk) fails the run. */
+static void json_output_failed(struct exporter *x, int err)
+{
+    if (err == EPIPE) {
+        x->json_reader_gone = true;
+        x->json = NULL;
+        return;
+    }
+    x->json_errors++;
+    x->json_errno = err;
+}
+
+static void flush_json(struct exporter *x)
+{
+    if (x->json && fflush(x->json) != 0)
+        json_output_failed(x, errno);
+}
+
 void exporter_record(void *ctx, const struct flow_record *r)
 {
     struct exporter *x = ctx;
     x->flows++;
     if (x->json && json_write_record(x->json, r) < 0)
-        x->json_errors++;
+        json_output_failed(x, errno);
     if (!x->nsinks)
         return;
     if (x->format == FORMAT_NETFLOW5 && r->ip_version != 4)
@@ -392,8 +412,7 @@ static void open_due_file(struct exporter *x)
 
 void exporter_tick(struct exporter *x, uint64_t now_mono)
 {
-    if (x->json)
-        fflush(x->json);
+    flush_json(x);
     if (!x->nsinks)
         return;
     export_timers(x, now_mono);
@@ -412,8 +431,7 @@ void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
 
 void exporter_finish(struct exporter *x, const struct probe_stats_record *final_stats)
 {
-    if (x->json)
-        fflush(x->json);
+    flush_json(x);
     if (!x->nsinks)
         return;
     open_due_file(x);

@@ -57,7 +57,9 @@ struct exporter {
     uint64_t tokens_at_us;
     uint64_t flows;             /* records handed to the exporter */
     uint64_t not_exportable;    /* flows the format cannot carry (v5: IPv6) */
-    uint64_t json_errors;
+    uint64_t json_errors;       /* records stdout could not take (a full disk) */
+    int json_errno;             /* why, for the message at exit */
+    bool json_reader_gone;      /* stdout's reader went away (EPIPE): stop quietly */
     uint64_t unencodable;       /* flows an encoder could not put in a message */
     struct export_file file;    /* sink NULL: no -o */
 };

@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,8 +250,10 @@ int json_write_record(FILE *out, const struct flow_record *r)
     put_nfstream_times(&l, r);
     put_rows(&l, r, nbuiltin, elements_count());   /* DPI's and plugins' */
     put_bytes(&l, "}\n", 2);
-    if (l.failed)
+    if (l.failed) {
+        errno = ENOMEM;
         return -1;
+    }
     fwrite(l.p, 1, l.len, out);
     return ferror(out) ? -1 : 0;
 }

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include "record.h"
 
-/* Write the record as one line. Returns 0, or -1 on a write error. */
+/* Write the record as one line. Returns 0, or -1 with errno set: ENOMEM,
+ * or the write error (EPIPE when stdout's reader went away). */
 int json_write_record(FILE *out, const struct flow_record *r);
 
 #endif

@@ -216,9 +216,11 @@ static void tick(struct probe *p)
     if (p->pool.n > 1)
         rotate_if_due(p, p->cap ? p->pool.clock_us : now_wall_us());
     exporter_tick(&p->exporter, mono);
-    /* JSON on stdout was the only output and its reader went away
-     * (`nfprobe -r big.pcap | head`): nothing left to do. */
-    if (p->exporter.json_errors && !p->exporter.nsinks)
+    /* stdout's reader went away (`nfprobe -r big.pcap | head`): it is done
+     * with us, as with any filter; the flows metered so far still go to
+     * the other outputs. Stdout failing otherwise ends the run only when
+     * it was the only output. */
+    if (p->exporter.json_reader_gone || (p->exporter.json_errors && !p->exporter.nsinks))
         atomic_store(&stop_requested, true);
     show_progress(p, mono);
     if (p->opt.stats_interval_us && mono >= p->next_stats_us) {
@@ -383,7 +385,7 @@ static int finish(struct probe *p, int loop_rc)
         rc = EXIT_RUN_FAILED;
     }
     if (p->exporter.json_errors) {
-        log_error("writing JSON to stdout failed");
+        log_error("writing JSON to stdout failed: %s", strerror(p->exporter.json_errno));
         rc = EXIT_RUN_FAILED;
     }
     return rc;

@@ -22,7 +22,9 @@ static unsigned terminal_columns(void)
 void progress_init(struct progress *pr, const struct capture *c, bool quiet, uint64_t now_mono)
 {
     *pr = (struct progress){0};
-    pr->on = !quiet && !capture_is_live(c) && isatty(STDERR_FILENO);
+    /* Only for a file being read. Live with several workers there is no
+     * capture here at all (each worker has its own socket): c is NULL. */
+    pr->on = !quiet && c && !capture_is_live(c) && isatty(STDERR_FILENO);
     if (!pr->on)
         return;
     pr->columns = terminal_columns();

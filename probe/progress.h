@@ -24,7 +24,9 @@ struct progress_counts {
     uint64_t records;           /* exported */
 };
 
-/* On when reading a file (not live), stderr is a terminal and not quiet. */
+/* On when reading a file (not live), stderr is a terminal and not quiet.
+ * c: the capture the main thread reads, NULL when there is none (live with
+ * several workers: off). */
 void progress_init(struct progress *pr, const struct capture *c, bool quiet, uint64_t now_mono);
 /* Redraw the line if its time has come. */
 void progress_tick(struct progress *pr, const struct capture *c, const struct progress_counts *n,

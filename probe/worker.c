@@ -33,14 +33,12 @@ struct packet_entry {
 
 void pool_backoff(unsigned *idle)
 {
-    if (++*idle < 16) {
-        sched_yield();
-        return;
-    }
-    /* 50 µs doubling to 1 ms: a waiting thread leaves the core to the
-     * others (there are usually fewer cores than threads) */
-    unsigned shift = *idle - 16 < 5 ? *idle - 16 : 5;
-    struct timespec ts = {0, 50000L << shift};
+    /* 20 µs doubling to 1 ms, no spinning: there are usually fewer cores
+     * than threads (the reader and the workers), and a thread that waits must
+     * leave its core to the others; the rings hold milliseconds of work */
+    unsigned shift = *idle < 6 ? *idle : 6;
+    ++*idle;
+    struct timespec ts = {0, 20000L << shift};
     if (ts.tv_nsec > 1000000L)
         ts.tv_nsec = 1000000L;
     nanosleep(&ts, NULL);

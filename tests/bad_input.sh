@@ -61,7 +61,7 @@ with open(sys.argv[1], "wb") as f:
         f.write(struct.pack("<IIII", 1000 + i, 0, n, n + rnd.randrange(0, 3000)) + body)
 PY
 rc=0
-timeout 20 "$NFPROBE" -r "$work/junk.pcap" > "$work/junk.json" 2> "$work/junk.err" || rc=$?
+timeout "$(bound 20)" "$NFPROBE" -r "$work/junk.pcap" > "$work/junk.json" 2> "$work/junk.err" || rc=$?
 check "random packets: exit 0" test "$rc" -eq 0
 check "random packets: 3000 seen" grep -q "packets: 3000 seen" "$work/junk.err"
 

@@ -23,7 +23,7 @@ want=$(grep -c '^{' "$work/flows.json")
 # Every one-way record is a CSV row (the marker's too): wait for all of them.
 rows=$(python3 -c 'import json, sys; print(sum((f["src2dst_packets"] > 0) + (f["dst2src_packets"] > 0) for f in map(json.loads, open(sys.argv[1]))))' "$work/flows.json")
 push_through_nfacctd "$port" "$work/print.csv" 20 > /dev/null
-deadline=$((SECONDS + 20))
+deadline=$(deadline_in 20)
 until [ "$(grep -v "^CLASS\|,$MARKER," "$work/print.csv" 2> /dev/null | grep -c .)" -ge "$rows" ] || [ $SECONDS -ge $deadline ]; do
     sleep 0.1
 done

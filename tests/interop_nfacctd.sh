@@ -40,7 +40,7 @@ run_one() {   # name pcap want_packets want_bytes
         return
     fi
     # Push everything through to the plugin, then wait for the totals.
-    deadline=$((SECONDS + 20))
+    deadline=$(deadline_in 20)
     marks=$(push_through_nfacctd "$port" "$dir/print.csv" 20)
     while :; do
         got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER" 2> /dev/null)

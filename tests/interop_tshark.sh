@@ -73,7 +73,7 @@ fi
 count_export_frames() {   # file
     tshark -r "$1" -Y "udp.dstport == $port" -T fields -e frame.number 2> /dev/null | wc -l
 }
-deadline=$((SECONDS + 30))
+deadline=$(deadline_in 30)
 while :; do
     frames=$(count_export_frames "$work/all.pcapng")
     [ "$frames" -ge "$messages" ] && break

@@ -8,6 +8,16 @@ DATA=${DATA:-$top_srcdir/../shared/testdata/pcap}
 EXPECTED=$top_srcdir/tests/expected
 TOOLS=$top_srcdir/tests/tools
 
+# Waiting: every wait ends as soon as what it waits for is there (a line
+# printed, a port bound, records arrived), so its upper bound costs nothing
+# unless something is broken, and a loaded machine (CI, sanitizers, other
+# jobs) can be many times slower than a quiet one. Tests give bounds as the
+# seconds something takes at most on a quiet machine; they are multiplied by
+# PATIENCE. Never a guessed sleep.
+PATIENCE=${PATIENCE:-10}
+bound() { echo $(($1 * PATIENCE)); }                    # seconds -> seconds allowed
+deadline_in() { echo $((SECONDS + $1 * PATIENCE)); }    # seconds -> a $SECONDS deadline
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/nfprobe-test.XXXXXX")
 collector_pids=()
 passed=0
@@ -51,7 +61,7 @@ EOF
 
 # Wait until FILE has a line matching PATTERN (a daemon said it is ready).
 wait_for_line() {   # file pattern seconds
-    local deadline=$((SECONDS + $3))
+    local deadline=$(deadline_in "$3")
     until grep -q "$2" "$1" 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.05
@@ -74,11 +84,18 @@ stop_collectors() {
 
 # Wait until FILE holds COUNT data records (options records excluded).
 wait_for_records() {   # file count seconds
-    local deadline=$((SECONDS + $3)) n
+    wait_for_records_in "$2" "$3" "$1"
+}
+
+# Wait until the FILEs hold COUNT data records together.
+wait_for_records_in() {   # count seconds file...
+    local want=$1 secs=$2 deadline n
+    shift 2
+    deadline=$(deadline_in "$secs")
     while :; do
-        n=$(grep -vc '"_options"' "$1" 2>/dev/null || true)
-        [ "${n:-0}" -ge "$2" ] && return 0
-        [ $SECONDS -lt $deadline ] || { echo "# $1: $n of $2 records after $3 s"; return 1; }
+        n=$(cat "$@" 2>/dev/null | grep -vc '"_options"' || true)
+        [ "${n:-0}" -ge "$want" ] && return 0
+        [ $SECONDS -lt $deadline ] || { echo "# $*: $n of $want records after $(bound "$secs") s"; return 1; }
         sleep 0.1
     done
 }
@@ -89,7 +106,7 @@ NEVER=${NEVER:-100000000}   # seconds: no timeout inside a capture
 
 # Wait until a UDP socket is bound to PORT on this host (a daemon is listening).
 wait_udp_bound() {   # port seconds
-    local deadline=$((SECONDS + $2))
+    local deadline=$(deadline_in "$2")
     until ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.05
@@ -99,7 +116,7 @@ wait_udp_bound() {   # port seconds
 # Wait until the UDP socket bound to PORT has nothing queued (its daemon has
 # read every datagram).
 wait_udp_drained() {   # port seconds
-    local deadline=$((SECONDS + $2)) q
+    local deadline=$(deadline_in "$2") q
     while :; do
         q=$(ss -Hlun "sport = :$1" 2>/dev/null | awk '{q += $2} END {print q + 0}')
         [ "$q" -eq 0 ] && return 0
@@ -115,7 +132,7 @@ udp_rcvbuf_errors() {
 
 # Wait until process PID (not necessarily our child) is gone.
 wait_pid_gone() {   # pid seconds
-    local deadline=$((SECONDS + $2))
+    local deadline=$(deadline_in "$2")
     while kill -0 "$1" 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.05
@@ -176,7 +193,7 @@ start_tshark() {   # port file
     tshark_pid=$!
     trap 'stop_tshark; cleanup' EXIT
     wait_for_line "$2.err" "Capturing on" 20 || fail_setup "tshark did not start capturing: $(cat "$2.err")"
-    deadline=$((SECONDS + 20))
+    deadline=$(deadline_in 20)
     until [ "$(tshark -r "$2" -T fields -e frame.number 2> /dev/null | wc -l)" -ge 1 ]; do
         [ $SECONDS -lt $deadline ] || fail_setup "tshark captured none of the probes to port $probe_port"
         python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", ("127.0.0.1", int(sys.argv[1])))' "$probe_port"
@@ -196,7 +213,7 @@ stop_tshark() {
 nfacctd_pid=
 stop_nfacctd() {
     [ -n "$nfacctd_pid" ] || return 0
-    local deadline=$((SECONDS + 10))
+    local deadline=$(deadline_in 10)
     kill -TERM -- "-$nfacctd_pid" 2> /dev/null
     while [ $SECONDS -lt $deadline ] &&
           ps -o pid=,stat= -g "$nfacctd_pid" 2> /dev/null | awk -v core="$nfacctd_pid" '$1 != core && $2 !~ /^Z/' | grep -q .; do
@@ -212,7 +229,7 @@ stop_nfacctd() {
 expect_error() {   # description exit pattern -- args
     local what=$1 want_rc=$2 pattern=$3; shift 4
     local rc=0
-    timeout 20 "$NFPROBE" "$@" > "$work/out" 2> "$work/err" || rc=$?
+    timeout "$(bound 20)" "$NFPROBE" "$@" > "$work/out" 2> "$work/err" || rc=$?
     if [ "$rc" -ne "$want_rc" ]; then
         not_ok "$what: exit $rc, wanted $want_rc: $(head -2 "$work/err")"
     elif ! grep -q -- "$pattern" "$work/err"; then
@@ -230,7 +247,7 @@ expect_error() {   # description exit pattern -- args
 # wrote it to CSV. Prints how many markers it took. Needs marker_pcap.
 MARKER=198.51.100.254
 push_through_nfacctd() {   # port csv seconds [nfprobe options, e.g. -V 9]
-    local port=$1 csv=$2 deadline=$((SECONDS + $3)) marks=0
+    local port=$1 csv=$2 deadline=$(deadline_in "$3") marks=0
     shift 3
     [ -f "$work/marker.pcap" ] || marker_pcap "$work/marker.pcap" 9 || return 1
     until grep -Eq "(^|,)$MARKER," "$csv" 2> /dev/null; do
@@ -311,7 +328,7 @@ netns_start() {
     ip addr add "$H4/24" dev "$vh" && ip addr add "$H6/64" dev "$vh" nodad && ip link set "$vh" up &&
         inns ip addr add "$N4/24" dev "$vn" && inns ip addr add "$N6/64" dev "$vn" nodad &&
         inns ip link set lo up && inns ip link set "$vn" up || fail_setup "cannot configure the veth pair"
-    deadline=$((SECONDS + 10))
+    deadline=$(deadline_in 10)
     until ip link show "$vh" | grep -q 'LOWER_UP' && inns ip link show "$vn" | grep -q 'LOWER_UP'; do
         [ $SECONDS -lt $deadline ] || fail_setup "veth pair not up"
         sleep 0.05

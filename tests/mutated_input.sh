@@ -32,7 +32,7 @@ while read -r name npk; do
     # shellcheck disable=SC2206
     args=(${argsets[$set]//OUT/$out.export})
     rc=0
-    timeout 60 "$NFPROBE" -r "$work/m/$name" --json "${args[@]}" > "$out.json" 2> "$out.err" || rc=$?
+    timeout "$(bound 60)" "$NFPROBE" -r "$work/m/$name" --json "${args[@]}" > "$out.json" 2> "$out.err" || rc=$?
     if [ "$set" -le 1 ] && [ -s "$out.export" ]; then    # IPFIX: what a collector decodes
         "$COLLECTOR" -r "$out.export" > "$out.jsonl" 2> "$out.collector.err" || echo "collector-test exit $?" >> "$out.err"
     fi

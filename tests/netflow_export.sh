@@ -111,7 +111,7 @@ run_nfacctd() {   # version name
     [ "$rc" -eq 0 ] || { not_ok "v$v $name: nfprobe exit $rc: $(head -3 "$dir/nfprobe.err")"; stop_nfacctd; return; }
     # nfacctd holds early datagrams until more arrive: push a marker flow
     # through until it shows (see interop_nfacctd.sh).
-    deadline=$((SECONDS + 20))
+    deadline=$(deadline_in 20)
     marks=$(push_through_nfacctd "$port" "$dir/print.csv" 20 -V "$v")
     while :; do
         read -r gp gb _ <<< "$(python3 "$CHECK" pmacct-sum "$dir/print.csv" "$MARKER" 2> /dev/null)"
@@ -150,7 +150,7 @@ run_tshark_v9() {
         read -r p b _ < <(want_totals 9 "$name")
         want_p=$((want_p + p)) want_b=$((want_b + b))
     done
-    local deadline=$((SECONDS + 30)) frames
+    local deadline=$(deadline_in 30) frames
     while :; do
         frames=$(tshark -r "$work/v9.pcapng" -Y "udp.dstport == $port" -T fields -e frame.number 2> /dev/null | wc -l)
         [ "$frames" -ge "$messages" ] && break

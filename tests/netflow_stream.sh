@@ -20,9 +20,20 @@ pcap="$DATA/1kxun.pcap"
 TIMEOUTS="--idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER"
 
 listen() {   # port out
-    python3 "$LISTEN" "$1" "$2" 2 2> "$2.err" &
+    python3 "$LISTEN" "$1" "$2" 2> "$2.err" &
     collector_pids+=($!)
     wait_for_line "$2.err" listening 10 || fail_setup "v9_listen.py did not start"
+}
+
+# Messages and records nfprobe says it sent to its UDP collector.
+sent_counts() {   # nfprobe's stderr
+    sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages, \([0-9]*\) records sent.*/\1 \2/p' "$1"
+}
+
+# Stop the listener once it has a line for each of the MESSAGES nfprobe sent.
+stop_listen() {   # out messages
+    [ -n "$2" ] && wait_for_records "$1" "$2" 10 || echo "# the listener got fewer datagrams than nfprobe sent"
+    stop_collectors
 }
 
 # ---- v9 ---------------------------------------------------------------------------
@@ -31,9 +42,8 @@ listen "$port" "$work/v9.txt"
 # shellcheck disable=SC2086
 "$NFPROBE" -r "$pcap" -V 9 --mtu 1200 --template-refresh-packets 5 --export-rate 20000 -O 7 \
     -c "udp://127.0.0.1:$port" $TIMEOUTS > /dev/null 2> "$work/v9.err" || not_ok "v9: nfprobe failed: $(head -2 "$work/v9.err")"
-wait "${collector_pids[-1]}"; collector_pids=()
-sent=$(sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages, \([0-9]*\) records sent.*/\1 \2/p' "$work/v9.err")
-read -r msgs recs <<< "$sent"
+read -r msgs recs <<< "$(sent_counts "$work/v9.err")"
+stop_listen "$work/v9.txt" "$msgs"
 python3 - "$work/v9.txt" "$msgs" "$recs" 5 1200 > "$work/v9.check" <<'PY'
 import sys
 lines = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[1])]
@@ -76,8 +86,8 @@ listen "$port" "$work/v5.txt"
 # shellcheck disable=SC2086
 "$NFPROBE" -r "$pcap" -V 5 --export-rate 20000 -c "udp://127.0.0.1:$port" $TIMEOUTS \
     > /dev/null 2> "$work/v5.err" || not_ok "v5: nfprobe failed: $(head -2 "$work/v5.err")"
-wait "${collector_pids[-1]}"; collector_pids=()
-read -r msgs recs <<< "$(sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages, \([0-9]*\) records sent.*/\1 \2/p' "$work/v5.err")"
+read -r msgs recs <<< "$(sent_counts "$work/v5.err")"
+stop_listen "$work/v5.txt" "$msgs"
 want=$(awk '!/^#/ && NF >= 12 && $3 ~ /\./ { r += ($7 > 0) + ($10 > 0) } END { print r + 0 }' "$EXPECTED/1kxun.pcap.flows")
 python3 - "$work/v5.txt" "$msgs" "$recs" "$want" > "$work/v5.check" <<'PY'
 import sys

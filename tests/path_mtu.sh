@@ -43,7 +43,7 @@ while True:
     "$NFPROBE" -r "$pcap" -c "udp://$target:$port" $TIMEOUTS > /dev/null 2> "$out.nfprobe" ||
         not_ok "MTU $mtu, IPv$fam: nfprobe failed: $(head -3 "$out.nfprobe")"
     sent=$(sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages.*/\1/p' "$out.nfprobe")
-    deadline=$((SECONDS + 10))
+    deadline=$(deadline_in 10)
     until [ "$(wc -l < "$out")" -ge "${sent:-1}" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
     kill "$receiver" 2> /dev/null
     wait "$receiver" 2> /dev/null

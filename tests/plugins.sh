@@ -266,7 +266,7 @@ load_error "--plugin-pen junk" 2 "--plugin-pen 'x'" -- --plugin-pen x -P "$P666"
 for spec in "$P666" splt; do
     rm -f "$work/le.ipfix"
     rc=0
-    timeout 20 "$NFPROBE" -r "$DATA/443-curl.pcap" --json -o "$work/le.ipfix" --plugin-pen 29305 -P "$spec" \
+    timeout "$(bound 20)" "$NFPROBE" -r "$DATA/443-curl.pcap" --json -o "$work/le.ipfix" --plugin-pen 29305 -P "$spec" \
         > "$work/out" 2> "$work/err" || rc=$?
     if [ "$rc" -ne 0 ] && [ "$(grep -c '' "$work/err")" -eq 1 ] && grep -q 29305 "$work/err" &&
        [ ! -e "$work/le.ipfix" ] && [ ! -s "$work/out" ]; then

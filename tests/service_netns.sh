@@ -98,10 +98,10 @@ check "$vh in promiscuous mode with CAP_NET_RAW alone (promiscuity ${promisc:-?}
 stat_seen() { sed -n 's/^nfprobe: packets: \([0-9]*\) seen.*/\1/p' "$work/nfprobe.err" | tail -1; }
 stat_tcp_closed() { sed -n 's/^nfprobe: flows: .* end \([0-9]*\),.*/\1/p' "$work/nfprobe.err" | tail -1; }
 wait_stat() {   # function value seconds
-    local deadline=$((SECONDS + $3)) v
+    local deadline=$(deadline_in "$3") v
     while :; do
         v=$($1); [ "${v:-0}" -ge "$2" ] && return 0
-        [ $SECONDS -lt $deadline ] || { echo "# $1: ${v:-none} after $3 s, wanted $2"; return 1; }
+        [ $SECONDS -lt $deadline ] || { echo "# $1: ${v:-none} after $(bound "$3") s, wanted $2"; return 1; }
         sleep 0.1
     done
 }

@@ -49,18 +49,18 @@ PY
 
 # Wait until FILE holds COUNT flow records as collector-test reads it.
 wait_file_records() {   # file count seconds
-    local deadline=$((SECONDS + $3)) n
+    local deadline=$(deadline_in "$3") n
     while :; do
         n=$("$COLLECTOR" -r "$1" 2> /dev/null | grep -vc '"_options"')
         [ "${n:-0}" -ge "$2" ] && return 0
-        [ $SECONDS -lt $deadline ] || { echo "# $1: $n of $2 records after $3 s"; return 1; }
+        [ $SECONDS -lt $deadline ] || { echo "# $1: $n of $2 records after $(bound "$3") s"; return 1; }
         sleep 0.1
     done
 }
 
 hup_and_wait() {   # n: wait for the n-th "reopened" line
     kill -HUP "$nfprobe_pid"
-    local deadline=$((SECONDS + 20))
+    local deadline=$(deadline_in 20)
     until [ "$(grep -c "SIGHUP: reopened $out" "$work/err")" -ge "$1" ]; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.05
@@ -133,9 +133,9 @@ records_in_files() {
 }
 for n in 1 2 3 4; do
     send_flows $((42000 + n)) $((42000 + n))
-    deadline=$((SECONDS + 30))
+    deadline=$(deadline_in 30)
     until [ "$(records_in_files)" -ge "$n" ]; do
-        [ $SECONDS -lt $deadline ] || { not_ok "--rotate 1 live: flow $n not in the files after 30 s"; break; }
+        [ $SECONDS -lt $deadline ] || { not_ok "--rotate 1 live: flow $n not in the files after $(bound 30) s"; break; }
         sleep 0.1
     done
 done

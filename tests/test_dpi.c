@@ -267,7 +267,6 @@ Suite *dpi_suite(void)
     Suite *s = suite_create("dpi");
     TCase *tc = tcase_create("verdicts");
     tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, http_is_detected_and_ndpi_state_freed_at_the_verdict);
     tcase_add_test(tc, the_packet_budget_is_respected);
     tcase_add_test(tc, a_flow_exported_before_its_verdict_is_guessed_at_export);

@@ -127,14 +127,6 @@ static void sink(void *ctx, const struct flow_record *r)
     got.field_mismatch += v.u != want;
 }
 
-static const char *capture_path(const char *name)
-{
-    static char path[1024];
-    const char *top = getenv("top_srcdir");
-    snprintf(path, sizeof path, "%s/../shared/testdata/pcap/%s", top ? top : TOP_SRCDIR, name);
-    return path;
-}
-
 static void load_counter(void)
 {
     char err[512] = "";
@@ -154,7 +146,7 @@ static void run_capture(const char *name, uint64_t active_s)
     ck_assert_int_eq(extend_attach(&m, 0), 0);
     if (dpi_offset_after_attach)    /* as main.c: the DPI learns where its state sits */
         dpi_set_state_offset(*dpi_offset_after_attach);
-    struct capture *c = capture_open_file(capture_path(name), NULL, err, sizeof err);
+    struct capture *c = capture_open_file(shared_capture(name), NULL, err, sizeof err);
     ck_assert_msg(c != NULL, "%s", err);
     int dlt = capture_datalink(c);
     struct capture_packet pkt;
@@ -373,7 +365,6 @@ Suite *plugin_suite(void)
      * build, debian/rules) leaves it out with CK_EXCLUDE_TAGS. */
     tcase_set_tags(tc, "shared-captures");
     tcase_add_checked_fixture(tc, reset, NULL);
-    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, callbacks_run_once_per_record_packet_and_export);
     tcase_add_test(tc, without_splits_init_runs_once_per_flow);
     tcase_add_test(tc, done_stops_updates_until_the_next_record);

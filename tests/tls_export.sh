@@ -169,7 +169,7 @@ rc=0
 "$NFPROBE" -r "$pcap" --no-dissect -c "tcp://127.0.0.1:$p1" -c "tcp://127.0.0.1:$p2" --collector-mode balance \
     -o "$work/bal.ipfix" > /dev/null 2> "$work/bal.err" || rc=$?
 check "balance: nfprobe exit 0" test "$rc" -eq 0
-sleep 0.5
+wait_for_records_in "$want" 10 "$work/bal1.jsonl" "$work/bal2.jsonl"
 stop_collectors
 n1=$(grep -vc '"_options"' "$work/bal1.jsonl" || true)
 n2=$(grep -vc '"_options"' "$work/bal2.jsonl" || true)
@@ -193,7 +193,8 @@ p1=$(free_port tcp) p2=$(free_port tcp)
 start_collector tcp "$p1" "$work/all1.jsonl"
 start_collector tcp "$p2" "$work/all2.jsonl"
 "$NFPROBE" -r "$pcap" --no-dissect -c "tcp://127.0.0.1:$p1" -c "tcp://127.0.0.1:$p2" > /dev/null 2>&1
-sleep 0.5
+wait_for_records "$work/all1.jsonl" "$want" 10
+wait_for_records "$work/all2.jsonl" "$want" 10
 stop_collectors
 n1=$(grep -vc '"_options"' "$work/all1.jsonl" || true)
 n2=$(grep -vc '"_options"' "$work/all2.jsonl" || true)

@@ -62,7 +62,7 @@ wait_for_line "$work/auto.sizes.err" "listening" 10 || fail_setup "the UDP recei
     --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \
     2> "$work/auto.err" || not_ok "nfprobe (default --mtu) failed: $(head -3 "$work/auto.err")"
 sent=$(sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages.*/\1/p' "$work/auto.err")
-deadline=$((SECONDS + 10))
+deadline=$(deadline_in 10)
 until [ "$(wc -l < "$work/auto.sizes")" -ge "${sent:-1}" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 kill "$receiver" 2> /dev/null
 wait "$receiver" 2> /dev/null

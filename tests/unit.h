@@ -6,11 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* A capture in ../shared/testdata/pcap (top_srcdir from make check, else the
- * source tree this was built from). */
+/* A shared test capture: in $DATA (make check sets it from configure's
+ * TESTDATA, so make distcheck finds them too), else in ../shared/testdata/pcap
+ * beside top_srcdir or the source tree this was built from. */
 static inline const char *shared_capture(const char *name)
 {
     static char path[1024];
+    const char *data = getenv("DATA");
+    if (data && *data) {
+        snprintf(path, sizeof path, "%s/%s", data, name);
+        return path;
+    }
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof path, "%s/../shared/testdata/pcap/%s", top ? top : TOP_SRCDIR, name);
     return path;

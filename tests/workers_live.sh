@@ -57,7 +57,7 @@ ip netns exec "$send_ns" tcpreplay -q -i vs "$work/mix.pcap" > "$work/tcpreplay.
     || fail_setup "tcpreplay failed: $(cat "$work/tcpreplay.out")"
 
 seen_all() { tail -n 50 "$work/nfprobe.err" | grep -q "packets: $sent seen"; }
-deadline=$((SECONDS + 60))
+deadline=$(deadline_in 60)
 until seen_all; do
     [ $SECONDS -lt $deadline ] || break
     sleep 0.1

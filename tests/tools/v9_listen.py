@@ -2,9 +2,10 @@
 """A NetFlow v9 / v5 receiver for tests/netflow_stream.sh (an independent
 reading of RFC 3954 and the v5 layout, standard library only).
 
-  v9_listen.py PORT OUT [IDLE_SECONDS]
+  v9_listen.py PORT OUT
       Binds UDP 127.0.0.1:PORT, prints "listening" on stderr, and writes to
-      OUT one line per datagram until none came for IDLE_SECONDS (default 3):
+      OUT one line per datagram (flushed at once) until it is killed; the
+      test stops it once OUT has as many lines as the exporter sent messages:
         v9 seq=S count=C len=L uptime=U secs=T source=D templates=N data=R options=O problems=...
         v5 seq=S count=C len=L uptime=U secs=T data=R problems=...
       data is the number of flow records decoded with the templates seen so
@@ -14,6 +15,7 @@ reading of RFC 3954 and the v5 layout, standard library only).
       overrun, a record time after the header's sysUptime (a flow in the
       future), unknown version.
 """
+import signal
 import socket
 import struct
 import sys
@@ -102,22 +104,16 @@ def v5(msg):
 
 def main():
     port, out = int(sys.argv[1]), sys.argv[2]
-    idle = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind(("127.0.0.1", port))
     sys.stderr.write("listening\n")
     sys.stderr.flush()
     templates = {}
-    got_any = False
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with open(out, "w") as f:
         while True:
-            s.settimeout(idle if got_any else 60)
-            try:
-                msg = s.recv(65535)
-            except socket.timeout:
-                break
-            got_any = True
+            msg = s.recv(65535)
             ver = struct.unpack("!H", msg[:2])[0]
             line = v9(msg, templates) if ver == 9 else v5(msg) if ver == 5 else "unknown version %d" % ver
             f.write(line + "\n")
