@@ -12,8 +12,8 @@ unit_in="$top_srcdir/systemd/nfprobe@.service.in"
 make -s -C "$top_builddir" install-systemdsystemunitDATA install-dist_nfprobeconfDATA DESTDIR="$work/dest" \
     > "$work/install.out" 2>&1 || fail_setup "make install of the unit failed: $(tail -3 "$work/install.out")"
 unitdir=$(sed -n 's/^systemdsystemunitdir = //p' "$top_builddir/Makefile")
-bindir=$(make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-bindir <<< 'print-bindir: ; @echo $(bindir)' 2> /dev/null)
-sysconfdir=$(make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-sysconfdir <<< 'print-sysconfdir: ; @echo $(sysconfdir)' 2> /dev/null)
+bindir=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-bindir <<< 'print-bindir: ; @echo $(bindir)' 2> /dev/null)
+sysconfdir=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-sysconfdir <<< 'print-sysconfdir: ; @echo $(sysconfdir)' 2> /dev/null)
 installed="$work/dest$unitdir/nfprobe@.service"
 check "make install: the unit in $unitdir" test -f "$installed"
 check "make install: ExecStart=$bindir/nfprobe --config $sysconfdir/nfprobe/%i.conf -i %i -u nfprobe" \
