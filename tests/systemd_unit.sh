@@ -11,9 +11,16 @@ set -u
 unit_in="$top_srcdir/systemd/nfprobe@.service.in"
 make -s -C "$top_builddir" install-systemdsystemunitDATA install-dist_nfprobeconfDATA DESTDIR="$work/dest" \
     > "$work/install.out" 2>&1 || fail_setup "make install of the unit failed: $(tail -3 "$work/install.out")"
-unitdir=$(sed -n 's/^systemdsystemunitdir = //p' "$top_builddir/Makefile")
-bindir=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-bindir <<< 'print-bindir: ; @echo $(bindir)' 2> /dev/null)
-sysconfdir=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print-sysconfdir <<< 'print-sysconfdir: ; @echo $(sysconfdir)' 2> /dev/null)
+# A make variable as make expands it, with the make flags make install had
+# (distcheck sets the unit directory to ${dc_install_base}/...); an outer
+# make -w adds its directory lines, which are left out.
+make_var() {
+    make -s --no-print-directory -C "$top_builddir" -f Makefile -f - "print-$1" \
+        <<< "print-$1: ; @echo \$($1)" 2> /dev/null | grep -v '^make\['
+}
+unitdir=$(make_var systemdsystemunitdir)
+bindir=$(make_var bindir)
+sysconfdir=$(make_var sysconfdir)
 installed="$work/dest$unitdir/nfprobe@.service"
 check "make install: the unit in $unitdir" test -f "$installed"
 check "make install: ExecStart=$bindir/nfprobe --config $sysconfdir/nfprobe/%i.conf -i %i -u nfprobe" \
