@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# nDPI flow structs kept packed (probe/dpi.c: only --dpi-hot-flows of them,
+# nDPI flow structs kept packed (probe/meter/dpi.c: only --dpi-hot-flows of them,
 # 256 by default, stay expanded; the others waiting for a packet are packed
 # and unpacked bit for bit when it comes) must not change any verdict:
 #   - every capture in ../shared/testdata/pcap gives the same JSON, byte for

@@ -1,5 +1,5 @@
 /* test_capture.c — the capture reader against libpcap itself: classic pcap
- * files are read from a mapping by nfprobe (probe/capture.c), so every
+ * files are read from a mapping by nfprobe (probe/input/capture.c), so every
  * packet (time, lengths, bytes), every error message and the end must be
  * what pcap_next_ex() gives for the same file. The files are written here:
  * both byte orders, µs and ns, extreme time fields, records longer than the

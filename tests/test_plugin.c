@@ -1,4 +1,4 @@
-/* test_plugin.c — the plugin host (probe/plugin.c) on a real capture: how
+/* test_plugin.c — the plugin host (probe/meter/plugin.c) on a real capture: how
  * often each callback runs (on_init once per record, on_update once per
  * later packet, on_expire once per exported record, active-timeout splits
  * included), the verdicts, the fields as element rows, nfp_flow_dpi(), and
