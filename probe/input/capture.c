@@ -25,6 +25,7 @@ enum {
     PCAP_MAX_CAPLEN = 262144,   /* libpcap's MAXIMUM_SNAPLEN: a longer record is damage */
     MAP_WINDOW = 2 << 20,       /* the mapping's page tables are filled this far ahead */
     READ_AHEAD = 1024,          /* bytes of the file prefetched ahead of the record read */
+    SCAN_PER_KEPT = 16,         /* with shares: records one batch call reads, per packet it can return */
 };
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
@@ -59,6 +60,8 @@ struct capture {
     struct capture_packet *batch;
     unsigned batched;
     uint64_t file_size;     /* a regular capture file's size, else 0 */
+    int share, shares;      /* capture_keep_share(); shares 0: every packet */
+    uint64_t clock_us;      /* with shares: the latest packet time read, kept or not */
     char name[256];
     char error[PCAP_ERRBUF_SIZE + 300];
 };
@@ -112,20 +115,33 @@ static int check_link(struct capture *c, char *err, size_t errlen)
 /* A file that shrinks while it is mapped (another program truncates it)
  * raises SIGBUS where it is read past its new end. The handler puts a page
  * of zeros there, so the read completes, and says so: the next batch ends the
- * input with an error instead of the process dying. nfprobe maps one file. */
+ * input with an error instead of the process dying. Each worker reading a
+ * file has a mapping of its own (capture_keep_share()); they are registered
+ * before the workers start and unregistered after they stop. */
+enum { BUS_MAPS = 64 };
 static struct {
     const uint8_t *base;
     size_t size;
-    uintptr_t page;
-} bus_map;
-static volatile sig_atomic_t bus_faulted;
+} bus_maps[BUS_MAPS];
+static uintptr_t bus_page;
+static _Atomic int bus_faulted;    /* lock-free: set in the handler, read by any reader */
+
+static bool on_file_page(uintptr_t at)
+{
+    for (int i = 0; i < BUS_MAPS; i++) {
+        uintptr_t base = (uintptr_t)bus_maps[i].base;
+        if (base && at >= base && at < base + bus_maps[i].size)
+            return true;
+    }
+    return false;
+}
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    uintptr_t at = (uintptr_t)si->si_addr, base = (uintptr_t)bus_map.base;
-    if (base && at >= base && at < base + bus_map.size &&
-        mmap((void *)(at & ~(bus_map.page - 1)), bus_map.page, PROT_READ,
+    uintptr_t at = (uintptr_t)si->si_addr;
+    if (on_file_page(at) &&
+        mmap((void *)(at & ~(bus_page - 1)), bus_page, PROT_READ,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
         bus_faulted = 1;
         return;
@@ -135,9 +151,14 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 static void watch_for_shrinking(const struct mapped_file *m)
 {
-    bus_map.page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    bus_map.size = m->size;
-    bus_map.base = m->base;
+    int slot = 0;
+    while (slot < BUS_MAPS && bus_maps[slot].base)
+        slot++;
+    if (slot == BUS_MAPS)       /* more mappings than workers can have: not watched */
+        return;
+    bus_page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    bus_maps[slot].size = m->size;
+    bus_maps[slot].base = m->base;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
@@ -146,12 +167,19 @@ static void watch_for_shrinking(const struct mapped_file *m)
     sigaction(SIGBUS, &sa, NULL);
 }
 
+static void unwatch(const struct mapped_file *m)
+{
+    for (int i = 0; i < BUS_MAPS; i++)
+        if (bus_maps[i].base == m->base)
+            bus_maps[i].base = NULL;
+}
+
 static void unmap_file(struct mapped_file *m)
 {
     if (m->filtered)
         pcap_freecode(&m->filter);
-    if (m->base && bus_map.base == m->base)
-        bus_map.base = NULL;
+    if (m->base)
+        unwatch(m);
     if (m->base)
         munmap((void *)m->base, m->size);
     memset(m, 0, sizeof *m);
@@ -377,13 +405,30 @@ static bool wait_readable(struct capture *c)
 }
 
 /* libpcap at nanosecond precision: tv_usec holds nanoseconds. */
-static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h, const uint8_t *data)
+static uint64_t record_time_us(const struct pcap_pkthdr *h)
 {
-    pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
-    pkt->clock_us = 0;
+    return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
+}
+
+static void fill_packet(const struct capture *c, struct capture_packet *pkt,
+                        const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    pkt->ts_us = record_time_us(h);
+    pkt->clock_us = c->shares ? c->clock_us : 0;
     pkt->caplen = h->caplen;
     pkt->wirelen = h->len;
     pkt->data = data;
+}
+
+/* With shares: every frame moves the clock; whether its flow is this share's. */
+static bool in_share(struct capture *c, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    if (!c->shares)
+        return true;
+    uint64_t ts = record_time_us(h);
+    if (ts > c->clock_us)
+        c->clock_us = ts;
+    return decode_flow_share(c->dlt, data, h->caplen, h->len, c->shares) == c->share;
 }
 
 /* A record's 32-bit time field as libpcap widens it: signed in our byte
@@ -463,12 +508,14 @@ static void slide_window(struct mapped_file *m)
 static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
                              enum capture_result *rc)
 {
-    unsigned n = 0;
+    unsigned n = 0, scanned = 0;
     slide_window(&c->map);
     *rc = CAPTURE_PACKET;
-    while (n < max) {
+    /* a share may hold few of the packets: the scan stops after a bounded
+     * number of records too, so the caller's clock work runs */
+    while (n < max && scanned++ < max * SCAN_PER_KEPT) {
         struct pcap_pkthdr h;
-        const uint8_t *data;
+        const uint8_t *data = NULL;
         *rc = read_record(c, &h, &data);
         if (bus_faulted) {
             snprintf(c->error, sizeof c->error, "%s: the file shrank while it was read "
@@ -480,7 +527,8 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
             break;
         if (c->map.filtered && !pcap_offline_filter(&c->map.filter, &h, data))
             continue;
-        fill_packet(&pkts[n++], &h, data);
+        if (in_share(c, &h, data))
+            fill_packet(c, &pkts[n++], &h, data);
     }
     return n;
 }
@@ -488,6 +536,8 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
 static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct capture *c = (struct capture *)user;
+    if (!in_share(c, h, data))
+        return;
     struct pcap_pkthdr kept = *h;
     size_t room = c->stage_size - c->stage_used;
     if (kept.caplen > room)     /* cannot happen: a batch's room is its count x snapshot */
@@ -495,7 +545,7 @@ static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
     uint8_t *copy = c->stage + c->stage_used;
     memcpy(copy, data, kept.caplen);
     c->stage_used += kept.caplen;
-    fill_packet(&c->batch[c->batched++], &kept, copy);
+    fill_packet(c, &c->batch[c->batched++], &kept, copy);
 }
 
 static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
@@ -535,7 +585,24 @@ unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsi
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
 {
     enum capture_result rc;
-    return capture_next_batch(c, pkt, 1, &rc) ? CAPTURE_PACKET : rc;
+    do      /* a batch call may skip packets of other shares and return none */
+        if (capture_next_batch(c, pkt, 1, &rc))
+            return CAPTURE_PACKET;
+    while (rc == CAPTURE_PACKET);
+    return rc;
+}
+
+void capture_keep_share(struct capture *c, int share, int shares)
+{
+    c->share = share;
+    c->shares = shares > 1 ? shares : 0;
+}
+
+uint64_t capture_clock_us(const struct capture *c) { return c->clock_us; }
+
+bool capture_can_reopen(const struct capture *c)
+{
+    return !c->live && c->file_size && strcmp(c->name, "-") != 0;
 }
 
 const char *capture_error(const struct capture *c) { return c->error; }

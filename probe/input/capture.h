@@ -37,6 +37,19 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
  * capture.c). 0, or -1 with a message in err. */
 int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen);
 
+/* Reading a file with several workers, each worker opens it and reads all of
+ * it: its capture returns only the packets of share `share` of `shares`
+ * (decode_flow_share(): the packets of the worker's flows) and skips the
+ * others, which only move capture_clock_us(). Each returned packet's
+ * clock_us is that clock. No copy and no handoff between threads: skipping a
+ * packet costs less than passing it to another core. */
+void capture_keep_share(struct capture *c, int share, int shares);
+/* With shares: the latest packet time read so far, skipped packets included. */
+uint64_t capture_clock_us(const struct capture *c);
+/* A file that each worker can open again by its name (a regular file, not
+ * stdin or a pipe). */
+bool capture_can_reopen(const struct capture *c);
+
 /* Next packet; on CAPTURE_ERROR capture_error() says what happened. */
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt);
 /* Up to max (<= CAPTURE_BATCH_MAX) packets, in capture order; their data stay
