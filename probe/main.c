@@ -151,7 +151,6 @@ static int open_file_shares(struct probe *p)
             log_error("%s changed while it was opened (another link type)", p->opt.read_file);
             return -1;
         }
-        capture_keep_share(p->own[i], i, p->opt.workers);
     }
     return 0;
 }

@@ -108,7 +108,7 @@ static void publish_file_position(struct worker *w)
     uint64_t done, size;
     if (capture_file_progress(w->cap, &done, &size))
         atomic_store_explicit(&w->file_done, done, memory_order_relaxed);
-    atomic_store_explicit(&w->clock_us, capture_clock_us(w->cap), memory_order_relaxed);
+    atomic_store_explicit(&w->clock_us, w->file_clock_us, memory_order_relaxed);
 }
 
 static void run_from_reader(struct worker *w, int dlt)
@@ -150,9 +150,11 @@ static void run_capture(struct worker *w, const atomic_bool *stop)
     while (!atomic_load_explicit(stop, memory_order_relaxed)) {
         enum capture_result rc;
         unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
+        if (!live)
+            n = capture_keep_share(pkts, n, dlt, w->index, w->pool->n, &w->file_clock_us);
         meter_packets(&w->meter, dlt, pkts, n);
         if (!live) {        /* the packets skipped after the batch's last moved the clock too */
-            meter_advance(&w->meter, capture_clock_us(w->cap));
+            meter_advance(&w->meter, w->file_clock_us);
             publish_file_position(w);
         }
         ring_commit(&w->out);

@@ -43,7 +43,8 @@ struct worker {
     atomic_bool input_done;     /* file: the reader handed over every packet */
     atomic_bool finished;       /* flushed: its last record is in out */
     atomic_bool failed;         /* its capture failed (live: message printed) */
-    _Atomic uint64_t clock_us;  /* reading the whole file: its capture's clock */
+    uint64_t file_clock_us;     /* reading the whole file: the latest packet time read */
+    _Atomic uint64_t clock_us;  /* the same, for the main thread */
     _Atomic uint64_t file_done; /* reading the whole file: bytes read */
     int cpu;                    /* pinned to this CPU, or -1 */
     bool started;

@@ -25,7 +25,6 @@ enum {
     PCAP_MAX_CAPLEN = 262144,   /* libpcap's MAXIMUM_SNAPLEN: a longer record is damage */
     MAP_WINDOW = 2 << 20,       /* the mapping's page tables are filled this far ahead */
     READ_AHEAD = 1024,          /* bytes of the file prefetched ahead of the record read */
-    SCAN_PER_KEPT = 16,         /* with shares: records one batch call reads, per packet it can return */
 };
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
@@ -60,8 +59,6 @@ struct capture {
     struct capture_packet *batch;
     unsigned batched;
     uint64_t file_size;     /* a regular capture file's size, else 0 */
-    int share, shares;      /* capture_keep_share(); shares 0: every packet */
-    uint64_t clock_us;      /* with shares: the latest packet time read, kept or not */
     char name[256];
     char error[PCAP_ERRBUF_SIZE + 300];
 };
@@ -410,26 +407,15 @@ static uint64_t record_time_us(const struct pcap_pkthdr *h)
     return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
 }
 
-static void fill_packet(const struct capture *c, struct capture_packet *pkt,
-                        const struct pcap_pkthdr *h, const uint8_t *data)
+static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h, const uint8_t *data)
 {
     pkt->ts_us = record_time_us(h);
-    pkt->clock_us = c->shares ? c->clock_us : 0;
+    pkt->clock_us = 0;
     pkt->caplen = h->caplen;
     pkt->wirelen = h->len;
     pkt->data = data;
 }
 
-/* With shares: every frame moves the clock; whether its flow is this share's. */
-static bool in_share(struct capture *c, const struct pcap_pkthdr *h, const uint8_t *data)
-{
-    if (!c->shares)
-        return true;
-    uint64_t ts = record_time_us(h);
-    if (ts > c->clock_us)
-        c->clock_us = ts;
-    return decode_flow_share(c->dlt, data, h->caplen, h->len, c->shares) == c->share;
-}
 
 /* A record's 32-bit time field as libpcap widens it: signed in our byte
  * order, unsigned when it swaps (its SWAPLONG is unsigned). Damaged times
@@ -508,12 +494,10 @@ static void slide_window(struct mapped_file *m)
 static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
                              enum capture_result *rc)
 {
-    unsigned n = 0, scanned = 0;
+    unsigned n = 0;
     slide_window(&c->map);
     *rc = CAPTURE_PACKET;
-    /* a share may hold few of the packets: the scan stops after a bounded
-     * number of records too, so the caller's clock work runs */
-    while (n < max && scanned++ < max * SCAN_PER_KEPT) {
+    while (n < max) {
         struct pcap_pkthdr h;
         const uint8_t *data = NULL;
         *rc = read_record(c, &h, &data);
@@ -527,8 +511,7 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
             break;
         if (c->map.filtered && !pcap_offline_filter(&c->map.filter, &h, data))
             continue;
-        if (in_share(c, &h, data))
-            fill_packet(c, &pkts[n++], &h, data);
+        fill_packet(&pkts[n++], &h, data);
     }
     return n;
 }
@@ -536,8 +519,6 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
 static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
     struct capture *c = (struct capture *)user;
-    if (!in_share(c, h, data))
-        return;
     struct pcap_pkthdr kept = *h;
     size_t room = c->stage_size - c->stage_used;
     if (kept.caplen > room)     /* cannot happen: a batch's room is its count x snapshot */
@@ -545,7 +526,7 @@ static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
     uint8_t *copy = c->stage + c->stage_used;
     memcpy(copy, data, kept.caplen);
     c->stage_used += kept.caplen;
-    fill_packet(c, &c->batch[c->batched++], &kept, copy);
+    fill_packet(&c->batch[c->batched++], &kept, copy);
 }
 
 static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
@@ -585,20 +566,24 @@ unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsi
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
 {
     enum capture_result rc;
-    do      /* a batch call may skip packets of other shares and return none */
-        if (capture_next_batch(c, pkt, 1, &rc))
-            return CAPTURE_PACKET;
-    while (rc == CAPTURE_PACKET);
-    return rc;
+    return capture_next_batch(c, pkt, 1, &rc) ? CAPTURE_PACKET : rc;
 }
 
-void capture_keep_share(struct capture *c, int share, int shares)
+unsigned capture_keep_share(struct capture_packet *pkts, unsigned n, int dlt, int share, int shares,
+                            uint64_t *clock_us)
 {
-    c->share = share;
-    c->shares = shares > 1 ? shares : 0;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const struct capture_packet *p = &pkts[i];
+        if (p->ts_us > *clock_us)
+            *clock_us = p->ts_us;
+        if (decode_flow_share(dlt, p->data, p->caplen, p->wirelen, shares) != share)
+            continue;
+        pkts[kept] = *p;
+        pkts[kept++].clock_us = *clock_us;
+    }
+    return kept;
 }
-
-uint64_t capture_clock_us(const struct capture *c) { return c->clock_us; }
 
 bool capture_can_reopen(const struct capture *c)
 {
