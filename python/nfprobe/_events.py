@@ -113,7 +113,7 @@ class PluginHost(object):
         self.flows[ev.key] = flow
         packet = self._packet(ev, ip)
         for p in self.plugins:
-            before = set(flow.udps.__dict__) if p.volatile is True else None
+            before = set(flow.udps.__dict__) if getattr(p, "volatile", False) is True else None
             p.on_init(packet, flow)
             if before is not None:
                 self.volatile.setdefault(p, set()).update(set(flow.udps.__dict__) - before)

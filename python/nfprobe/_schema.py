@@ -52,11 +52,10 @@ PYTHON = ("expiration_id",)
 INTERNAL = ("event_key",)
 
 
-def columns(dissect, statistical, splt):
-    """The columns of a flow for these options, in output order."""
-    cols = CORE + PYTHON
-    if dissect:
-        cols += DPI
+def columns(statistical, splt):
+    """The columns of a flow for these options, in output order. The DPI
+    columns are there without dissection too (None), as in nfstream."""
+    cols = CORE + PYTHON + DPI
     if statistical:
         cols += STATISTICAL
     if splt:

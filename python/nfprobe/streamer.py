@@ -103,8 +103,7 @@ class NFStreamer(object):
         self.system_visibility_poll_ms = _int("system_visibility_poll_ms", system_visibility_poll_ms, 0)
         self.system_visibility_extension_port = _int("system_visibility_extension_port",
                                                      system_visibility_extension_port, 0, 65535)
-        self._columns = list(_schema.columns(self.n_dissections > 0, self.statistical_analysis,
-                                             self.splt_analysis > 0))
+        self._columns = list(_schema.columns(self.statistical_analysis, self.splt_analysis > 0))
 
     # ---- the command ------------------------------------------------------
 
