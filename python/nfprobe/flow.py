@@ -66,35 +66,36 @@ class NFPacket(object):
     raw_size (frame on the wire), ip_size, transport_size, payload_size,
     src_ip, dst_ip, src_port, dst_port (this packet's own), protocol,
     ip_version, vlan_id, ip_packet (the captured IP packet, bytes), and the
-    TCP flags syn, cwr, ece, urg, ack, psh, rst, fin (booleans)."""
+    TCP flags syn, cwr, ece, urg, ack, psh, rst, fin (booleans). What costs
+    more than a copy (addresses as text, sizes, flags) is worked out when
+    read: a plugin pays only for what it uses."""
 
-    __slots__ = ("time", "delta_time", "direction", "raw_size", "ip_size", "transport_size",
-                 "payload_size", "src_ip", "dst_ip", "src_port", "dst_port", "protocol",
-                 "ip_version", "vlan_id", "ip_packet") + tuple(name for name, _ in FLAG_BITS)
+    __slots__ = ("_ev", "ip_packet", "delta_time")
 
     def __init__(self, ev, ip_packet, delta_time):
-        self.time = ev.time_us // 1000
-        self.delta_time = delta_time
-        self.direction = ev.direction
-        self.raw_size = ev.wirelen
-        self.ip_size = ev.ip_len
-        self.ip_version = ev.ip_version
-        self.protocol = ev.proto
-        self.vlan_id = ev.vlan
-        self.src_ip = address(ev.src, ev.ip_version)
-        self.dst_ip = address(ev.dst, ev.ip_version)
-        self.src_port = ev.sport
-        self.dst_port = ev.dport
+        self._ev = ev
         self.ip_packet = ip_packet
-        for name, bit in FLAG_BITS:
-            setattr(self, name, bool(ev.tcp_flags & bit))
-        self.transport_size, self.payload_size = self._sizes(ev, ip_packet)
+        self.delta_time = delta_time
 
-    @staticmethod
-    def _sizes(ev, ip_packet):
+    time = property(lambda self: self._ev.time_us // 1000)
+    direction = property(lambda self: self._ev.direction)
+    raw_size = property(lambda self: self._ev.wirelen)
+    ip_size = property(lambda self: self._ev.ip_len)
+    ip_version = property(lambda self: self._ev.ip_version)
+    protocol = property(lambda self: self._ev.proto)
+    vlan_id = property(lambda self: self._ev.vlan)
+    src_port = property(lambda self: self._ev.sport)
+    dst_port = property(lambda self: self._ev.dport)
+    src_ip = property(lambda self: address(self._ev.src, self._ev.ip_version))
+    dst_ip = property(lambda self: address(self._ev.dst, self._ev.ip_version))
+    transport_size = property(lambda self: self._sizes()[0])
+    payload_size = property(lambda self: self._sizes()[1])
+
+    def _sizes(self):
         """Bytes from the transport header on, and of its payload (TCP: after
         the header's data offset; UDP: after 8 bytes; other protocols: all
         of it). 0 and 0 when the transport header was not captured."""
+        ev, ip_packet = self._ev, self.ip_packet
         if ev.l4_offset == 0xffffffff or ev.l4_offset > ev.ip_len:
             return 0, 0
         transport = ev.ip_len - ev.l4_offset
@@ -104,3 +105,11 @@ class NFPacket(object):
         elif ev.proto in (UDP, UDPLITE):
             header = 8
         return transport, max(transport - header, 0)
+
+
+def _flag(bit):
+    return property(lambda self: bool(self._ev.tcp_flags & bit))
+
+
+for _name, _bit in FLAG_BITS:
+    setattr(NFPacket, _name, _flag(_bit))
