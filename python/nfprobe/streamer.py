@@ -104,6 +104,7 @@ class NFStreamer(object):
         self.system_visibility_extension_port = _int("system_visibility_extension_port",
                                                      system_visibility_extension_port, 0, 65535)
         self._columns = list(_schema.columns(self.statistical_analysis, self.splt_analysis > 0))
+        self._known = set(self._columns)
 
     # ---- the command ------------------------------------------------------
 
@@ -149,9 +150,11 @@ class NFStreamer(object):
         flow = NFlow(self._columns)
         d = flow.__dict__
         d.update(record)
-        for name in record:
-            if name not in self._columns:
-                self._columns.append(name)  # a member _schema does not know yet
+        if not self._known.issuperset(record):
+            for name in record:
+                if name not in self._known:     # a member _schema does not know yet
+                    self._known.add(name)
+                    self._columns.append(name)
         d["expiration_id"] = 1 if record.get("end_reason") == 2 else 0
         if self.accounting_mode == 0:   # nfstream's default: whole frames
             d["src2dst_bytes"] = record["src2dst_l2_bytes"]
@@ -193,9 +196,13 @@ class NFStreamer(object):
         columns = first.keys()
         idx = [columns.index(c) for c in anonymize.columns if c in columns]
 
+        plain = [c for c in columns if not c.startswith("udps.")]  # keys(): these, then udps
+        plugin_values = [c[5:] for c in columns[len(plain):]]
+
         def rows():
             for flow in _chain(first, it):
-                values = [flow.get(c) for c in columns]
+                d, u = flow.__dict__, flow.udps.__dict__
+                values = [d.get(c) for c in plain] + [u.get(c) for c in plugin_values]
                 for i in idx:
                     values[i] = anonymize(values[i])
                 yield values
