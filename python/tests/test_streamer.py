@@ -134,6 +134,19 @@ def test_volatile_plugin_state_stays_out(tmp_path):
     assert n == len(flows) and "udps.c" not in header and header.startswith("id,first_seen_ms,")
 
 
+def test_plugins_with_several_meters():
+    """n_meters=2: nfprobe's workers run the events plugin on two threads;
+    every flow still gets all its packets, before it is yielded."""
+    path = os.path.join(os.environ["top_srcdir"], "samples", "sample.pcap")
+    one = sorted((f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.udps.n)
+                 for f in NFStreamer(source=path, udps=Counter(name="n")))
+    two = NFStreamer(source=path, n_meters=2, udps=Counter(name="n"))
+    assert "--workers" in two.command_options()
+    flows = list(two)
+    assert all(f.udps.n == f.bidirectional_packets for f in flows)
+    assert sorted((f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.udps.n) for f in flows) == one
+
+
 def test_accounting_mode_0_counts_frames():
     sample = os.path.join(os.environ["top_srcdir"], "samples", "sample.pcap")
     records, _ = cli_records(sample)
