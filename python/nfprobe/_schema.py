@@ -17,7 +17,7 @@ CORE = (
     "bidirectional_first_seen_ms", "bidirectional_last_seen_ms", "bidirectional_duration_ms",
     "bidirectional_packets", "bidirectional_bytes",
     "src2dst_first_seen_ms", "src2dst_last_seen_ms", "src2dst_duration_ms",
-    "dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms",
+    "dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms", "expiration_id",
 )
 
 DPI = (
@@ -45,9 +45,6 @@ STATISTICAL = _statistical()
 
 SPLT = ("splt_direction", "splt_ps", "splt_piat_ms")
 
-# Added by the Python package itself (not in nfprobe's JSON).
-PYTHON = ("expiration_id",)
-
 # nfprobe members that only join records for the Python package's own use.
 INTERNAL = ("event_key",)
 
@@ -55,7 +52,7 @@ INTERNAL = ("event_key",)
 def columns(statistical, splt):
     """The columns of a flow for these options, in output order. The DPI
     columns are there without dissection too (None), as in nfstream."""
-    cols = CORE + PYTHON + DPI
+    cols = CORE + DPI
     if statistical:
         cols += STATISTICAL
     if splt:

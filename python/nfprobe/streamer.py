@@ -15,11 +15,6 @@ from ._events import PluginHost
 from .flow import NFlow
 from .plugin import NFPlugin
 
-# nfstream's expiration_id from nfprobe's end_reason (IANA flowEndReason):
-# 1 for the active timeout, 0 for every other end (nfstream's idle); -1 is a
-# plugin's custom expiration, which nfprobe's flows do not have.
-EXPIRATION_ACTIVE = 1
-
 
 def _bool(name, value):
     if not isinstance(value, bool):
@@ -155,7 +150,6 @@ class NFStreamer(object):
                 if name not in self._known:     # a member _schema does not know yet
                     self._known.add(name)
                     self._columns.append(name)
-        d["expiration_id"] = 1 if record.get("end_reason") == 2 else 0
         if self.accounting_mode == 0:   # nfstream's default: whole frames
             d["src2dst_bytes"] = record["src2dst_l2_bytes"]
             d["dst2src_bytes"] = record["dst2src_l2_bytes"]

@@ -35,7 +35,7 @@ def expected_value(name, value):
     return value
 
 
-def differences(records, flows, extra=()):
+def differences(records, flows):
     """What differs between nfprobe's records and the flows, as text."""
     if len(records) != len(flows):
         return ["%d records, %d flows" % (len(records), len(flows))]
@@ -48,7 +48,7 @@ def differences(records, flows, extra=()):
             elif name not in cols:
                 out.append("flow %s: member %s is no column (add it to nfprobe/_schema.py)" % (rec["id"], name))
         for name in cols:
-            if name not in rec and not name.startswith("udps.") and name != "expiration_id" and name not in extra and flow.get(name) is not None:
+            if name not in rec and not name.startswith("udps.") and flow.get(name) is not None:
                 out.append("flow %s: %s is %r, nfprobe has no such member" % (rec["id"], name, flow.get(name)))
         want = 1 if rec["end_reason"] == 2 else 0
         if flow.expiration_id != want:
@@ -68,8 +68,6 @@ def pandas_differences(df, records):
     for name in df.columns:
         got = df[name].tolist()
         want = [expected_value(name, r[name]) if name in r else None for r in records]
-        if name == "expiration_id":
-            want = [1 if r["end_reason"] == 2 else 0 for r in records]
         bad = [i for i, (g, w) in enumerate(zip(got, want)) if g != w and not (w is None and pd.isna(g))]
         if bad:
             out.append("column %s, row %d: %r != %r" % (name, bad[0], got[bad[0]], want[bad[0]]))
