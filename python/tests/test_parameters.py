@@ -1,6 +1,7 @@
 """Parameters: what nfprobe lacks is refused with a ValueError that says
 which parameter and why; the rest reaches nfprobe's options."""
 import os
+import subprocess
 
 import pytest
 
@@ -63,3 +64,20 @@ def test_options_reach_nfprobe():
 def test_offline_and_interface_sources():
     assert NFStreamer(source=SAMPLE).mode == "file"
     assert NFStreamer(source="lo").mode == "live"
+
+
+def test_events_plugin_arguments_and_a_reader_gone():
+    """-P events needs fd=N; a descriptor that cannot be written (no reader)
+    stops the events, not the run."""
+    nfprobe = os.environ["NFPROBE"]
+    bad = subprocess.run([nfprobe, "-q", "-r", SAMPLE, "-P", "events:fd=x"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert bad.returncode != 0 and b"events: expected fd=N" in bad.stderr
+    plain = subprocess.run([nfprobe, "-q", "-r", SAMPLE], stdout=subprocess.PIPE, check=True).stdout
+    r, w = os.pipe()
+    os.close(r)                         # the reader is gone before nfprobe starts
+    out = subprocess.run([nfprobe, "-q", "-r", SAMPLE, "-P", "events:fd=%d" % w], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, pass_fds=(w,))
+    os.close(w)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(b"\n") == plain.count(b"\n") == 570
