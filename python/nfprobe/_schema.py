@@ -9,6 +9,7 @@ must be added here."""
 
 CORE = (
     "id", "first_seen_ms", "last_seen_ms", "ip_version", "protocol", "vlan_id",
+    "tunnel_id",    # nfstream's; None until nfprobe's JSON has it (tunnel decoding)
     "src_ip", "src_port", "dst_ip", "dst_port",
     "src2dst_packets", "dst2src_packets", "src2dst_bytes", "dst2src_bytes",
     "src2dst_l2_bytes", "dst2src_l2_bytes",
