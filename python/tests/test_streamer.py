@@ -168,3 +168,19 @@ def test_stops_early_without_reading_everything():
     run_alive = it.gi_frame.f_locals["run"].proc.poll() is None
     it.close()
     assert run_alive
+
+
+def test_to_csv_in_files_and_anonymized(tmp_path):
+    sample = os.path.join(os.environ["top_srcdir"], "samples", "sample.pcap")
+    records, _ = cli_records(sample)
+    path = str(tmp_path / "flows.csv")
+    n = NFStreamer(source=sample).to_csv(path=path, columns_to_anonymize=["src_ip"], flows_per_file=200)
+    assert n == len(records) == 570
+    frames = [pd.read_csv(str(tmp_path / ("flows.%d.csv" % i))) for i in range(3)]
+    assert [len(f) for f in frames] == [200, 200, 170] and not os.path.exists(str(tmp_path / "flows.3.csv"))
+    df = pd.concat(frames, ignore_index=True)
+    assert list(df.columns) == list(_schema.columns(False, False))
+    assert df["dst_port"].tolist() == [r["dst_port"] for r in records]
+    # the same address, the same digest; different addresses, different digests
+    digest = dict(zip(df["src_ip"], (r["src_ip"] for r in records)))
+    assert all(len(d) == 128 for d in digest) and len(digest) == len(set(r["src_ip"] for r in records))
