@@ -2,7 +2,8 @@
 # The Debian package, end to end (not in `make check`: it builds the whole
 # package and installs it on this machine; .ci/run runs it after the suite).
 # As root, on Debian 12 with debhelper, dpkg-dev, fakeroot and lintian:
-#   - dpkg-buildpackage -us -uc -b builds nfprobe and nfprobe-dev from a copy
+#   - dpkg-buildpackage -us -uc -b builds nfprobe, nfprobe-dev and
+#     python3-nfprobe from a copy
 #     of this tree (its unit tests included); lintian reports no error;
 #   - apt installs both; /usr/bin/nfprobe --version says the changelog's
 #     version and it meters the sample capture; a plugin builds against the
@@ -23,7 +24,7 @@ set -u
 for tool in dpkg-buildpackage dh fakeroot lintian apt-get; do
     command -v "$tool" >/dev/null || fail_setup "$tool is missing: apt-get install debhelper dpkg-dev fakeroot lintian"
 done
-packages=(nfprobe nfprobe-dev)
+packages=(nfprobe nfprobe-dev python3-nfprobe)
 for p in "${packages[@]}"; do
     if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
         fail_setup "$p is already on this machine (dpkg-query -W $p): the test would replace it; purge it first"
@@ -56,7 +57,10 @@ else
     exit 1
 fi
 debs=()
-for p in "${packages[@]}"; do debs+=("$work/src/${p}_${version}_$(dpkg --print-architecture).deb"); done
+for p in "${packages[@]}"; do
+    arch=$(dpkg --print-architecture); [ "$p" = python3-nfprobe ] && arch=all
+    debs+=("$work/src/${p}_${version}_$arch.deb")
+done
 changes=$work/src/nfprobe_${version}_$(dpkg --print-architecture).changes
 
 lintian_out=$(lintian -I -E --pedantic "$changes" 2>&1 | grep -v 'running with root privileges')
@@ -97,6 +101,14 @@ EOF
 else
     not_ok "the example plugin builds against pkg-config nfprobe-plugin"; sed 's/^/#   /' "$work/plugin.log"
 fi
+
+# python3-nfprobe: the package imports with Debian's python3 and runs the
+# installed nfprobe (no NFPROBE, no PATH search: _install.py says /usr/bin).
+pyflows=$(cd "$work" && env -u NFPROBE PATH=/nonexistent /usr/bin/python3 -c \
+    'import sys; from nfprobe import NFStreamer; print(sum(1 for f in NFStreamer(source=sys.argv[1])))' \
+    "$top_srcdir/samples/sample.pcap" 2>&1)
+check "python3-nfprobe: NFStreamer runs /usr/bin/nfprobe on the sample (${pyflows} flows, CLI $flows)" \
+    test "$pyflows" = "$flows"
 
 entry=$(getent passwd nfprobe)
 check "system user nfprobe exists ($entry)" test -n "$entry"

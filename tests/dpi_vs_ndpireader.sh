@@ -39,7 +39,7 @@ for pcap in $(ls "$DATA"/* | sort); do
     python3 - "$work/$name.json" "$work/$name.plain.json" >> "$work/counters.txt" <<'PY' ||
 import json, sys
 dpi_fields = {"master_protocol", "app_protocol", "application_name", "application_category_name",
-              "application_is_guessed", "requested_server_name", "client_fingerprint",
+              "application_is_guessed", "application_confidence", "requested_server_name", "client_fingerprint",
               "server_fingerprint", "user_agent", "dns_query_type", "dns_rcode",
               "ssh_client_signature", "ssh_server_signature", "tls_version", "tls_cipher",
               "tls_alpn", "tls_issuer", "tls_subject", "tls_not_before", "tls_not_after"}

@@ -40,6 +40,16 @@ check "-P early-classify:model=$pkgdatadir/early-classify.tree: the built-in mod
     cmp <("$NFPROBE" -q -r "$pcap" -P "early-classify:model=$pkgdatadir/early-classify.tree") \
         <("$NFPROBE" -q -r "$pcap" -P early-classify)
 check "elastic-ntop-fields.yml installed" test -s "$pkgdatadir/elastic-ntop-fields.yml"
+# The Python package as installed (issue 17): it finds the installed nfprobe
+# through its _install.py (no NFPROBE, no PATH; with DESTDIR the recorded
+# bindir lies outside the staging tree, so NFPROBE names it then).
+if [ -f "${pythondir:-}/__init__.py" ]; then   # not with configure --with-pythondir=no
+    pyenv=(env -u NFPROBE PATH=/nonexistent PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$(dirname "$pythondir")")
+    [ -n "${destdir:-}" ] && pyenv+=(NFPROBE="$NFPROBE")
+    check "the installed Python package: NFStreamer gives the $want flows of the installed nfprobe" \
+        test "$(cd "$work" && "${pyenv[@]}" /usr/bin/python3 -c \
+            'import sys; from nfprobe import NFStreamer; print(sum(1 for f in NFStreamer(source=sys.argv[1])))' "$pcap")" = "$want"
+fi
 if command -v groff > /dev/null; then
     check "the installed man page renders without a warning" \
         bash -c "groff -ww -man -z '$man8dir/nfprobe.8' 2>&1 | { ! grep -q .; }"

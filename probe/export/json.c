@@ -237,6 +237,10 @@ static void put_nfstream_times(struct line *l, const struct flow_record *r)
         put_u64_member(l, names[d][1], e);
         put_u64_member(l, names[d][2], e - f);
     }
+    /* nfstream's expiration_id: 1 active timeout, 0 every other end (its -1,
+     * a plugin's own expiry, has no number here: end_reason 3 covers it and
+     * the TCP close alike). */
+    put_u64_member(l, "expiration_id", r->end_reason == END_ACTIVE ? 1 : 0);
 }
 
 int json_write_record(FILE *out, const struct flow_record *r)

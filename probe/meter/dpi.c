@@ -167,6 +167,7 @@ struct dpi_state {
     uint16_t fed;                   /* usable packets so far: the budget's count */
     uint16_t slot;                  /* in hot[] while F_HOT */
     uint8_t dns_rcode, flags, arena_class, sni_kind;
+    uint8_t confidence;             /* nDPI's ndpi_confidence_t at the verdict */
     uint8_t len[S_COUNT];
 };
 
@@ -546,6 +547,7 @@ static void conclude(struct dpi *d, struct dpi_state *st, const struct flow *f)
         st->app = p.app_protocol;
         if (guessed && (p.app_protocol || p.master_protocol))
             st->flags |= F_GUESSED;
+        st->confidence = (uint8_t)nf->confidence;
         st->category = (uint16_t)ndpi_get_proto_category(d->mod, p);
         ndpi_protocol2name(d->mod, p, appname, sizeof appname);
         collect_metadata(st, nf, &ss);
@@ -899,6 +901,17 @@ static bool get_guessed(const struct flow_record *r, int view, struct elem_value
     return true;
 }
 
+/* nDPI's own number (nfstream passes it on unchanged too): in nDPI 4.2 0
+ * unknown, 1 by port, 2 by IP, 3 DPI cache, 4 DPI; later nDPI releases
+ * renumbered them. */
+static bool get_confidence(const struct flow_record *r, int view, struct elem_value *v)
+{
+    (void)view;
+    STATE_OR_FALSE(r);
+    v->u = st->confidence;
+    return true;
+}
+
 #define STRING_GETTER(fn, which) \
     static bool fn(const struct flow_record *r, int view, struct elem_value *v) \
     { \
@@ -971,6 +984,7 @@ static struct element rows[] = {
     {"L7_PROTO_NAME",       PEN_NTOP, 119, V9(119), S,                false, "application_name",     NULL, get_app_name, 0},
     {"L7_PROTO_CATEGORY",   PEN_NTOP, 501, V9(501), S,                false, "application_category_name", NULL, get_category_name, 0},
     {"ndpiGuessed",         0,        0,   0,       ET_UNSIGNED, 1, false, "application_is_guessed",  NULL, get_guessed, 0},
+    {"ndpiConfidence",      0,        0,   0,       ET_UNSIGNED, 1, false, "application_confidence",  NULL, get_confidence, 0},
     {"ndpiServerName",      0,        0,   0,       S,                false, "requested_server_name", NULL, get_server_name, 0},
     {"TLS_SERVER_NAME",     PEN_NTOP, 188, V9(188), S,                false, NULL,                    NULL, get_tls_server_name, 0},
     {"HTTP_HOST",           PEN_NTOP, 187, V9(187), S,                false, NULL,                    NULL, get_http_host, 0},

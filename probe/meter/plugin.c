@@ -45,6 +45,7 @@ static const struct {
     {"splt", &nfp_builtin_splt},
     {"flowstats", &nfp_builtin_flowstats},
     {"early-classify", &nfp_builtin_early_classify},
+    {"events", &nfp_builtin_events},
 };
 
 const char *plugin_builtin_name(size_t i)

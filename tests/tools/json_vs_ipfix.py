@@ -67,6 +67,7 @@ def consistent(flow):
         "bidirectional_duration_ms": flow["last_seen_ms"] - flow["first_seen_ms"],
         "bidirectional_packets": flow["src2dst_packets"] + flow["dst2src_packets"],
         "bidirectional_bytes": flow["src2dst_bytes"] + flow["dst2src_bytes"],
+        "expiration_id": 1 if flow["end_reason"] == 2 else 0,   # nfstream's: 1 active timeout
     }
     for d in ("src2dst", "dst2src"):
         first, last = flow[d + "_first_seen_ms"], flow[d + "_last_seen_ms"]

@@ -15,7 +15,7 @@ import json
 import sys
 
 DPI_FIELDS = {"master_protocol", "app_protocol", "application_name", "application_category_name",
-              "application_is_guessed", "requested_server_name", "client_fingerprint",
+              "application_is_guessed", "application_confidence", "requested_server_name", "client_fingerprint",
               "server_fingerprint", "user_agent"}
 
 
