@@ -13,6 +13,7 @@ struct totals {
     unsigned dpi_hot_flows;
     struct capture_stats cap;
     uint64_t records_lost;
+    struct select_stats sel;        /* packet selection, where packets are read */
 };
 
 static void add_meter(struct meter_stats *t, const struct meter_stats *s)
@@ -50,6 +51,13 @@ static void add_capture(struct capture_stats *t, struct capture *c)
     t->if_dropped += cs.if_dropped;
 }
 
+static void add_select(struct select_stats *t, const struct select_stats *s)
+{
+    t->observed += s->observed;
+    t->hash_rejected += s->hash_rejected;
+    t->sample_rejected += s->sample_rejected;
+}
+
 static void sum(const struct stats_sources *s, struct totals *t)
 {
     memset(t, 0, sizeof *t);
@@ -70,6 +78,9 @@ static void sum(const struct stats_sources *s, struct totals *t)
             add_capture(&t->cap, w->cap);
     }
     t->records_lost = pool_records_lost(p);
+    add_select(&t->sel, &p->select.stats);
+    for (int i = 0; i < p->n; i++)
+        add_select(&t->sel, &p->w[i].select.stats);
 }
 
 static uint64_t undecoded_total(const struct meter_stats *m)
@@ -78,6 +89,24 @@ static uint64_t undecoded_total(const struct meter_stats *m)
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         n += m->undecoded[i];
     return n;
+}
+
+static uint64_t flows_not_selected(const struct exporter *x)
+{
+    return x->flows_filtered + x->flows_unsampled;
+}
+
+/* Only when something selects: the line says what was left out and why. */
+static void print_selection(FILE *out, const struct totals *t, const struct exporter *x)
+{
+    if (t->sel.hash_rejected || t->sel.sample_rejected)
+        fprintf(out, "nfprobe: selection: %" PRIu64 " packets observed, %" PRIu64 " not selected (hash %"
+                PRIu64 ", sampling %" PRIu64 ")\n", t->sel.observed,
+                t->sel.hash_rejected + t->sel.sample_rejected, t->sel.hash_rejected, t->sel.sample_rejected);
+    if (flows_not_selected(x))
+        fprintf(out, "nfprobe: selection: %" PRIu64 " flow records observed, %" PRIu64 " not exported "
+                "(--flow-filter %" PRIu64 ", --flow-sample %" PRIu64 ")\n", x->flows,
+                flows_not_selected(x), x->flows_filtered, x->flows_unsampled);
 }
 
 void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r)
@@ -90,6 +119,10 @@ void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r
     r->flows_observed = t.m.flows_created;
     r->flows_not_sent = exporter_records_dropped(s->exporter) + t.records_lost;
     r->start_ms = s->start_ms;
+    r->sel_packets_observed = t.sel.observed;
+    r->sel_packets_selected = t.sel.observed - t.sel.hash_rejected - t.sel.sample_rejected;
+    r->sel_flows_observed = s->exporter->flows;
+    r->sel_flows_selected = s->exporter->flows - flows_not_selected(s->exporter);
 }
 
 static void print_dpi(FILE *out, const struct totals *t)
@@ -170,6 +203,7 @@ void stats_print(FILE *out, const struct stats_sources *s)
             m->records_by_reason[END_IDLE], m->records_by_reason[END_ACTIVE],
             m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
             m->records_by_reason[END_LACK_OF_RESOURCES]);
+    print_selection(out, &t, s->exporter);
     if (t.dissected)
         print_dpi(out, &t);
     if (m->ext_exports || m->ext_unavailable)

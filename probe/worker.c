@@ -134,6 +134,8 @@ static void run_live(struct worker *w, const atomic_bool *stop)
     while (!atomic_load_explicit(stop, memory_order_relaxed)) {
         enum capture_result rc;
         unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
+        if (w->pool->selecting)
+            n = select_packets(&w->select, dlt, pkts, n);
         meter_packets(&w->meter, dlt, pkts, n);
         ring_commit(&w->out);
         since_tick += n;
@@ -322,6 +324,19 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool
         }
     }
     return 0;
+}
+
+void pool_set_selection(struct worker_pool *p, const struct select_config *c)
+{
+    p->selecting = select_active(c);
+    select_init(&p->select, c, 0);
+    for (int i = 0; i < p->n; i++)
+        select_init(&p->w[i].select, c, (unsigned)i + 1);
+}
+
+unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt)
+{
+    return p->selecting ? select_packets(&p->select, dlt, pkts, n) : n;
 }
 
 bool pool_finished(struct worker_pool *p)

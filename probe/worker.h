@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "meter.h"
 #include "ring.h"
+#include "select.h"
 
 
 struct dpi;
@@ -42,6 +43,7 @@ struct worker {
     atomic_bool finished;       /* flushed: its last record is in out */
     atomic_bool failed;         /* its capture failed (message printed) */
     int cpu;                    /* pinned to this CPU, or -1 */
+    struct packet_select select;    /* live with several workers: its own selection */
     bool started;
     pthread_t thread;
 };
@@ -54,6 +56,8 @@ struct worker_pool {
     int dlt;                    /* file */
     uint64_t clock_us;          /* file: the latest packet time read */
     unsigned since_commit, since_clock;
+    bool selecting;             /* --sample / --hash-select */
+    struct packet_select select;    /* the reading thread's (file, or one live socket) */
 };
 
 /* n workers with a meter each (cfg->max_flows is shared out between them).
@@ -63,6 +67,12 @@ struct worker_pool {
  * a message printed. */
 int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx);
+/* Packet selection (select.h) where packets are read: in the reading thread
+ * (a file, or one live socket), or in each live worker (stream = its index). */
+void pool_set_selection(struct worker_pool *p, const struct select_config *c);
+/* The reading thread's selection of pkts[0..n): how many are kept, at the front. */
+unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt);
+
 /* Start each worker's thread, pinned to cpus[i % ncpus] when ncpus > 0.
  * 0, or -1 with a message printed (then stop the started ones as after a
  * run: pool_input_done() or the stop flag, and wait until pool_finished()). */
