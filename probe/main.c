@@ -442,7 +442,8 @@ static int load_plugins(const struct options *o)
  * several, a socket each. */
 static int start_workers(struct probe *p)
 {
-    struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows};
+    struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows,
+                              p->opt.dynamic_timeouts};
     int dlt = p->cap ? capture_datalink(p->cap) : 0;
     if (pool_init(&p->pool, p->opt.workers, &mc, p->opt.interface != NULL, dlt, &stop_requested,
                   exporter_record, &p->exporter) < 0)

@@ -14,6 +14,7 @@ struct totals {
     struct capture_stats cap;
     uint64_t records_lost;
     struct select_stats sel;        /* packet selection, where packets are read */
+    uint64_t idle_now_us;           /* dynamic timeouts: the shortest idle timeout now */
 };
 
 static void add_meter(struct meter_stats *t, const struct meter_stats *s)
@@ -30,6 +31,7 @@ static void add_meter(struct meter_stats *t, const struct meter_stats *s)
     t->active_flows_peak += s->active_flows_peak;   /* each worker's peak: a bound */
     t->ext_unavailable += s->ext_unavailable;
     t->ext_exports += s->ext_exports;
+    t->dynamic_expired += s->dynamic_expired;
 }
 
 static void add_dpi(struct dpi_stats *t, const struct dpi_stats *s)
@@ -68,6 +70,8 @@ static void sum(const struct stats_sources *s, struct totals *t)
         const struct worker *w = &p->w[i];
         add_meter(&t->m, &w->meter.stats);
         t->active_flows += w->meter.cache.used;
+        if (i == 0 || w->meter.idle_us < t->idle_now_us)
+            t->idle_now_us = w->meter.idle_us;
         t->frag_orphans += w->meter.frags.orphans;
         if (w->dpi) {
             add_dpi(&t->dpi, dpi_get_stats(w->dpi));
@@ -204,6 +208,10 @@ void stats_print(FILE *out, const struct stats_sources *s)
             m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
             m->records_by_reason[END_LACK_OF_RESOURCES]);
     print_selection(out, &t, s->exporter);
+    if (s->pool->w[0].meter.cfg.dynamic_timeouts)
+        fprintf(out, "nfprobe: dynamic timeouts: idle timeout now %.3g s (configured %.3g s), %" PRIu64
+                " records ended early (reason 5)\n", t.idle_now_us / 1e6,
+                s->pool->w[0].meter.cfg.idle_us / 1e6, m->dynamic_expired);
     if (t.dissected)
         print_dpi(out, &t);
     if (m->ext_exports || m->ext_unavailable)
