@@ -242,11 +242,22 @@ static int check_rotation(const struct options *o)
     return 0;
 }
 
+/* The v5 header has 14 bits for the sampling interval. */
+static int check_selection(const struct options *o)
+{
+    if (o->export_version == 5 && o->select.sample_n > 0x3FFF) {
+        log_error("--sample %u: NetFlow v5 carries sampling intervals up to 16383 (use -V 9 or 10)",
+                  o->select.sample_n);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
-    if (check_export_options(o) < 0 || check_rotation(o) < 0)
+    if (check_export_options(o) < 0 || check_rotation(o) < 0 || check_selection(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");

@@ -616,8 +616,7 @@ static int send_ietype_overflow(struct ipfix_encoder *e, size_t next)
  * (it lost template 257 when libfixbuf's own order put 260 before it). */
 static gboolean export_templates(struct ipfix_encoder *e, GError **gerr)
 {
-    const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->apps_tid, e->selector_tids[0],
-                             e->selector_tids[1], e->ietype_tid};
+    const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->apps_tid, e->ietype_tid};
     for (size_t i = 0; i < sizeof tids / sizeof tids[0]; i++)
         if (tids[i] && !fbSessionExportTemplate(e->session, tids[i], gerr))
             return FALSE;
@@ -1191,7 +1190,11 @@ static int send_app_names(struct ipfix_encoder *e)
  * One options template per selector, scope selectorId, with the parameters of
  * its algorithm (RFC 5477). A random sampler also states the deprecated
  * samplingInterval (34) and samplingAlgorithm (35, 2: random): nfacctd
- * renormalizes by them (README: "Selection"), not by samplingProbability. */
+ * renormalizes by them (README: "Selection"), not by samplingProbability.
+ * Each template goes out with its record in a message of its own, after the
+ * templates message: nfacctd 1.7.7 reads only the first options template of
+ * an options template set ("unable to read Options Template Flowset
+ * (malformed)" for the next), and libfixbuf puts consecutive ones in one. */
 
 enum { TID_SELECTOR = 261, SELECTOR_FIELDS_MAX = 10 };
 
@@ -1278,6 +1281,28 @@ static size_t pack_report(const struct report_field *f, size_t n, uint8_t *rec)
     return off;
 }
 
+/* A fresh message: libfixbuf in manual mode refuses the first template set
+ * after data once, with "end of message" (see ipfix_send_templates()). */
+static int export_template_alone(struct ipfix_encoder *e, uint16_t tid)
+{
+    if (ipfix_flush(e) < 0)
+        return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        GError *gerr = NULL;
+        if (fbSessionExportTemplate(e->session, tid, &gerr)) {
+            e->message_open = true;
+            return 0;
+        }
+        bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
+        if (!eom || attempt == 1)
+            log_error("IPFIX: cannot export template %u: %s", tid, gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        if (!eom)
+            break;
+    }
+    return -1;
+}
+
 static int send_selector_reports(struct ipfix_encoder *e)
 {
     const struct selection_export *sx = selection_export_get();
@@ -1285,8 +1310,9 @@ static int send_selector_reports(struct ipfix_encoder *e)
         struct report_field f[SELECTOR_FIELDS_MAX];
         uint8_t rec[SELECTOR_FIELDS_MAX * 8];
         size_t n = selector_fields(&sx->sel[i], f);
-        if (append(e, e->selector_tids[i], rec, pack_report(f, n, rec), false) < 0)
+        if (export_template_alone(e, e->selector_tids[i]) < 0 ||
+            append(e, e->selector_tids[i], rec, pack_report(f, n, rec), false) < 0 || ipfix_flush(e) < 0)
             return -1;
     }
-    return sx->n ? ipfix_flush(e) : 0;
+    return 0;
 }

@@ -7,13 +7,13 @@ static struct selection_export current;
 void selection_export_set(const struct select_config *c)
 {
     memset(&current, 0, sizeof current);
-    if (c->hash)
-        current.sel[current.n++] = (struct selector_report){SELECTOR_ID_HASH, SELECTOR_ALG_HASH_BOB, 0,
-                                                            c->hash_from, c->hash_to, (uint32_t)c->seed};
     if (c->sample_n > 1) {
         uint8_t alg = c->mode == SAMPLE_COUNT ? SELECTOR_ALG_COUNT : SELECTOR_ALG_UNIFORM;
         current.sel[current.n++] = (struct selector_report){SELECTOR_ID_SAMPLE, alg, c->sample_n, 0, 0, 0};
     }
+    if (c->hash)
+        current.sel[current.n++] = (struct selector_report){SELECTOR_ID_HASH, SELECTOR_ALG_HASH_BOB, 0,
+                                                            c->hash_from, c->hash_to, (uint32_t)c->seed};
     const struct selector_report *s = selection_sampler(&current);
     current.record_selector = s ? s->id : current.n ? current.sel[0].id : 0;
 }
