@@ -39,10 +39,8 @@ static void adjust_idle_timeout(struct meter *m)
     uint64_t idle = m->cfg.idle_us, floor = dynamic_floor_us(&m->cfg);
     if (fill >= cap * HIGH_WATER_PERCENT) {
         uint64_t steps = 1 + (fill - cap * HIGH_WATER_PERCENT) / (cap * STEP_PERCENT);
-        for (uint64_t i = 0; i < steps && idle / 2 >= floor; i++)
-            idle /= 2;
-        if (idle < floor)
-            idle = floor;
+        for (uint64_t i = 0; i < steps && idle > floor; i++)
+            idle = idle / 2 > floor ? idle / 2 : floor;
     }
     m->idle_us = idle;
 }

@@ -24,10 +24,14 @@ README's "Selection" section, not from nfprobe's code.
       The records of SELECTED.json are exactly those of ALL.json that the
       expression named EXPR_NAME (see EXPRESSIONS) matches and that the flow
       sampling hash keeps (N <= 1: all).  Exit 1 with the differences.
-  selection.py flood-pcap OUT.pcap FLOOD
+  selection.py flow-check-many LIST
+      flow-check for every line "EXPR_NAME N SEED ALL.json SELECTED.json NAME"
+      of LIST; prints "checked records selected", exit 1 at any difference.
+  selection.py flood-pcap OUT.pcap RATE
       100 long UDP flows (10.7.0.x:5000 -> 10.8.0.1:6000+x, a packet each
-      second for 60 s, 200 bytes) and, when FLOOD, 60,000 one-packet flows
-      (172.16.x.x) spread evenly over the same minute.
+      second for 60 s, 200 bytes) and from the 3rd second on (the long flows
+      have two packets each by then) RATE one-packet flows a second
+      (172.16-31.x.x -> 172.31.0.1:9) for 58 s.
   selection.py long-flows JSON
       The 100 long flows' records: "flows records packets bytes" (whole: 100
       100 6000 1200000).
@@ -183,6 +187,9 @@ EXPRESSIONS = {
     "l7": ('application_category_name != "Network" && end_reason < 4 || bytes > 10000',
            lambda r: ("application_category_name" in r and r["application_category_name"] != "Network"
                       and r["end_reason"] < 4) or r["bidirectional_bytes"] > 10000),
+    # a plugin's field (-P flowstats), a float
+    "plugin": ("bidirectional_mean_ps > 300.5 and src2dst_packets > 1",
+               lambda r: r["bidirectional_mean_ps"] > 300.5 and r["src2dst_packets"] > 1),
     "all": ("bidirectional_packets >= 1", lambda r: True),
 }
 
@@ -210,6 +217,23 @@ def flow_check(name, n, seed, all_path, sel_path):
         print("extra:", line.strip())
     print("wanted %d records, got %d" % (len(want), len(got)))
     return 1
+
+def flow_check_many(path):
+    rc, checked, total, kept = 0, 0, 0, 0
+    for line in open(path):
+        name, n, seed, all_path, sel_path, label = line.split()
+        pred = EXPRESSIONS[name][1]
+        want = [l for l in records(all_path)
+                if pred(json.loads(l)) and (int(n) <= 1 or (flow_hash(json.loads(l), int(seed)) * int(n)) >> 32 == 0)]
+        got = records(sel_path)
+        checked += 1
+        total += len(records(all_path))
+        kept += len(got)
+        if sorted(want) != sorted(got):
+            rc = 1
+            print("%s (%s): wanted %d records, got %d" % (label, name, len(want), len(got)))
+    print(checked, total, kept)
+    return rc
 
 # ---- commands ---------------------------------------------------------------------
 
@@ -288,15 +312,14 @@ def cmd_hash_select(path, lo, hi, init):
             print(src, sp, dst, dp)
 
 
-def cmd_flood_pcap(path, flood):
+def cmd_flood_pcap(path, rate):
     frames = []
     t = 1700000000.0
     for s in range(60):
         for x in range(100):
             frames.append((t + s + x * 0.001, udp_frame("10.7.0.%d" % (x + 1), "10.8.0.1", 5000, 6000 + x, bytes(172))))
-    if flood:
-        for i in range(60000):
-            frames.append((t + i * 0.001 + 0.0005, udp_frame("172.16.%d.%d" % (i // 250, i % 250 + 1), "172.17.0.1", 1024 + i % 50000, 9, bytes(12))))
+    for i in range(58 * rate):
+        frames.append((t + 2 + i / rate + 0.0005, udp_frame("172.%d.%d.%d" % (16 + i // 62500, i // 250 % 250, i % 250 + 1), "172.31.0.1", 1024 + i % 50000, 9, bytes(12))))
     frames.sort(key=lambda f: f[0])
     write_pcap(path, frames)
 
@@ -327,10 +350,12 @@ def main(argv):
         cmd_hash_select(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif cmd == "flow-check" and len(argv) == 7:
         return flow_check(argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6])
+    elif cmd == "flow-check-many" and len(argv) == 3:
+        return flow_check_many(argv[2])
     elif cmd == "expression" and len(argv) == 3:
         print(EXPRESSIONS[argv[2]][0])
     elif cmd == "flood-pcap" and len(argv) == 4:
-        cmd_flood_pcap(argv[2], argv[3] == "1")
+        cmd_flood_pcap(argv[2], int(argv[3]))
     elif cmd == "long-flows" and len(argv) == 3:
         cmd_long_flows(argv[2])
     else:
