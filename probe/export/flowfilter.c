@@ -308,7 +308,8 @@ static bool parse_number_word(const char *word, enum kind k, struct value *v)
     }
     if (!isdigit((unsigned char)word[0]))
         return false;
-    v->u = strtoull(word, &end, 0);
+    bool hex = word[0] == '0' && (word[1] == 'x' || word[1] == 'X');
+    v->u = strtoull(word, &end, hex ? 16 : 10);     /* 010 is ten, not octal */
     return !errno && *end == '\0';
 }
 
