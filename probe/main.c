@@ -525,6 +525,7 @@ int main(int argc, char **argv)
     }
     if (p.opt.list_fields) {    /* after the extensions: their rows are in the table now */
         int lrc = fields_list(stdout);
+        flow_select_free(p.flow_select);
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
