@@ -170,8 +170,10 @@ check "hash: the selected packets are those BOB over README's hash input selects
 
 # ---- tshark: selector reports -------------------------------------------------------
 if command -v tshark > /dev/null; then
-    "$NFPROBE" -r "$work/s.pcap" -q --no-dissect -o "$work/sel.ipfix" --sample $N --sample-mode count \
-        --hash-select 0-3000000000 --sample-seed 5 > /dev/null 2>&1
+    # with DPI: its application names' template follows the selector reports
+    "$NFPROBE" -r "$work/s.pcap" -q -o "$work/sel.ipfix" --sample $N --sample-mode count \
+        --hash-select 0-3000000000 --sample-seed 5 > /dev/null 2> "$work/sel.err" ||
+        not_ok "nfprobe -o with DPI and selection failed: $(head -2 "$work/sel.err")"
     "$NFPROBE" -r "$work/s.pcap" -q --no-dissect -o "$work/rnd.ipfix" --sample $N > /dev/null 2>&1
     for f in sel rnd; do
         python3 "$SEL" ipfix-pcap "$work/$f.ipfix" "$work/$f.pcap"

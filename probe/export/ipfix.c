@@ -188,7 +188,16 @@ static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t want,
 {
     GError *gerr = NULL;
     uint16_t id = fbSessionAddTemplate(e->session, TRUE, want, t, &gerr);
-    if (!id || !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr)) {
+    /* Added after data went out (application names after the selector
+     * reports), libfixbuf in manual mode refuses the template once with
+     * "end of message" (see ipfix_send_templates()); the message is empty,
+     * so asking again succeeds. */
+    if (id && !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr) &&
+        g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM)) {
+        g_clear_error(&gerr);
+        fbSessionAddTemplate(e->session, FALSE, id, t, &gerr);
+    }
+    if (!id || gerr) {
         set_err(err, errlen, "adding template to session", gerr);
         return -1;
     }
