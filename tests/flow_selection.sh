@@ -84,6 +84,7 @@ dst_port 80|10
 application_name == "TLS|21
 not|4
 port == 1 or or port == 2|14
+and == 1|1
 BAD
 expect_error "--flow-sample 0" 2 "--flow-sample '0'" -- -r "$pcap" --flow-sample 0
 expect_error "--flow-sample -3" 2 "--flow-sample '-3'" -- -r "$pcap" --flow-sample -3

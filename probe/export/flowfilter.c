@@ -177,6 +177,15 @@ static size_t word_at(const struct parser *p)
     return n;
 }
 
+static bool is_keyword(const char *word)
+{
+    static const char *const keywords[] = {"and", "or", "not", "in"};
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (strcasecmp(word, keywords[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool resolve_name(const char *name, struct operand *o)
 {
     memset(o, 0, sizeof *o);
@@ -371,6 +380,10 @@ static int parse_comparison(struct parser *p)
     }
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)len, p->text + start);
+    if (is_keyword(name)) {
+        fail_at(p, start, "expected a field name, found '%s'", name);
+        return -1;
+    }
     int id = new_node(p, N_CMP);
     if (id < 0)
         return -1;
