@@ -17,7 +17,8 @@
 #     same shared packets, which are those selection.py computes with BOB
 #     from README's description of the hash input;
 #   - tshark decodes the IPFIX selector reports and statistics with no
-#     warning or malformed packet;
+#     warning or malformed packet; tests/tools/v9_listen.py reads the v9
+#     stream with its sampler options record and finds no problem;
 #   - bad values: one line, exit 2.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -209,6 +210,28 @@ FIELDS
     [ "$recs" -gt 1000 ] && ok "tshark: flow records carry selectorId 1 ($recs)" || not_ok "tshark: $recs records with selectorId 1"
 else
     echo "# tshark not installed: selector reports not decoded"
+fi
+
+# ---- NetFlow v9 stream: the sampler options, read by an independent receiver ------------
+port=$(free_port udp)
+python3 "$TOOLS/v9_listen.py" "$port" "$work/v9.lines" 2> "$work/v9.lines.err" &
+collector_pids+=($!)
+if wait_for_line "$work/v9.lines.err" listening 10; then
+    "$NFPROBE" -r "$work/s.pcap" --no-dissect -V 9 -c "udp://127.0.0.1:$port" --export-rate 20000 --sample $N \
+        > /dev/null 2> "$work/v9.err"
+    msgs=$(sed -n 's/.*export udp:[^ ]*: \([0-9]*\) messages.*/\1/p' "$work/v9.err")
+    wait_for_records "$work/v9.lines" "${msgs:-1}" 10 || echo "# the listener got fewer datagrams than nfprobe sent"
+    stop_collectors
+    opts=$(grep -o 'options=[0-9]*' "$work/v9.lines" | awk -F= '{ n += $2 } END { print n + 0 }')
+    bad=$(grep -vc 'problems=-$' "$work/v9.lines")
+    if [ "$bad" = 0 ] && [ "$opts" -ge 1 ] && [ "$(grep -c '' "$work/v9.lines")" = "$msgs" ]; then
+        ok "v9: $msgs messages with the sampler options ($opts options records), no problem found by v9_listen.py"
+    else
+        not_ok "v9: $bad messages with problems, $opts options records, $(grep -c '' "$work/v9.lines") of $msgs messages"
+        grep -v 'problems=-$' "$work/v9.lines" | head -3 | sed 's/^/#   /'
+    fi
+else
+    not_ok "v9_listen.py did not start"
 fi
 
 # ---- bad values ---------------------------------------------------------------------------
