@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Flow selection before export (issue 14): --flow-filter EXPR and
 # --flow-sample N. For every capture in ../shared/testdata/pcap, the records
-# of a run with a filter (four expressions in turn, written out by hand as
-# Python in tests/tools/selection.py, one of them matching every record) and
+# of a run with a filter (five expressions in turn, written out by hand as
+# Python in tests/tools/selection.py: ports, prefixes, nDPI and plugin fields,
+# and one matching every record; nDPI runs only for the one that needs it) and
 # 1-in-2 flow sampling equal the records of the unfiltered run that the
 # expression matches and that BOB over the flow key, computed by
 # selection.py from README's description, keeps; every record of a kept
