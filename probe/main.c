@@ -12,6 +12,7 @@
 #include "export.h"
 #include "extend.h"
 #include "fields.h"
+#include "flowselect.h"
 #include "meter.h"
 #include "options.h"
 #include "plugin.h"
@@ -90,6 +91,7 @@ struct probe {
     uint64_t next_tick_us;
     struct progress progress;
     uint64_t next_rotate_us;        /* --rotate with several workers: next file at */
+    struct flow_select *flow_select;    /* --flow-filter, --flow-sample; NULL: none */
 };
 
 static void reopen_output_if_asked(struct probe *p)
@@ -274,8 +276,9 @@ static int run_single(struct probe *p)
     while (!stopping()) {
         enum capture_result rc;
         unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &rc);
-        meter_packets(m, dlt, batch, n);
         since_tick += n;
+        n = pool_select(&p->pool, batch, n, dlt);
+        meter_packets(m, dlt, batch, n);
         if (rc == CAPTURE_END)
             return 0;
         if (rc == CAPTURE_ERROR) {
@@ -320,10 +323,11 @@ static int run_reader(struct probe *p)
     while (!stopping()) {
         enum capture_result cr;
         unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &cr);
+        since_tick += n;
+        n = pool_select(&p->pool, batch, n, p->pool.dlt);
         for (unsigned i = 0; i < n; i++)
             pool_dispatch(&p->pool, &batch[i], exporter_record, &p->exporter);
         rotate_if_due(p, p->pool.clock_us);
-        since_tick += n;
         if (cr == CAPTURE_END)
             break;
         if (cr == CAPTURE_ERROR) {
@@ -479,12 +483,14 @@ static int load_plugins(const struct options *o)
  * several, a socket each. */
 static int start_workers(struct probe *p)
 {
-    struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows};
+    struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows,
+                              p->opt.dynamic_timeouts};
     int dlt = p->cap ? capture_datalink(p->cap) : 0;
     enum pool_input input = p->opt.interface ? POOL_LIVE : workers_share_file(p) ? POOL_SHARED_FILE : POOL_READER;
     if (pool_init(&p->pool, p->opt.workers, &mc, input, dlt, &stop_requested,
                   exporter_record, &p->exporter) < 0)
         return -1;
+    pool_set_selection(&p->pool, &p->opt.select);
     for (int i = 0; i < p->pool.n; i++) {
         struct worker *w = &p->pool.w[i];
         w->dpi = p->dpi[i];
@@ -519,8 +525,22 @@ static int send_app_names(struct probe *p)
     return exporter_send_app_names(&p->exporter, t);
 }
 
+/* After the extensions: the filter may name their fields. A bad
+ * expression is a bad command line. */
+static int compile_flow_selection(struct probe *p)
+{
+    char err[512];
+    int failed;
+    p->flow_select = flow_select_new(p->opt.flow_filter, p->opt.flow_sample, (uint32_t)p->opt.select.seed,
+                                     err, sizeof err, &failed);
+    if (failed)
+        log_error("%s", err);
+    return failed ? -1 : 0;
+}
+
 static void stop_all(struct probe *p)
 {
+    flow_select_free(p->flow_select);
     pool_free(&p->pool);
     stop_extensions(p);
     exporter_close(&p->exporter);
@@ -541,8 +561,13 @@ int main(int argc, char **argv)
         stop_extensions(&p);
         return EXIT_RUN_FAILED;
     }
+    if (compile_flow_selection(&p) < 0) {
+        stop_extensions(&p);
+        return EXIT_USAGE;
+    }
     if (p.opt.list_fields) {    /* after the extensions: their rows are in the table now */
         int lrc = fields_list(stdout);
+        flow_select_free(p.flow_select);
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
@@ -551,6 +576,7 @@ int main(int argc, char **argv)
         stop_all(&p);
         return EXIT_RUN_FAILED;
     }
+    p.exporter.flow_select = p.flow_select;
     start_rotation(&p);
     p.stats = (struct stats_sources){&p.pool, p.cap, &p.exporter, now_wall_us() / 1000};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;

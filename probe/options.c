@@ -23,6 +23,8 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
+    OPT_SAMPLE = 1400, OPT_SAMPLE_MODE, OPT_SAMPLE_SEED, OPT_HASH_SELECT, OPT_FLOW_FILTER,
+    OPT_FLOW_SAMPLE, OPT_DYNAMIC_TIMEOUTS,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +71,13 @@ static const struct option long_opts[] = {
     {"export-version", required_argument, NULL, 'V'},
     {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"sample-mode", required_argument, NULL, OPT_SAMPLE_MODE},
+    {"sample-seed", required_argument, NULL, OPT_SAMPLE_SEED},
+    {"hash-select", required_argument, NULL, OPT_HASH_SELECT},
+    {"flow-filter", required_argument, NULL, OPT_FLOW_FILTER},
+    {"flow-sample", required_argument, NULL, OPT_FLOW_SAMPLE},
+    {"dynamic-timeouts", no_argument, NULL, OPT_DYNAMIC_TIMEOUTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -120,6 +129,17 @@ static void usage(FILE *out)
 "      --dpi-hot-flows N     nDPI flow states kept unpacked (default 256): fewer saves\n"
 "                            memory, costs CPU\n"
 "      --app-id-pen          applicationId as engine 20 + PEN 35632 + id (default: engine 13 + id)\n"
+"selection (see README):\n"
+"      --sample N            meter 1 in N packets (default: all)\n"
+"      --sample-mode random|count   each packet with probability 1/N (default), or\n"
+"                            every Nth packet\n"
+"      --sample-seed S       seed of the random sampling and of the hash (default 0)\n"
+"      --hash-select FROM-TO meter the packets whose BOB hash of fields that do not\n"
+"                            change hop to hop lies in FROM-TO (0-4294967295)\n"
+"      --flow-filter EXPR    export only the records EXPR matches, e.g.\n"
+"                            'dst_port == 443 and bidirectional_packets > 10'\n"
+"      --flow-sample N       export 1 in N flows, chosen by a hash of the flow key\n"
+"      --dynamic-timeouts    shorten the idle timeout as the flow cache fills\n"
 "plugins (per-flow features; see README):\n"
 "  -P, --plugin NAME|PATH[:ARGS]   load a plugin: built-in splt, flowstats,\n"
 "                            early-classify, or a shared object (./my.so); ARGS go to\n"
@@ -222,11 +242,22 @@ static int check_rotation(const struct options *o)
     return 0;
 }
 
+/* The v5 header has 14 bits for the sampling interval. */
+static int check_selection(const struct options *o)
+{
+    if (o->export_version == 5 && o->select.sample_n > 0x3FFF) {
+        log_error("--sample %u: NetFlow v5 carries sampling intervals up to 16383 (use -V 9 or 10)",
+                  o->select.sample_n);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
-    if (check_export_options(o) < 0 || check_rotation(o) < 0)
+    if (check_export_options(o) < 0 || check_rotation(o) < 0 || check_selection(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
@@ -288,6 +319,48 @@ static int parse_cpus(const char *arg, struct options *o)
     if (o->ncpus == 0)
         return bad("--cpus", arg, "expected CPU numbers and ranges, e.g. 2,3 or 2-5");
     return 0;
+}
+
+/* "FROM-TO", two 32-bit numbers, FROM <= TO. */
+static int parse_hash_range(const char *arg, struct select_config *sc)
+{
+    char buf[32];
+    const char *dash = strchr(arg, '-');
+    uint64_t from, to;
+    if (!dash || (size_t)(dash - arg) >= sizeof buf)
+        return bad("--hash-select", arg, "expected FROM-TO, e.g. 0-429496729 (a tenth)");
+    memcpy(buf, arg, (size_t)(dash - arg));
+    buf[dash - arg] = '\0';
+    if (!parse_u64(buf, 0, UINT32_MAX, &from) || !parse_u64(dash + 1, from, UINT32_MAX, &to))
+        return bad("--hash-select", arg, "expected FROM-TO, 0 <= FROM <= TO <= 4294967295");
+    sc->hash = true;
+    sc->hash_from = (uint32_t)from;
+    sc->hash_to = (uint32_t)to;
+    return 0;
+}
+
+static int parse_selection(int c, const char *arg, struct options *o)
+{
+    uint64_t n;
+    switch (c) {
+    case OPT_SAMPLE:
+        if (parse_number("--sample", arg, 1, UINT32_MAX, &n) < 0) return -1;
+        o->select.sample_n = (uint32_t)n;
+        return 0;
+    case OPT_SAMPLE_MODE:
+        if (strcmp(arg, "random") != 0 && strcmp(arg, "count") != 0)
+            return bad("--sample-mode", arg, "expected 'random' or 'count'");
+        o->select.mode = strcmp(arg, "count") == 0 ? SAMPLE_COUNT : SAMPLE_RANDOM;
+        return 0;
+    case OPT_SAMPLE_SEED: return parse_number("--sample-seed", arg, 0, UINT32_MAX, &o->select.seed);
+    case OPT_HASH_SELECT: return parse_hash_range(arg, &o->select);
+    case OPT_FLOW_FILTER: o->flow_filter = arg; return 0;
+    case OPT_FLOW_SAMPLE:
+        if (parse_number("--flow-sample", arg, 1, UINT32_MAX, &n) < 0) return -1;
+        o->flow_sample = (uint32_t)n;
+        return 0;
+    default: o->dynamic_timeouts = true; return 0;
+    }
 }
 
 static int parse_one(int c, const char *arg, struct options *o)
@@ -389,6 +462,14 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->workers = (int)n;
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
+    case OPT_SAMPLE:
+    case OPT_SAMPLE_MODE:
+    case OPT_SAMPLE_SEED:
+    case OPT_HASH_SELECT:
+    case OPT_FLOW_FILTER:
+    case OPT_FLOW_SAMPLE:
+    case OPT_DYNAMIC_TIMEOUTS:
+        return parse_selection(c, arg, o);
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

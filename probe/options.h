@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "select.h"
 
 #define MAX_COLLECTORS 8
 #define MAX_PLUGIN_OPTIONS 15
@@ -52,6 +53,11 @@ struct options {
     int ncpus;
     /* running as a service (issue 12) */
     const char *user;           /* -u: run as this user once the input and outputs are open */
+    /* selection and dynamic timeouts (issue 14) */
+    struct select_config select;    /* --sample, --sample-mode, --sample-seed, --hash-select */
+    const char *flow_filter;        /* --flow-filter EXPR */
+    uint32_t flow_sample;           /* --flow-sample N: 1 in N flows, 0: all */
+    bool dynamic_timeouts;          /* --dynamic-timeouts */
 };
 
 /* Reads --config FILE first (one long option a line: "name = value", a

@@ -13,6 +13,8 @@ struct totals {
     unsigned dpi_hot_flows;
     struct capture_stats cap;
     uint64_t records_lost;
+    struct select_stats sel;        /* packet selection, where packets are read */
+    uint64_t idle_now_us;           /* dynamic timeouts: the shortest idle timeout now */
 };
 
 static void add_meter(struct meter_stats *t, const struct meter_stats *s)
@@ -29,6 +31,7 @@ static void add_meter(struct meter_stats *t, const struct meter_stats *s)
     t->active_flows_peak += s->active_flows_peak;   /* each worker's peak: a bound */
     t->ext_unavailable += s->ext_unavailable;
     t->ext_exports += s->ext_exports;
+    t->dynamic_expired += s->dynamic_expired;
 }
 
 static void add_dpi(struct dpi_stats *t, const struct dpi_stats *s)
@@ -50,6 +53,13 @@ static void add_capture(struct capture_stats *t, struct capture *c)
     t->if_dropped += cs.if_dropped;
 }
 
+static void add_select(struct select_stats *t, const struct select_stats *s)
+{
+    t->observed += s->observed;
+    t->hash_rejected += s->hash_rejected;
+    t->sample_rejected += s->sample_rejected;
+}
+
 static void sum(const struct stats_sources *s, struct totals *t)
 {
     memset(t, 0, sizeof *t);
@@ -60,6 +70,8 @@ static void sum(const struct stats_sources *s, struct totals *t)
         const struct worker *w = &p->w[i];
         add_meter(&t->m, &w->meter.stats);
         t->active_flows += w->meter.cache.used;
+        if (i == 0 || w->meter.idle_us < t->idle_now_us)
+            t->idle_now_us = w->meter.idle_us;
         t->frag_orphans += w->meter.frags.orphans;
         if (w->dpi) {
             add_dpi(&t->dpi, dpi_get_stats(w->dpi));
@@ -70,6 +82,11 @@ static void sum(const struct stats_sources *s, struct totals *t)
             add_capture(&t->cap, w->cap);
     }
     t->records_lost = pool_records_lost(p);
+    add_select(&t->sel, &p->select.stats);
+    /* workers each reading the whole file all select over every packet:
+     * one's counts are the file's */
+    for (int i = 0; i < (p->shared_file ? 1 : p->n); i++)
+        add_select(&t->sel, &p->w[i].select.stats);
 }
 
 static uint64_t undecoded_total(const struct meter_stats *m)
@@ -78,6 +95,24 @@ static uint64_t undecoded_total(const struct meter_stats *m)
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         n += m->undecoded[i];
     return n;
+}
+
+static uint64_t flows_not_selected(const struct exporter *x)
+{
+    return x->flows_filtered + x->flows_unsampled;
+}
+
+/* Only when something selects: the line says what was left out and why. */
+static void print_selection(FILE *out, const struct totals *t, const struct exporter *x)
+{
+    if (t->sel.hash_rejected || t->sel.sample_rejected)
+        fprintf(out, "nfprobe: selection: %" PRIu64 " packets observed, %" PRIu64 " not selected (hash %"
+                PRIu64 ", sampling %" PRIu64 ")\n", t->sel.observed,
+                t->sel.hash_rejected + t->sel.sample_rejected, t->sel.hash_rejected, t->sel.sample_rejected);
+    if (flows_not_selected(x))
+        fprintf(out, "nfprobe: selection: %" PRIu64 " flow records observed, %" PRIu64 " not exported "
+                "(--flow-filter %" PRIu64 ", --flow-sample %" PRIu64 ")\n", x->flows,
+                flows_not_selected(x), x->flows_filtered, x->flows_unsampled);
 }
 
 void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r)
@@ -90,6 +125,10 @@ void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r
     r->flows_observed = t.m.flows_created;
     r->flows_not_sent = exporter_records_dropped(s->exporter) + t.records_lost;
     r->start_ms = s->start_ms;
+    r->sel_packets_observed = t.sel.observed;
+    r->sel_packets_selected = t.sel.observed - t.sel.hash_rejected - t.sel.sample_rejected;
+    r->sel_flows_observed = s->exporter->flows;
+    r->sel_flows_selected = s->exporter->flows - flows_not_selected(s->exporter);
 }
 
 static void print_dpi(FILE *out, const struct totals *t)
@@ -170,6 +209,11 @@ void stats_print(FILE *out, const struct stats_sources *s)
             m->records_by_reason[END_IDLE], m->records_by_reason[END_ACTIVE],
             m->records_by_reason[END_OF_FLOW], m->records_by_reason[END_FORCED],
             m->records_by_reason[END_LACK_OF_RESOURCES]);
+    print_selection(out, &t, s->exporter);
+    if (s->pool->w[0].meter.cfg.dynamic_timeouts)
+        fprintf(out, "nfprobe: dynamic timeouts: idle timeout now %.3g s (configured %.3g s), %" PRIu64
+                " records ended early (reason 5)\n", t.idle_now_us / 1e6,
+                s->pool->w[0].meter.cfg.idle_us / 1e6, m->dynamic_expired);
     if (t.dissected)
         print_dpi(out, &t);
     if (m->ext_exports || m->ext_unavailable)

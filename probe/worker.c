@@ -150,6 +150,8 @@ static void run_capture(struct worker *w, const atomic_bool *stop)
     while (!atomic_load_explicit(stop, memory_order_relaxed)) {
         enum capture_result rc;
         unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
+        if (w->pool->selecting)
+            n = select_packets(&w->select, dlt, pkts, n);
         if (!live)
             n = capture_keep_share(pkts, n, dlt, w->index, w->pool->n, &w->file_clock_us);
         meter_packets(&w->meter, dlt, pkts, n);
@@ -363,6 +365,21 @@ const struct worker *pool_failed_worker(const struct worker_pool *p)
         if (atomic_load(&p->w[i].failed))
             return &p->w[i];
     return NULL;
+}
+
+void pool_set_selection(struct worker_pool *p, const struct select_config *c)
+{
+    p->selecting = select_active(c);
+    select_init(&p->select, c, 0);
+    /* workers each reading the whole file draw the reader's numbers: every
+     * one makes the same choices over the same packets, then keeps its share */
+    for (int i = 0; i < p->n; i++)
+        select_init(&p->w[i].select, c, p->shared_file ? 0 : (unsigned)i + 1);
+}
+
+unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt)
+{
+    return p->selecting ? select_packets(&p->select, dlt, pkts, n) : n;
 }
 
 bool pool_finished(struct worker_pool *p)

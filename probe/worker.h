@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "meter.h"
 #include "ring.h"
+#include "select.h"
 
 
 struct dpi;
@@ -47,6 +48,7 @@ struct worker {
     _Atomic uint64_t clock_us;  /* the same, for the main thread */
     _Atomic uint64_t file_done; /* reading the whole file: bytes read */
     int cpu;                    /* pinned to this CPU, or -1 */
+    struct packet_select select;    /* live with several workers: its own selection */
     bool started;
     pthread_t thread;
 };
@@ -60,6 +62,8 @@ struct worker_pool {
     uint64_t clock_us;          /* file: the latest packet time read */
     bool shared_file;           /* file: each worker reads it all (capture_keep_share()) */
     unsigned since_commit, since_clock;
+    bool selecting;             /* --sample / --hash-select */
+    struct packet_select select;    /* the reading thread's (file, or one live socket) */
 };
 
 /* How packets reach several workers. */
@@ -76,6 +80,12 @@ enum pool_input {
  * with a message printed. */
 int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum pool_input input, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx);
+/* Packet selection (select.h) where packets are read: in the reading thread
+ * (a file, or one live socket), or in each live worker (stream = its index). */
+void pool_set_selection(struct worker_pool *p, const struct select_config *c);
+/* The reading thread's selection of pkts[0..n): how many are kept, at the front. */
+unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt);
+
 /* Start each worker's thread, pinned to cpus[i % ncpus] when ncpus > 0.
  * 0, or -1 with a message printed (then stop the started ones as after a
  * run: pool_input_done() or the stop flag, and wait until pool_finished()). */

@@ -272,7 +272,7 @@ stop_nfcapd() {
 # nfacctd (pmacct) as REFERENCE.md runs it: print plugin, CSV to DIR/print.csv
 # refreshed every second, a 4 MiB pipe; started with setsid (see
 # stop_nfacctd) and ready once its UDP port is bound. Non-zero if it is not.
-start_nfacctd() {   # dir port aggregate
+start_nfacctd() {   # dir port aggregate [one more config line]
     cat > "$1/nfacctd.conf" <<CONF
 daemonize: false
 nfacctd_ip: 127.0.0.1
@@ -284,6 +284,7 @@ print_output[p]: csv
 print_output_file[p]: $1/print.csv
 print_output_file_append[p]: true
 print_refresh_time[p]: 1
+${4:-}
 CONF
     setsid nfacctd -f "$1/nfacctd.conf" > "$1/nfacctd.log" 2>&1 &
     nfacctd_pid=$!

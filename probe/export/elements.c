@@ -1,4 +1,5 @@
 #include "elements.h"
+#include "selector.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -142,6 +143,15 @@ static bool get_biflow_direction(const struct flow_record *r, int view, struct e
     return true;
 }
 
+/* The selector that chose the flow's packets (selector.h), when there is one. */
+static bool get_selector_id(const struct flow_record *r, int view, struct elem_value *v)
+{
+    (void)r;
+    (void)view;
+    v->u = selection_export_get()->record_selector;
+    return v->u != 0;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define U(n) ET_UNSIGNED, n
@@ -167,6 +177,7 @@ static const struct element builtin[] = {
     {"icmpTypeCodeIPv6",        0, 139, 139, U(2),              true,  "src2dst_icmp_type_code", "dst2src_icmp_type_code", get_icmp6, 6},
     {"flowEndReason",           0, 136, 136, U(1),              false, "end_reason",      NULL, get_end_reason, 0},
     {"biflowDirection",         0, 239, 239, U(1),              false, NULL,              NULL, get_biflow_direction, 0},
+    {"selectorId",              0, 302, 48,  U(2),              false, NULL,              NULL, get_selector_id, 0},
 };
 #undef U
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "flowselect.h"
+#include "selector.h"
 #include "util.h"
 
 #define FLUSH_AFTER_US 1000000ull     /* live: no record waits longer for a full message */
@@ -190,6 +192,17 @@ static int open_encoders(struct exporter *x, const struct options *o)
     return 0;
 }
 
+/* Sampled flows carry the selectorId their packets were selected by, so a
+ * collector finds the sampling rate to scale them by. */
+static int append_selector_id(struct template_def *t)
+{
+    if (!selection_export_get()->n)
+        return 0;
+    struct template_field f = {elements_find("selectorId"), false};
+    struct template_def more = {NULL, &f, 1};
+    return template_append(t, &more);
+}
+
 int exporter_open(struct exporter *x, const struct options *o)
 {
     memset(x, 0, sizeof *x);
@@ -200,6 +213,7 @@ int exporter_open(struct exporter *x, const struct options *o)
     x->drain_ms = (unsigned)(o->drain_us / 1000);
     x->tokens = 1;
     x->refresh_us = o->template_refresh_us;
+    selection_export_set(&o->select);
     if (o->ncollectors == 0 && !o->ipfix_file)
         return 0;
     if (open_sinks(x, o) < 0)
@@ -212,7 +226,7 @@ int exporter_open(struct exporter *x, const struct options *o)
     }
     /* A template the user chose (-T) says exactly what goes out: the DPI's
      * and plugins' elements are added to the built-in ones only. */
-    if (!o->template_name && extend_template_append(&x->tmpl) < 0) {
+    if (!o->template_name && (extend_template_append(&x->tmpl) < 0 || append_selector_id(&x->tmpl) < 0)) {
         log_error("out of memory");
         return -1;
     }
@@ -299,10 +313,23 @@ static void flush_json(struct exporter *x)
         json_output_failed(x, errno);
 }
 
+/* --flow-filter and --flow-sample: false when r stays out (counted). */
+static bool record_selected(struct exporter *x, const struct flow_record *r)
+{
+    if (!x->flow_select)
+        return true;
+    enum flow_verdict v = flow_select_record(x->flow_select, r);
+    x->flows_filtered += v == FLOW_FILTERED;
+    x->flows_unsampled += v == FLOW_UNSAMPLED;
+    return v == FLOW_KEEP;
+}
+
 void exporter_record(void *ctx, const struct flow_record *r)
 {
     struct exporter *x = ctx;
     x->flows++;
+    if (!record_selected(x, r))
+        return;
     if (x->json && json_write_record(x->json, r) < 0)
         json_output_failed(x, errno);
     if (!x->nsinks)

@@ -61,6 +61,9 @@ struct exporter {
     int json_errno;             /* why, for the message at exit */
     bool json_reader_gone;      /* stdout's reader went away (EPIPE): stop quietly */
     uint64_t unencodable;       /* flows an encoder could not put in a message */
+    struct flow_select *flow_select;    /* --flow-filter, --flow-sample; NULL: every record */
+    uint64_t flows_filtered;    /* records --flow-filter left out */
+    uint64_t flows_unsampled;   /* records --flow-sample left out */
     struct export_file file;    /* sink NULL: no -o */
 };
 

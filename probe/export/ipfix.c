@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "selector.h"
 #include "util.h"
 
 /* One encodable template: its element list, its id, and the size of the
@@ -46,6 +47,7 @@ struct ipfix_encoder {
     struct ietype *ietypes;     /* enterprise elements of the flow templates */
     size_t nietypes;
     uint16_t ietype_tid;        /* 0: no enterprise elements, no template */
+    uint16_t selector_tids[SELECTORS_MAX];  /* RFC 5476 selector reports, 0: none */
     uint32_t domain;
     uint16_t mtu;
     uint8_t *dmsg;              /* the message flow records are written into (mtu bytes) */
@@ -71,6 +73,10 @@ static const char *const stats_fields[] = {
     "exportedMessageTotalCount",
     "exportedFlowRecordTotalCount",
     "exportedOctetTotalCount",
+    "selectorIdTotalPktsObserved",
+    "selectorIdTotalPktsSelected",
+    "selectorIDTotalFlowsObserved",
+    "selectorIDTotalFlowsSelected",
 };
 enum { STATS_SCOPE_COUNT = 1, STATS_NFIELDS = sizeof stats_fields / sizeof stats_fields[0] };
 
@@ -182,7 +188,16 @@ static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t want,
 {
     GError *gerr = NULL;
     uint16_t id = fbSessionAddTemplate(e->session, TRUE, want, t, &gerr);
-    if (!id || !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr)) {
+    /* Added after data went out (application names after the selector
+     * reports), libfixbuf in manual mode refuses the template once with
+     * "end of message" (see ipfix_send_templates()); the message is empty,
+     * so asking again succeeds. */
+    if (id && !fbSessionAddTemplate(e->session, FALSE, id, t, &gerr) &&
+        g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM)) {
+        g_clear_error(&gerr);
+        fbSessionAddTemplate(e->session, FALSE, id, t, &gerr);
+    }
+    if (!id || gerr) {
         set_err(err, errlen, "adding template to session", gerr);
         return -1;
     }
@@ -424,6 +439,8 @@ static size_t put_ietype_set(struct ipfix_encoder *e, size_t len, size_t *next)
     return w.len;
 }
 
+static int setup_selector_templates(struct ipfix_encoder *e, char *err, size_t errlen);
+
 /* ---- encoder ----------------------------------------------------------------- */
 
 struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
@@ -444,7 +461,8 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     fbSessionSetDomain(e->session, cfg->domain);
     if (setup_flow_template(e, cfg->tmpl, 4, TID_IPV4, &e->v4, err, errlen) < 0 ||
         setup_flow_template(e, cfg->tmpl, 6, TID_IPV6, &e->v6, err, errlen) < 0 ||
-        setup_stats_template(e, err, errlen) < 0 || setup_ietype_template(e, err, errlen) < 0) {
+        setup_stats_template(e, err, errlen) < 0 || setup_ietype_template(e, err, errlen) < 0 ||
+        setup_selector_templates(e, err, errlen) < 0) {
         fbSessionFree(e->session);
         e->session = NULL;
         ipfix_free(e);
@@ -575,6 +593,7 @@ int ipfix_flush(struct ipfix_encoder *e)
 }
 
 static int send_app_names(struct ipfix_encoder *e);
+static int send_selector_reports(struct ipfix_encoder *e);
 
 /* The element type records that did not fit in the templates message, in
  * messages of their own (a stream transport re-sends only the templates
@@ -639,6 +658,8 @@ int ipfix_send_templates(struct ipfix_encoder *e)
                 rc = send_ietype_overflow(e, next);
             if (rc == 0)
                 rc = send_app_names(e);
+            if (rc == 0)
+                rc = send_selector_reports(e);
             e->sending_setup = false;
             return rc;
         }
@@ -681,12 +702,13 @@ int ipfix_withdraw_templates(struct ipfix_encoder *e)
 {
     if (ipfix_flush(e) < 0)
         return -1;
-    uint8_t msg[16 + 4 + 4 * 4 + 4 + 4 * 4];
+    uint8_t msg[16 + 4 + 4 * 4 + 4 + 6 * 4];
     const uint16_t data_tids[] = {e->v4.tid, e->v6.tid};
-    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid, e->ietype_tid};
+    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid, e->selector_tids[0], e->selector_tids[1],
+                                     e->ietype_tid};
     size_t len = 16;
     len += put_withdrawal_set(msg + len, 2, data_tids, 2);
-    len += put_withdrawal_set(msg + len, 3, options_tids, 3);
+    len += put_withdrawal_set(msg + len, 3, options_tids, 5);
     msg[0] = 0, msg[1] = 10;
     msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
     put_u32(msg + 4, (uint32_t)time(NULL));
@@ -1079,10 +1101,12 @@ int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s)
     struct {
         uint32_t domain;
         uint64_t start_ms, packets, ignored, dropped, flows, not_sent, messages, records, octets;
+        uint64_t sel_pkts_observed, sel_pkts_selected, sel_flows_observed, sel_flows_selected;
     } __attribute__((packed)) rec = {
         e->domain, s->start_ms, s->packets_observed, s->packets_ignored, s->packets_dropped,
         s->flows_observed, s->flows_not_sent, e->counters.messages, e->counters.records,
-        e->counters.octets,
+        e->counters.octets, s->sel_packets_observed, s->sel_packets_selected, s->sel_flows_observed,
+        s->sel_flows_selected,
     };
     return append(e, e->stats_tid, (const uint8_t *)&rec, sizeof rec, false);
 }
@@ -1169,4 +1193,135 @@ static int send_app_names(struct ipfix_encoder *e)
             return -1;
     }
     return ipfix_flush(e);
+}
+
+/* ---- selector reports (RFC 5476 §6.5.2, issue 14) ------------------------------ *
+ * One options template per selector, scope selectorId, with the parameters of
+ * its algorithm (RFC 5477). A random sampler also states the deprecated
+ * samplingInterval (34) and samplingAlgorithm (35, 2: random): nfacctd
+ * renormalizes by them (README: "Selection"), not by samplingProbability.
+ * Each template goes out with its record in a message of its own, after the
+ * templates message: nfacctd 1.7.7 reads only the first options template of
+ * an options template set ("unable to read Options Template Flowset
+ * (malformed)" for the next), and libfixbuf puts consecutive ones in one. */
+
+enum { TID_SELECTOR = 261, SELECTOR_FIELDS_MAX = 10 };
+
+struct report_field {
+    const char *name;
+    uint16_t len;
+    uint64_t u;
+    double f;
+    bool real;                  /* a float64 element: f, else u */
+};
+
+static size_t selector_fields(const struct selector_report *r, struct report_field *f)
+{
+    size_t n = 0;
+    f[n++] = (struct report_field){"selectorId", 8, r->id, 0};
+    f[n++] = (struct report_field){"selectorAlgorithm", 2, r->algorithm, 0};
+    switch (r->algorithm) {
+    case SELECTOR_ALG_COUNT:
+        f[n++] = (struct report_field){"samplingPacketInterval", 4, 1, 0};
+        f[n++] = (struct report_field){"samplingPacketSpace", 4, r->interval - 1, 0};
+        break;
+    case SELECTOR_ALG_UNIFORM:
+        f[n++] = (struct report_field){"samplingProbability", 8, 0, 1.0 / r->interval, true};
+        f[n++] = (struct report_field){"samplingInterval", 4, r->interval, 0};
+        f[n++] = (struct report_field){"samplingAlgorithm", 1, 2, 0};
+        break;
+    default:
+        f[n++] = (struct report_field){"hashIPPayloadOffset", 8, 0, 0};
+        f[n++] = (struct report_field){"hashIPPayloadSize", 8, HASH_PAYLOAD_BYTES, 0};
+        f[n++] = (struct report_field){"hashOutputRangeMin", 8, 0, 0};
+        f[n++] = (struct report_field){"hashOutputRangeMax", 8, UINT32_MAX, 0};
+        f[n++] = (struct report_field){"hashSelectedRangeMin", 8, r->hash_from, 0};
+        f[n++] = (struct report_field){"hashSelectedRangeMax", 8, r->hash_to, 0};
+        f[n++] = (struct report_field){"hashInitialiserValue", 8, r->hash_init, 0};
+        break;
+    }
+    return n;
+}
+
+static int setup_selector_templates(struct ipfix_encoder *e, char *err, size_t errlen)
+{
+    const struct selection_export *sx = selection_export_get();
+    for (int i = 0; i < sx->n; i++) {
+        struct report_field f[SELECTOR_FIELDS_MAX];
+        size_t n = selector_fields(&sx->sel[i], f);
+        fbTemplate_t *t = fbTemplateAlloc(e->model);
+        for (size_t k = 0; k < n; k++) {
+            fbInfoElementSpec_t spec = {(char *)f[k].name, f[k].len, 0};
+            GError *gerr = NULL;
+            if (!fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
+                set_err(err, errlen, "selector report options template", gerr);
+                fbTemplateFreeUnused(t);
+                return -1;
+            }
+        }
+        fbTemplateSetOptionsScope(t, 1);
+        if (add_template(e, t, (uint16_t)(TID_SELECTOR + i), &e->selector_tids[i], err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The record in libfixbuf's internal form: fields packed in order, numbers
+ * in host order (it swaps them on the way out). */
+static size_t pack_report(const struct report_field *f, size_t n, uint8_t *rec)
+{
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (f[k].real) {
+            memcpy(rec + off, &f[k].f, 8);
+        } else if (f[k].len == 1) {
+            rec[off] = (uint8_t)f[k].u;
+        } else if (f[k].len == 2) {
+            uint16_t v = (uint16_t)f[k].u;
+            memcpy(rec + off, &v, 2);
+        } else if (f[k].len == 4) {
+            uint32_t v = (uint32_t)f[k].u;
+            memcpy(rec + off, &v, 4);
+        } else {
+            memcpy(rec + off, &f[k].u, 8);
+        }
+        off += f[k].len;
+    }
+    return off;
+}
+
+/* A fresh message: libfixbuf in manual mode refuses the first template set
+ * after data once, with "end of message" (see ipfix_send_templates()). */
+static int export_template_alone(struct ipfix_encoder *e, uint16_t tid)
+{
+    if (ipfix_flush(e) < 0)
+        return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        GError *gerr = NULL;
+        if (fbSessionExportTemplate(e->session, tid, &gerr)) {
+            e->message_open = true;
+            return 0;
+        }
+        bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
+        if (!eom || attempt == 1)
+            log_error("IPFIX: cannot export template %u: %s", tid, gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        if (!eom)
+            break;
+    }
+    return -1;
+}
+
+static int send_selector_reports(struct ipfix_encoder *e)
+{
+    const struct selection_export *sx = selection_export_get();
+    for (int i = 0; i < sx->n; i++) {
+        struct report_field f[SELECTOR_FIELDS_MAX];
+        uint8_t rec[SELECTOR_FIELDS_MAX * 8];
+        size_t n = selector_fields(&sx->sel[i], f);
+        if (export_template_alone(e, e->selector_tids[i]) < 0 ||
+            append(e, e->selector_tids[i], rec, pack_report(f, n, rec), false) < 0 || ipfix_flush(e) < 0)
+            return -1;
+    }
+    return 0;
 }

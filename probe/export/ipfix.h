@@ -60,6 +60,11 @@ struct probe_stats_record {
     uint64_t flows_observed;
     uint64_t flows_not_sent;    /* dropped by the exporter */
     uint64_t start_ms;          /* when the probe started */
+    /* selection (issue 14): packets offered to and kept by --sample and
+     * --hash-select, flow records offered to and kept by --flow-filter and
+     * --flow-sample */
+    uint64_t sel_packets_observed, sel_packets_selected;
+    uint64_t sel_flows_observed, sel_flows_selected;
 };
 
 struct ipfix_encoder;

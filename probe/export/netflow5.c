@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "selector.h"
 #include "sysuptime.h"
 
 #define NF5_VERSION 5
@@ -81,7 +82,7 @@ int nf5_flush(struct nf5_encoder *e)
     put32(h + 16, e->flow_sequence);
     h[20] = 0;                          /* engine_type */
     h[21] = e->engine_id;
-    put16(h + 22, 0);                   /* not sampled */
+    put16(h + 22, selection_v5_field(selection_export_get()));     /* sampling mode and interval */
     size_t len = NF5_HEADER_LEN + (size_t)e->nrec * NF5_RECORD_LEN;
     uint32_t n = e->nrec;
     e->flow_sequence += n;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "selector.h"
 #include "sysuptime.h"
 #include "util.h"
 
@@ -26,7 +27,7 @@
 #define NF9_FIELD_LAST_SWITCHED 21
 #define NF9_FIELD_TCP_FLAGS 6
 
-enum { NF9_TID_IPV4 = 256, NF9_TID_IPV6 = 257, NF9_TID_APPS = 258 };
+enum { NF9_TID_IPV4 = 256, NF9_TID_IPV6 = 257, NF9_TID_APPS = 258, NF9_TID_SAMPLER = 259 };
 
 struct nf9_field {
     const struct template_field *tf;
@@ -257,26 +258,87 @@ static void append_template_record(struct nf9_encoder *e, const struct nf9_templ
     e->count++;
 }
 
-/* RFC 3954 §6.1: an options template set of its own. */
-static void append_apps_template(struct nf9_encoder *e)
+/* One options record (scope System: the source id, then reclen - 4 bytes
+ * the caller writes at the pointer returned) in a data set of its own, in
+ * the open message or a new one. NULL when sending the full one failed. */
+static uint8_t *begin_option_record(struct nf9_encoder *e, uint16_t tid, size_t reclen)
+{
+    if (e->len && e->len + NF9_SET_HEADER_LEN + reclen + 3 > e->mtu && emit(e, false) < 0)
+        return NULL;
+    if (!e->len)
+        begin_message(e);
+    close_set(e);
+    e->set_start = e->len;
+    e->set_tid = tid;
+    put16(e->buf + e->len, tid);
+    uint8_t *p = e->buf + e->len + NF9_SET_HEADER_LEN;
+    put32(p, e->source_id);
+    e->len += NF9_SET_HEADER_LEN + reclen;
+    e->count++;
+    return p + 4;
+}
+
+/* ---- sampler options (issue 14) ---------------------------------------------
+ * Cisco's form, which nfacctd renormalizes by: an options template (scope
+ * System) with FLOW_SAMPLER_ID 48, FLOW_SAMPLER_MODE 49 (1 deterministic,
+ * 2 random) and FLOW_SAMPLER_RANDOM_INTERVAL 50; each flow record carries
+ * FLOW_SAMPLER_ID. v9 has no form for hash selection. */
+#define NF9_SAMPLER_TEMPLATE_SET_LEN (4 + 6 + 4 * 4 + 2)
+#define NF9_SAMPLER_RECORD_LEN (4 + 2 + 1 + 4)
+
+static void append_options_template(struct nf9_encoder *e, uint16_t tid, const uint16_t fields[3][2]);
+
+static void append_sampler_template(struct nf9_encoder *e)
+{
+    static const uint16_t fields[3][2] = {{48, 2}, {49, 1}, {50, 4}};
+    if (selection_sampler(selection_export_get()))
+        append_options_template(e, NF9_TID_SAMPLER, fields);
+}
+
+static int send_sampler_options(struct nf9_encoder *e)
+{
+    const struct selector_report *r = selection_sampler(selection_export_get());
+    if (!r)
+        return 0;
+    uint8_t *p = begin_option_record(e, NF9_TID_SAMPLER, NF9_SAMPLER_RECORD_LEN);
+    if (!p)
+        return -1;
+    put16(p, r->id);
+    p[2] = r->algorithm == SELECTOR_ALG_COUNT ? 1 : 2;
+    put32(p + 3, r->interval);
+    close_set(e);
+    e->sending_setup = true;
+    int rc = nf9_flush(e);
+    e->sending_setup = false;
+    return rc;
+}
+
+/* RFC 3954 §6.1: an options template set of its own, scope System, three
+ * fields (id, length). */
+static void append_options_template(struct nf9_encoder *e, uint16_t tid, const uint16_t fields[3][2])
 {
     close_set(e);
     e->set_start = e->len;
     uint8_t *p = e->buf + e->len;
     put16(p, NF9_OPTIONS_TEMPLATE_SET_ID);
-    put16(p + 4, NF9_TID_APPS);
+    put16(p + 4, tid);
     put16(p + 6, 4);                    /* scope: one field */
     put16(p + 8, 3 * 4);                /* options: three fields */
     put16(p + 10, NF9_SCOPE_SYSTEM);
     put16(p + 12, 4);
-    put16(p + 14, NF9_FIELD_APP_ID);
-    put16(p + 16, e->apps->idlen);
-    put16(p + 18, NF9_FIELD_APP_NAME);
-    put16(p + 20, NF9_APP_NAME_LEN);
-    put16(p + 22, NF9_FIELD_APP_DESC);
-    put16(p + 24, NF9_APP_DESC_LEN);
+    for (int i = 0; i < 3; i++) {
+        put16(p + 14 + 4 * i, fields[i][0]);
+        put16(p + 16 + 4 * i, fields[i][1]);
+    }
     e->len += 26;
     e->count++;
+}
+
+static void append_apps_template(struct nf9_encoder *e)
+{
+    const uint16_t fields[3][2] = {{NF9_FIELD_APP_ID, e->apps->idlen}, {NF9_FIELD_APP_NAME, NF9_APP_NAME_LEN},
+                                   {NF9_FIELD_APP_DESC, NF9_APP_DESC_LEN}};
+    append_options_template(e, NF9_TID_APPS, fields);
 }
 
 static size_t app_record_len(const struct nf9_encoder *e)
@@ -309,24 +371,14 @@ static int send_app_names(struct nf9_encoder *e)
  * of a set (REFERENCE.md). */
 static int send_app_records(struct nf9_encoder *e)
 {
-    size_t need = NF9_SET_HEADER_LEN + app_record_len(e) + 3;
     for (size_t i = 0; i < e->apps->n; i++) {
         const struct ipfix_app_name *a = &e->apps->apps[i];
-        if (e->len && e->len + need > e->mtu && emit(e, false) < 0)
+        uint8_t *p = begin_option_record(e, NF9_TID_APPS, app_record_len(e));
+        if (!p)
             return -1;
-        if (!e->len)
-            begin_message(e);
-        close_set(e);
-        e->set_start = e->len;
-        e->set_tid = NF9_TID_APPS;
-        put16(e->buf + e->len, NF9_TID_APPS);
-        uint8_t *p = e->buf + e->len + NF9_SET_HEADER_LEN;
-        put32(p, e->source_id);
-        memcpy(p + 4, a->id, e->apps->idlen);
-        put_fixed_string(p + 4 + e->apps->idlen, a->name, NF9_APP_NAME_LEN);
-        put_fixed_string(p + 4 + e->apps->idlen + NF9_APP_NAME_LEN, a->description, NF9_APP_DESC_LEN);
-        e->len += NF9_SET_HEADER_LEN + app_record_len(e);
-        e->count++;
+        memcpy(p, a->id, e->apps->idlen);
+        put_fixed_string(p + e->apps->idlen, a->name, NF9_APP_NAME_LEN);
+        put_fixed_string(p + e->apps->idlen + NF9_APP_NAME_LEN, a->description, NF9_APP_DESC_LEN);
     }
     /* A data set may not follow in the same set: the next record opens one. */
     close_set(e);
@@ -360,7 +412,8 @@ static size_t template_record_len(const struct nf9_template *nt)
 static int send_templates_now(struct nf9_encoder *e)
 {
     size_t need = NF9_HEADER_LEN + NF9_SET_HEADER_LEN + template_record_len(&e->v4) +
-                  template_record_len(&e->v6) + (e->apps ? NF9_APPS_TEMPLATE_SET_LEN : 0);
+                  template_record_len(&e->v6) + (e->apps ? NF9_APPS_TEMPLATE_SET_LEN : 0) +
+                  NF9_SAMPLER_TEMPLATE_SET_LEN;
     if (need > e->mtu) {
         log_error("NetFlow v9: the templates (%zu bytes) do not fit in --mtu %zu", need, e->mtu);
         return -1;
@@ -373,6 +426,7 @@ static int send_templates_now(struct nf9_encoder *e)
     append_template_record(e, &e->v6);
     if (e->apps)
         append_apps_template(e);
+    append_sampler_template(e);
     e->since_templates = 0;
     return emit(e, true);
 }
@@ -384,7 +438,7 @@ int nf9_send_templates(struct nf9_encoder *e)
     /* The flush may have sent them already (--template-refresh-packets). */
     if (!e->templates_last && send_templates_now(e) < 0)
         return -1;
-    return send_app_names(e);
+    return send_app_names(e) < 0 ? -1 : send_sampler_options(e);
 }
 
 int nf9_begin_session(struct nf9_encoder *e)

@@ -96,6 +96,7 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
     list_init(&c->lru);
     list_init(&c->start);
     list_init(&c->closing);
+    list_init(&c->fresh);
     return 0;
 }
 
@@ -141,8 +142,8 @@ struct flow *cache_insert(struct flow_cache *c, const struct flow_key *key, uint
     uint32_t *b = &c->buckets[hash & c->bucket_mask];
     f->hash_next = *b;
     *b = i;
-    f->state = FLOW_IN_USE;
-    list_append(c, &c->lru, lru_link, i);
+    f->state = c->use_fresh ? FLOW_IN_USE | FLOW_FRESH : FLOW_IN_USE;
+    list_append(c, c->use_fresh ? &c->fresh : &c->lru, lru_link, i);
     list_append(c, &c->start, start_link, i);
     c->used++;
     return f;
@@ -160,7 +161,7 @@ void cache_remove(struct flow_cache *c, struct flow *f)
 {
     uint32_t i = cache_index(c, f);
     unindex(c, f, i);
-    list_unlink(c, &c->lru, lru_link, i);
+    list_unlink(c, (f->state & FLOW_FRESH) ? &c->fresh : &c->lru, lru_link, i);
     if (!(f->state & FLOW_UNSCHEDULED))
         list_unlink(c, (f->state & FLOW_CLOSING) ? &c->closing : &c->start, start_link, i);
     f->state = 0;
@@ -172,6 +173,12 @@ void cache_remove(struct flow_cache *c, struct flow *f)
 void cache_touch(struct flow_cache *c, struct flow *f)
 {
     uint32_t i = cache_index(c, f);
+    if (f->state & FLOW_FRESH) {
+        list_unlink(c, &c->fresh, lru_link, i);
+        f->state &= (uint8_t)~FLOW_FRESH;
+        list_append(c, &c->lru, lru_link, i);
+        return;
+    }
     if (c->lru.tail == i)
         return;
     list_unlink(c, &c->lru, lru_link, i);

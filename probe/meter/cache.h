@@ -36,6 +36,7 @@ enum {
     FLOW_IN_USE = 1u << 3,
     FLOW_RST = 1u << 4,
     FLOW_UNSCHEDULED = 1u << 5, /* on neither start nor close list: see cache_restart() */
+    FLOW_FRESH = 1u << 6,       /* one packet so far: on the fresh list, not the lru list */
 };
 
 /* One metered flow. "Forward" is the initiator's direction (sender of the
@@ -74,6 +75,11 @@ struct flow_cache {
     uint32_t never_used;        /* pool entries below this were handed out once */
     struct list_head lru, start, closing;
     uint32_t removal_hinted[2]; /* see cache_prefetch_removal() */
+    /* Dynamic timeouts: flows that have seen one packet wait on a list of
+     * their own (in the order they came, which is their last-seen order),
+     * so they can age faster and be evicted first. */
+    bool use_fresh;
+    struct list_head fresh;
 };
 
 /* Allocate a cache for at most capacity flows. Returns 0, or -1 (errno). */
@@ -93,7 +99,7 @@ void cache_remove(struct flow_cache *c, struct flow *f);
 bool cache_full(const struct flow_cache *c);
 
 /* Keep the time lists in order: call when a flow sees a packet / starts
- * closing. */
+ * closing. A fresh flow's second packet moves it to the lru list. */
 void cache_touch(struct flow_cache *c, struct flow *f);
 void cache_mark_closing(struct flow_cache *c, struct flow *f);
 /* A record of the flow was exported at its active timeout: the flow leaves
@@ -112,6 +118,7 @@ static inline struct flow *cache_list_first(struct flow_cache *c, const struct l
 static inline struct flow *cache_lru_oldest(struct flow_cache *c) { return cache_list_first(c, &c->lru); }
 static inline struct flow *cache_start_oldest(struct flow_cache *c) { return cache_list_first(c, &c->start); }
 static inline struct flow *cache_closing_oldest(struct flow_cache *c) { return cache_list_first(c, &c->closing); }
+static inline struct flow *cache_fresh_oldest(struct flow_cache *c) { return cache_list_first(c, &c->fresh); }
 
 /* The hash index slot of a hash (batches prefetch it). */
 static inline const uint32_t *cache_bucket(const struct flow_cache *c, uint32_t hash)

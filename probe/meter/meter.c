@@ -16,17 +16,48 @@ struct block_header {
 };
 _Static_assert(sizeof(struct block_header) <= BLOCK_HEADER, "the block header fits its space");
 
+/* ---- dynamic timeouts --------------------------------------------------------
+ * Past the high-water mark (3/4 of the cache) the idle timeout halves with
+ * every further 1/20 of the cache filled, down to a floor of 1 s (or the
+ * configured timeout, if shorter); it doubles back step by step as the cache
+ * empties. A flood of short flows then ages out before the cache is full and
+ * its least recently seen flow, often a long-lived one, has to go. */
+enum { HIGH_WATER_PERCENT = 75, STEP_PERCENT = 5 };
+#define DYNAMIC_FLOOR_US 1000000ull
+
+static uint64_t dynamic_floor_us(const struct meter_config *cfg)
+{
+    return cfg->idle_us < DYNAMIC_FLOOR_US ? cfg->idle_us : DYNAMIC_FLOOR_US;
+}
+
+/* O(1), on every clock step: the level follows the fill. */
+static void adjust_idle_timeout(struct meter *m)
+{
+    if (!m->cfg.dynamic_timeouts)
+        return;
+    uint64_t fill = (uint64_t)m->cache.used * 100, cap = m->cache.capacity;
+    uint64_t idle = m->cfg.idle_us, floor = dynamic_floor_us(&m->cfg);
+    if (fill >= cap * HIGH_WATER_PERCENT) {
+        uint64_t steps = 1 + (fill - cap * HIGH_WATER_PERCENT) / (cap * STEP_PERCENT);
+        for (uint64_t i = 0; i < steps && idle > floor; i++)
+            idle = idle / 2 > floor ? idle / 2 : floor;
+    }
+    m->idle_us = idle;
+}
+
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
-    m->touch_slack_us = cfg->idle_us / 64;
+    m->idle_us = cfg->idle_us;
+    m->touch_slack_us = (cfg->dynamic_timeouts ? dynamic_floor_us(cfg) : cfg->idle_us) / 64;
     m->id_stride = 1;
     m->sink = sink;
     m->sink_ctx = ctx;
     m->alarm_us = UINT64_MAX;
     if (cache_init(&m->cache, cfg->max_flows) < 0)
         return -1;
+    m->cache.use_fresh = cfg->dynamic_timeouts;
     if (frag_init(&m->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
         cache_free(&m->cache);
         return -1;
@@ -254,10 +285,28 @@ static uint64_t flow_last_us(const struct flow *f)
  * slack, so an idle flow can wait behind a busier one; checked where it
  * matters (its next packet, the end), a record ends the same whenever the
  * scan ran, and so for any number of workers. */
-static bool flow_is_idle(const struct meter *m, const struct flow *f)
+static bool idle_for(const struct meter *m, const struct flow *f, uint64_t timeout_us)
 {
     uint64_t last = flow_last_us(f);
-    return last <= m->now_us && m->now_us - last >= m->cfg.idle_us;
+    return last <= m->now_us && m->now_us - last >= timeout_us;
+}
+
+/* Dynamic timeouts shorten only the one-packet flows' idle timeout: the
+ * established ones keep theirs, or any whose packets are further apart than
+ * the floor would be cut up. */
+static bool flow_is_idle(const struct meter *m, const struct flow *f)
+{
+    return idle_for(m, f, (f->state & FLOW_FRESH) ? m->idle_us : m->cfg.idle_us);
+}
+
+/* Idle by the timeout of now: END_IDLE, or END_LACK_OF_RESOURCES when only
+ * the shortened timeout (dynamic timeouts) ends it. */
+static enum end_reason idle_reason(struct meter *m, const struct flow *f)
+{
+    if (!(f->state & FLOW_FRESH) || idle_for(m, f, m->cfg.idle_us))
+        return END_IDLE;
+    m->stats.dynamic_expired++;
+    return END_LACK_OF_RESOURCES;
 }
 
 void meter_set_alarm(struct meter *m, uint64_t at_us, clock_alarm_fn fn, void *ctx)
@@ -289,17 +338,20 @@ void meter_advance(struct meter *m, uint64_t now_us)
     }
     uint64_t now = m->now_us;
     struct flow *f;
+    adjust_idle_timeout(m);
     while ((f = cache_closing_oldest(&m->cache)) && now - f->list_us >= m->cfg.tcp_close_us &&
            f->list_us <= now)
         expire_flow(m, f, END_OF_FLOW);
     while ((f = cache_lru_oldest(&m->cache)) && flow_is_idle(m, f))
-        expire_flow(m, f, END_IDLE);
+        expire_flow(m, f, idle_reason(m, f));
+    while ((f = cache_fresh_oldest(&m->cache)) && flow_is_idle(m, f))
+        expire_flow(m, f, idle_reason(m, f));
     /* an idle flow waiting behind a busier one on the lru list ends idle,
      * as it would had the idle scan reached it */
     while ((f = cache_start_oldest(&m->cache)) && f->list_us <= now &&
            now - f->list_us >= m->cfg.active_us) {
         if (flow_is_idle(m, f))
-            expire_flow(m, f, END_IDLE);
+            expire_flow(m, f, idle_reason(m, f));
         else
             restart_flow(m, f);
     }
@@ -327,7 +379,7 @@ static enum end_reason flush_reason(const struct meter *m, const struct flow *f)
 {
     if (f->state & FLOW_CLOSING)
         return END_OF_FLOW;
-    return flow_is_idle(m, f) ? END_IDLE : END_FORCED;
+    return idle_for(m, f, m->cfg.idle_us) ? END_IDLE : END_FORCED;
 }
 
 void meter_flush(struct meter *m)
@@ -337,13 +389,23 @@ void meter_flush(struct meter *m)
         prefetch_flush_ahead(m, f);
         expire_flow(m, f, flush_reason(m, f));
     }
+    while ((f = cache_fresh_oldest(&m->cache)))
+        expire_flow(m, f, flush_reason(m, f));
+}
+
+/* The flow a full cache gives up: a one-packet flow before an established
+ * one (dynamic timeouts), else the least recently seen. */
+static struct flow *eviction_victim(struct meter *m)
+{
+    struct flow *f = cache_fresh_oldest(&m->cache);
+    return f ? f : cache_lru_oldest(&m->cache);
 }
 
 static struct flow *new_flow(struct meter *m, const struct flow_key *key, uint32_t hash,
                              int src_end, const struct packet_view *pv)
 {
     if (cache_full(&m->cache))
-        expire_flow(m, cache_lru_oldest(&m->cache), END_LACK_OF_RESOURCES);
+        expire_flow(m, eviction_victim(m), END_LACK_OF_RESOURCES);
     struct flow *f = cache_insert(&m->cache, key, hash);
     f->key_dir = (uint8_t)src_end;
     f->list_us = m->now_us;     /* the clock, not the packet: keeps the start list in order */
@@ -403,8 +465,12 @@ static bool touch_due(const struct meter *m, const struct flow *f, uint64_t ts)
 
 static void touch(struct meter *m, struct flow *f, uint64_t ts)
 {
-    if (!touch_due(m, f, ts))
+    if (f->state & FLOW_FRESH) {
+        if (f->c.packets[DIR_FWD] + f->c.packets[DIR_REV] < 2)
+            return;     /* its first packet: it stays fresh */
+    } else if (!touch_due(m, f, ts)) {
         return;
+    }
     f->touch_us = ts;
     cache_touch(&m->cache, f);
 }
@@ -425,7 +491,7 @@ static void resolve_fragment(struct meter *m, struct packet_view *pv)
 static struct flow *end_if_over(struct meter *m, struct flow *f, const struct packet_view *pv)
 {
     if (flow_is_idle(m, f)) {
-        expire_flow(m, f, END_IDLE);
+        expire_flow(m, f, idle_reason(m, f));
         return NULL;
     }
     if ((f->state & FLOW_CLOSING) && pv->proto == 6 &&

@@ -20,6 +20,7 @@ struct meter_config {
     uint64_t active_us;
     uint64_t tcp_close_us;
     uint32_t max_flows;
+    bool dynamic_timeouts;      /* shorten the idle timeout as the cache fills */
 };
 
 struct meter_stats {
@@ -33,6 +34,7 @@ struct meter_stats {
     uint64_t active_flows_peak;
     uint64_t ext_unavailable;       /* flows metered without extensions: no memory */
     uint64_t ext_exports;           /* records exported because an extension asked */
+    uint64_t dynamic_expired;       /* records ended by a shortened idle timeout (reason 5) */
 };
 
 typedef void (*record_sink_fn)(void *ctx, const struct flow_record *r);
@@ -49,6 +51,7 @@ struct meter {
     uint64_t next_id;               /* last flow id given to a record */
     uint64_t id_stride;             /* see meter_number_flows() */
     uint64_t touch_slack_us;        /* see touch() */
+    uint64_t idle_us;               /* the idle timeout now (see adjust_idle_timeout()) */
     record_sink_fn sink;
     void *sink_ctx;
     uint64_t alarm_us;              /* UINT64_MAX: none */

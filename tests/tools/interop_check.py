@@ -69,7 +69,8 @@ NAMES = {"256": NAMES_COMMON | {"ICMP Type"},
          "257": NAMES_COMMON | {"IPv6 ICMP Type", "IPv6 ICMP Code"},
          "258": {"Observation Domain Id", "System Init Time", "Permanent Packets", "Ignored Packets",
                  "Dropped Total Packets", "Flows", "Not Sent Flows", "PacketsExp", "FlowsExp",
-                 "OctetsExp"}}
+                 "OctetsExp", "Selector Id Total Pkts Observed", "Selector Id Total Pkts Selected",
+                 "Selectorid_Total_Flows_Observed", "Selectorid_Total_Flows_Selected"}}
 # Layer-7 elements (dissection on, templates/dpi.tmpl): always there, and the
 # strings tshark leaves out when they are empty.
 DPI_ALWAYS = {"Classification Engine ID", "Selector ID", "Layer 7 protocol (numeric)",
