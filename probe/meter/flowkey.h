@@ -17,6 +17,16 @@ struct __attribute__((aligned(8))) flow_key {
     uint16_t vlan;
     uint8_t proto;
     uint8_t ip_version;
+    /* The tunnel the packet came through (all zero outside tunnels): the
+     * outermost endpoints (lower first), the innermost tunnel's type and the
+     * id both directions share. Which endpoint sent a packet is not part of
+     * it: a mirror session (ERSPAN, TZSP) carries both directions of the
+     * inner flow from the same sender. */
+    uint8_t tun_addr[2][16];
+    uint32_t tun_id;
+    uint8_t tun_type;
+    uint8_t tun_ip_version;
+    uint8_t tun_pad[2];
 };
 
 /* Build the canonical key of a packet. Returns which end of the key the
@@ -28,10 +38,13 @@ uint32_t flowkey_hash(const struct flow_key *key);
 /* Inline: the flow cache compares keys on every packet. */
 static inline bool flowkey_equal(const struct flow_key *a, const struct flow_key *b)
 {
-    uint64_t x[5], y[5];
+    uint64_t x[10], y[10];
     memcpy(x, a, sizeof x);
     memcpy(y, b, sizeof y);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+    uint64_t d = 0;
+    for (int i = 0; i < 10; i++)
+        d |= x[i] ^ y[i];
+    return d == 0;
 }
 
 #endif
