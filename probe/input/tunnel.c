@@ -309,6 +309,8 @@ static int parse_geneve(const uint8_t *p, uint32_t n, struct hop *h)
 static int parse_teredo(const uint8_t *p, uint32_t n, struct hop *h)
 {
     uint32_t at = 0;
+    if (n < 2)
+        return TUNNEL_STOP_TRUNCATED;
     if (n >= 2 && rd16(p) == 0x0001) {
         if (n < 4)
             return TUNNEL_STOP_TRUNCATED;
@@ -322,7 +324,7 @@ static int parse_teredo(const uint8_t *p, uint32_t n, struct hop *h)
         at += 8;
     }
     if (n < at + 1)
-        return at ? TUNNEL_STOP_TRUNCATED : NOT_TUNNEL;
+        return TUNNEL_STOP_TRUNCATED;
     if ((p[at] >> 4) != 6)
         return at ? TUNNEL_STOP_MALFORMED : NOT_TUNNEL;
     set_hop(h, TUNNEL_TEREDO, PAY_IPV6, at);
@@ -384,8 +386,10 @@ static int parse_capwap(const uint8_t *p, uint32_t n, struct hop *h)
         return TUNNEL_STOP_MALFORMED;
     if (n < hdr)
         return TUNNEL_STOP_TRUNCATED;
-    if (keepalive || n == hdr)
+    if (keepalive)
         return NOT_TUNNEL;
+    if (n == hdr)
+        return TUNNEL_STOP_TRUNCATED;       /* data without its frame */
     if (fragment)
         return TUNNEL_STOP_UNSUPPORTED;
     if (native && wbid != 1)
