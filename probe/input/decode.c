@@ -6,6 +6,7 @@
 #include "decode.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <pcap/dlt.h>
 
@@ -81,17 +82,7 @@ int decode_link_supported(int dlt)
     }
 }
 
-int skip(struct cursor *c, uint32_t n)
-{
-    if (c->len < n)
-        return -1;
-    c->p += n;
-    c->len -= n;
-    c->off += n;
-    return 0;
-}
-
-enum net_kind kind_of_ethertype(uint16_t type)
+static enum net_kind kind_of_ethertype(uint16_t type)
 {
     switch (type) {
     case ETH_IPV4: return NET_IPV4;
@@ -466,7 +457,10 @@ enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,
                                  uint32_t wirelen, uint64_t ts_us,
                                  struct packet_view *pv)
 {
-    memset(pv, 0, sizeof *pv);
+    /* the tunnel view is only read once tun.depth, tun.stop or
+     * tun.outer_first_fragment say there is something */
+    memset(pv, 0, offsetof(struct packet_view, tun));
+    pv->tun.depth = pv->tun.stop = pv->tun.outer_first_fragment = 0;
     pv->ts_us = ts_us;
     pv->caplen = caplen;
     pv->wirelen = wirelen < caplen ? caplen : wirelen;
@@ -477,7 +471,7 @@ enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,
     if (st != DECODE_OK)
         return st;
     st = decode_network(pv, &c, kind, pv->wirelen - c.off);
-    if (st == DECODE_OK && decode_tunnels)
+    if (st == DECODE_OK && decode_tunnels && tunnel_candidate(pv))
         tunnel_decapsulate(pv, pkt);
     return st;
 }

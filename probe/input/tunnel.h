@@ -54,6 +54,13 @@ enum tunnel_stop {
 const char *tunnel_type_name(unsigned type);
 const char *tunnel_stop_name(unsigned stop);
 
+/* Whether pv may carry a tunnel: IP-in-IP, GRE, or UDP (tunnel_decapsulate()
+ * looks at the ports). Inline: asked of every packet. */
+static inline int tunnel_candidate(const struct packet_view *pv)
+{
+    return pv->proto == 17 || pv->proto == 47 || pv->proto == 4 || pv->proto == 41;
+}
+
 /* Replace the decoded IP packet in *pv by the one inside its tunnels, if
  * any (frame: the first byte of the captured frame). */
 void tunnel_decapsulate(struct packet_view *pv, const uint8_t *frame);

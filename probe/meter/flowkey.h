@@ -35,16 +35,18 @@ int flowkey_from_packet(const struct packet_view *pv, struct flow_key *key);
 
 uint32_t flowkey_hash(const struct flow_key *key);
 
-/* Inline: the flow cache compares keys on every packet. */
+/* Inline: the flow cache compares keys on every packet. The tunnel's half
+ * is compared only once the inner half matched. */
 static inline bool flowkey_equal(const struct flow_key *a, const struct flow_key *b)
 {
-    uint64_t x[10], y[10];
+    uint64_t x[5], y[5];
     memcpy(x, a, sizeof x);
     memcpy(y, b, sizeof y);
-    uint64_t d = 0;
-    for (int i = 0; i < 10; i++)
-        d |= x[i] ^ y[i];
-    return d == 0;
+    if (((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) != 0)
+        return false;
+    memcpy(x, (const uint8_t *)a + sizeof x, sizeof x);
+    memcpy(y, (const uint8_t *)b + sizeof y, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
 #endif
