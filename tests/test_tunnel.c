@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flowkey.h"
+#include "meter.h"
 #include "pktbuild.h"
 #include "tunnel.h"
 #include "unit.h"
@@ -585,6 +586,71 @@ START_TEST(erspan_mirror_carries_both_directions_of_one_flow)
 }
 END_TEST
 
+/* ---- outer fragments ----------------------------------------------------------- */
+
+static struct flow_record last_record;
+static int records;
+
+static void keep_record(void *ctx, const struct flow_record *r)
+{
+    (void)ctx;
+    last_record = *r;
+    records++;
+}
+
+/* A GTP-U packet whose outer IPv4 datagram is cut in two fragments: the
+ * first is decapsulated and counts the inner packet whole; the second adds
+ * nothing to any flow and is counted apart. */
+START_TEST(later_outer_fragments_of_a_decapsulated_packet_add_nothing)
+{
+    enum { FIRST = 14 + 20 + 96 };     /* frame bytes of the first fragment */
+    static uint8_t whole[2048], first[2048], later[2048];
+    struct pb b;
+    pb_init(&b, whole, sizeof whole);
+    pb_eth(&b, ETY_IP4);
+    pb_ipv4(&b, &(struct pb_ip4){.src = OUT_A, .dst = OUT_B, .proto = 17, .id = 7});
+    pb_udp(&b, 2152, 2152);
+    pb_u8(&b, 0x30), pb_u8(&b, 0xFF);
+    fix_length(&b, b.len, b.len + 6);
+    pb_u16(&b, 0), pb_u32(&b, 0x99);
+    pb_ipv4(&b, &(struct pb_ip4){.src = IN_C, .dst = IN_D, .proto = 6});
+    pb_tcp(&b, 1234, 80, TCPF_ACK);
+    pb_payload(&b, 400);
+    uint32_t len = pb_finish(&b);
+    uint32_t inner_len = len - (14 + 20 + 8 + 8);
+
+    memcpy(first, whole, FIRST);
+    pb_put16(first + 14 + 2, FIRST - 14);          /* outer total length of the fragment */
+    pb_put16(first + 14 + 6, 0x2000);              /* more fragments, offset 0 */
+    pb_init(&b, later, sizeof later);
+    pb_eth(&b, ETY_IP4);
+    pb_ipv4(&b, &(struct pb_ip4){.src = OUT_A, .dst = OUT_B, .proto = 17, .id = 7,
+                                 .frag_offset = (FIRST - 34) / 8});
+    pb_bytes(&b, whole + FIRST, len - FIRST);
+    uint32_t later_len = pb_finish(&b);
+
+    struct meter_config cfg = {30 * 1000000ull, 300 * 1000000ull, 2 * 1000000ull, 64};
+    struct meter mt;
+    ck_assert_int_eq(meter_init(&mt, &cfg, keep_record, NULL), 0);
+    records = 0;
+    struct packet_view pv;
+    uint64_t t = 1700000000000000ull;
+    meter_packet(&mt, decode_packet(DLT_EN10MB_, first, FIRST, FIRST, t, &pv), &pv);
+    ck_assert_uint_eq(pv.tun.depth, 1);
+    ck_assert_uint_eq(pv.ip_len, inner_len);
+    meter_packet(&mt, decode_packet(DLT_EN10MB_, later, later_len, later_len, t + 1, &pv), &pv);
+    meter_flush(&mt);
+    ck_assert_int_eq(records, 1);
+    ck_assert_uint_eq(last_record.packets[0], 1);
+    ck_assert_uint_eq(last_record.ip_octets[0], inner_len);
+    ck_assert_uint_eq(last_record.sport, 1234);
+    ck_assert_uint_eq(mt.stats.tunnel_tails, 1);
+    ck_assert_uint_eq(mt.stats.decoded, 1);
+    ck_assert_uint_eq(mt.stats.decapsulated, 1);
+    meter_free(&mt);
+}
+END_TEST
+
 /* ---- 802.11 link types ------------------------------------------------------- */
 
 /* Radiotap: TSFT (8 bytes, aligned) and flags; FCS flag as asked. */
@@ -694,6 +760,7 @@ Suite *tunnel_suite(void)
     tcase_add_test(tc, no_decode_tunnels_meters_the_outer_packet);
     tcase_add_test(tc, nesting_stops_at_the_limit);
     tcase_add_test(tc, malformed_headers_meter_the_outer_packet_by_reason);
+    tcase_add_test(tc, later_outer_fragments_of_a_decapsulated_packet_add_nothing);
     suite_add_tcase(s, tc);
     tc = tcase_create("key");
     tcase_add_test(tc, same_inner_flow_in_two_vnis_is_two_flows);
