@@ -57,11 +57,12 @@ enum decode_status walk_wlan(struct cursor *c, unsigned how, struct packet_view 
     if (how & WLAN_WITH_FCS) {
         if (c->len < FCS_LEN)
             return DECODE_TRUNCATED_L2;
-        /* the check sequence is the last 4 bytes on the wire: drop them
-         * from the capture only when they were captured */
+        /* the check sequence is the last 4 bytes on the wire: whatever of
+         * it was captured is not payload */
         uint32_t wire_left = pv->wirelen > c->off ? pv->wirelen - c->off : 0;
-        if (c->len >= wire_left)
-            c->len = wire_left >= FCS_LEN ? wire_left - FCS_LEN : 0;
+        uint32_t frame_left = wire_left >= FCS_LEN ? wire_left - FCS_LEN : 0;
+        if (c->len > frame_left)
+            c->len = frame_left;
     }
     if (c->len < 2)
         return DECODE_TRUNCATED_L2;
