@@ -18,6 +18,7 @@
 #include "plugin.h"
 #include "privdrop.h"
 #include "progress.h"
+#include "tunnel_fields.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -466,6 +467,22 @@ static int start_dpi(struct probe *p)
     return 0;
 }
 
+/* Tunnel decapsulation (on unless --no-decode-tunnels): the decoder is told
+ * before the first packet; the tunnel's elements come before DPI's (whose
+ * per-flow values end the templates). */
+static int start_tunnels(const struct options *o)
+{
+    decode_set_tunnels(o->decode_tunnels);
+    if (!o->decode_tunnels)
+        return 0;
+    char err[512];
+    if (tunnel_fields_register(err, sizeof err) < 0) {
+        log_error("tunnels: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_plugins(const struct options *o)
 {
     unsigned flags = o->early_expire ? NFP_RUN_EARLY_EXPIRE : 0;
@@ -557,7 +574,7 @@ int main(int argc, char **argv)
     if (lookup_user(&p) < 0)
         return EXIT_USAGE;
 
-    if (start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
+    if (start_tunnels(&p.opt) < 0 || start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
         return EXIT_RUN_FAILED;
     }

@@ -23,6 +23,7 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
+    OPT_NO_DECODE_TUNNELS = 1300,
     OPT_SAMPLE = 1400, OPT_SAMPLE_MODE, OPT_SAMPLE_SEED, OPT_HASH_SELECT, OPT_FLOW_FILTER,
     OPT_FLOW_SAMPLE, OPT_DYNAMIC_TIMEOUTS,
 };
@@ -70,6 +71,7 @@ static const struct option long_opts[] = {
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"export-version", required_argument, NULL, 'V'},
     {"user", required_argument, NULL, 'u'},
+    {"no-decode-tunnels", no_argument, NULL, OPT_NO_DECODE_TUNNELS},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"sample", required_argument, NULL, OPT_SAMPLE},
     {"sample-mode", required_argument, NULL, OPT_SAMPLE_MODE},
@@ -124,6 +126,8 @@ static void usage(FILE *out)
 "      --workers N           metering threads, each with its own flows (default 1;\n"
 "                            live, one capture socket each in a kernel fanout group)\n"
 "      --cpus LIST           pin the workers to these CPUs, e.g. 2,3 or 2-5\n"
+"      --no-decode-tunnels   meter tunnels (GTP-U, GRE, VXLAN, ...) as their outer\n"
+"                            packets, not the packets inside (see README)\n"
 "      --no-dissect          no layer-7 dissection\n"
 "      --max-tcp-dissections N, --max-udp-dissections N   DPI packet budget (10, 16)\n"
 "      --dpi-hot-flows N     nDPI flow states kept unpacked (default 256): fewer saves\n"
@@ -170,6 +174,7 @@ static void set_defaults(struct options *o)
     o->queue_bytes = 16ull << 20;
     o->drain_us = 10ull * 1000000;
     o->dissect = true;
+    o->decode_tunnels = true;
     o->max_tcp_dissections = 10;
     o->max_udp_dissections = 16;
     o->export_version = 10;
@@ -448,6 +453,7 @@ static int parse_one(int c, const char *arg, struct options *o)
     case OPT_EXPORT_RATE: return parse_number("--export-rate", arg, 1, 100000000, &o->export_rate);
     case OPT_QUEUE: return parse_number("--queue-size", arg, 65536, 1ull << 34, &o->queue_bytes);
     case OPT_NO_DISSECT: o->dissect = false; return 0;
+    case OPT_NO_DECODE_TUNNELS: o->decode_tunnels = false; return 0;
     case OPT_APP_ID_PEN: o->app_id_pen = true; return 0;
     case OPT_MAX_TCP:
         if (parse_number("--max-tcp-dissections", arg, 1, 1000, &n) < 0) return -1;

@@ -31,6 +31,7 @@ struct options {
     uint64_t queue_bytes;
     uint64_t drain_us;          /* at exit, how long to wait for a TCP collector */
     bool dissect;
+    bool decode_tunnels;        /* meter the packets inside tunnels (--no-decode-tunnels) */
     uint32_t max_tcp_dissections, max_udp_dissections;
     uint32_t dpi_hot_flows;     /* --dpi-hot-flows: nDPI flow structs kept expanded, 0: default */
     bool app_id_pen;            /* --app-id-pen: RFC 6759 PANA-L7-PEN form */

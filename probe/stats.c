@@ -31,6 +31,10 @@ static void add_meter(struct meter_stats *t, const struct meter_stats *s)
     t->active_flows_peak += s->active_flows_peak;   /* each worker's peak: a bound */
     t->ext_unavailable += s->ext_unavailable;
     t->ext_exports += s->ext_exports;
+    t->decapsulated += s->decapsulated;
+    for (int i = 0; i < TUNNEL_STOP_COUNT; i++)
+        t->tunnel_stops[i] += s->tunnel_stops[i];
+    t->tunnel_tails += s->tunnel_tails;
     t->dynamic_expired += s->dynamic_expired;
 }
 
@@ -94,6 +98,7 @@ static uint64_t undecoded_total(const struct meter_stats *m)
     uint64_t n = 0;
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         n += m->undecoded[i];
+    n += m->tunnel_tails;
     return n;
 }
 
@@ -183,6 +188,23 @@ static void print_export(FILE *out, const struct exporter *x, uint64_t records_l
     }
 }
 
+/* Decapsulation: how many packets were metered inside a tunnel, and why
+ * others were metered as the outer packet (tunnel.h). */
+static void print_tunnels(FILE *out, const struct meter_stats *m)
+{
+    uint64_t stopped = 0;
+    for (int i = 1; i < TUNNEL_STOP_COUNT; i++)
+        stopped += m->tunnel_stops[i];
+    if (!m->decapsulated && !stopped)
+        return;
+    fprintf(out, "nfprobe: tunnels: %" PRIu64 " packets metered inside a tunnel, %" PRIu64
+            " metered short of one", m->decapsulated, stopped);
+    for (int i = 1; i < TUNNEL_STOP_COUNT; i++)
+        if (m->tunnel_stops[i])
+            fprintf(out, " (%s: %" PRIu64 ")", tunnel_stop_name(i), m->tunnel_stops[i]);
+    fputc('\n', out);
+}
+
 void stats_print(FILE *out, const struct stats_sources *s)
 {
     struct totals t;
@@ -193,7 +215,10 @@ void stats_print(FILE *out, const struct stats_sources *s)
     for (int i = 1; i < DECODE_STATUS_COUNT; i++)
         if (m->undecoded[i])
             fprintf(out, " (%s: %" PRIu64 ")", decode_status_name(i), m->undecoded[i]);
+    if (m->tunnel_tails)
+        fprintf(out, " (later fragments of decapsulated packets: %" PRIu64 ")", m->tunnel_tails);
     fputc('\n', out);
+    print_tunnels(out, m);
     if (m->l4_truncated || t.frag_orphans)
         fprintf(out, "nfprobe: packets metered with ports 0: %" PRIu64 " truncated transport header, %"
                 PRIu64 " fragments without a first fragment\n", m->l4_truncated, t.frag_orphans);

@@ -18,7 +18,7 @@ set -u
 
 command -v nfacctd > /dev/null || { echo "# nfacctd (pmacct) not installed: skipped"; exit 77; }
 
-CAPTURES=${INTEROP_CAPTURES:-"1kxun.pcap 443-curl.pcap dns_fragmented.pcap http_ipv6.pcap q-in-q.pcap mpls-in-vlan.pcap pppoe.pcap linux_dlt_sll2.pcap icmp6-ping.pcap ip_fragmented_garbage.pcap"}
+CAPTURES=${INTEROP_CAPTURES:-"1kxun.pcap 443-curl.pcap dns_fragmented.pcap http_ipv6.pcap q-in-q.pcap mpls-in-vlan.pcap pppoe.pcap linux_dlt_sll2.pcap icmp6-ping.pcap ip_fragmented_garbage.pcap vxlan.pcap gtp1_gn_normal_incl_fragmentation.pcap teredo.pcap"}
 
 trap 'stop_nfacctd; cleanup' EXIT
 

@@ -30,7 +30,7 @@ set -u
 command -v tshark > /dev/null || { echo "# tshark not installed: skipped"; exit 77; }
 export DEBIAN_FRONTEND=noninteractive
 
-CAPTURES=${INTEROP_TSHARK_CAPTURES:-"1kxun.pcap http_ipv6.pcap icmp6-ping.pcap q-in-q.pcap"}
+CAPTURES=${INTEROP_TSHARK_CAPTURES:-"1kxun.pcap http_ipv6.pcap icmp6-ping.pcap q-in-q.pcap gtp-u.pcap vxlan.pcap"}
 
 port=$(free_port udp)
 start_collector udp "$port" "$work/collector.jsonl"   # something must receive: no ICMP unreachable
@@ -126,6 +126,21 @@ check "tshark names ntop's layer-7 fields (l7_proto_name, ssl_server_name, http_
 check "tshark decodes applicationId (engine 13) and the applicationName options data" \
     bash -c "grep -q 'Classification Engine ID: PANA-L7 (13)' '$work/decoded.txt' && grep -q 'ApplicationName: TLS' '$work/decoded.txt' &&
              grep -q 'Application Category Name: Web' '$work/decoded.txt'"
+
+# Tunnels (gtp-u.pcap, vxlan.pcap, decapsulated by default): the ids tshark
+# finds in the captures themselves (gtp.teid, vxlan.vni) come back as
+# nProbe's upstream/downstream tunnel ids, the VNI as layer2SegmentId
+# (RFC 7133: 0x01 << 56 | VNI), and the outer addresses under PEN 32473.
+if [[ " $CAPTURES " == *" gtp-u.pcap "* && " $CAPTURES " == *" vxlan.pcap "* ]]; then
+    teid=$(tshark -r "$DATA/gtp-u.pcap" -T fields -e gtp.teid 2> /dev/null | sort -u | head -1)
+    vni=$(tshark -r "$DATA/vxlan.pcap" -T fields -e vxlan.vni 2> /dev/null | sort -u | head -1)
+    check "tshark decodes the tunnel ids: TEID $((teid)), VNI $vni up- and downstream, layer2SegmentId" \
+        bash -c "grep -q 'Upstream tunnel identifier (e.g. GTP TEID, VXLAN VNI) or 0 if unknown: $((teid))\$' '$work/decoded.txt' &&
+                 grep -q 'Downstream tunnel identifier (e.g. GTP TEID, VXLAN VNI) or 0 if unknown: $vni\$' '$work/decoded.txt' &&
+                 grep -q 'Layer2 Segment Id: $(((1 << 56) | vni))\$' '$work/decoded.txt'"
+    check "tshark shows the outer addresses of gtp-u.pcap (PEN 32473 ids 301/302)" \
+        bash -c "grep -q 'Type 301: Value (hex bytes): c0 a8 28 b[23]' '$work/decoded.txt'"
+fi
 
 # RFC 6313 basicLists, float64, RFC 5610 element types (see the top).
 lists="$work/lists.ipfix"

@@ -331,10 +331,10 @@ START_TEST(supported_link_types_are_exactly_the_decoded_ones)
 {
     static const int yes[] = {L_EN10MB, L_SLL, L_SLL2, L_RAW, L_RAW_BSD, L_RAW_LINKTYPE, L_IPV4,
                               L_IPV6, L_NULL, L_LOOP, L_PPP, L_PPP_SERIAL, L_PPP_ETHER, L_C_HDLC,
-                              L_NFLOG};
+                              L_NFLOG, 105, 127, 192};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         ck_assert_msg(decode_link_supported(yes[i]), "dlt %d", yes[i]);
-    static const int no[] = {-1, 2, 6, 105, 127, 147, 192, 220, 275, 1000};
+    static const int no[] = {-1, 2, 6, 147, 220, 275, 1000};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         ck_assert_msg(!decode_link_supported(no[i]), "dlt %d", no[i]);
 }

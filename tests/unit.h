@@ -38,5 +38,6 @@ Suite *capture_suite(void);
 Suite *meter_batch_suite(void);
 Suite *options_suite(void);
 Suite *selection_suite(void);
+Suite *tunnel_suite(void);
 
 #endif

@@ -7,7 +7,7 @@
 /* Print the element table (after extensions registered their rows): name,
  * IPFIX id (IANA id or PEN/id), NetFlow v9 id, type, length, and which
  * built-in templates carry it; RFC 5103 reverse twins on their own lines.
- * 0, or -1 when a built-in template does not parse. */
+ * 0 (the templates of extensions that are off are left out). */
 int fields_list(FILE *out);
 
 #endif

@@ -622,57 +622,70 @@ static int send_ietype_overflow(struct ipfix_encoder *e, size_t next)
 /* Every template, in a fixed order: flows, statistics, application names,
  * and the element types last, in a set of their own. nfacctd 1.7.7 drops the
  * rest of a message after an options template with variable-length fields
- * (it lost template 257 when libfixbuf's own order put 260 before it). */
-static gboolean export_templates(struct ipfix_encoder *e, GError **gerr)
+ * (it lost template 257 when libfixbuf's own order put 260 before it). As
+ * many as fit go in a message; when --mtu is too small for all of them
+ * (many DPI and tunnel elements), a full message goes out with the templates
+ * it holds and the rest follow in the next, in the same order. The last
+ * message is left finished, not delivered (*len), for the element types'
+ * records. In manual mode libfixbuf refuses the first template set after
+ * data with "end of message" once, to make the caller start a fresh message;
+ * asking again then succeeds. */
+static int export_templates(struct ipfix_encoder *e, size_t *len)
 {
     const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->apps_tid, e->ietype_tid};
-    for (size_t i = 0; i < sizeof tids / sizeof tids[0]; i++)
-        if (tids[i] && !fbSessionExportTemplate(e->session, tids[i], gerr))
-            return FALSE;
-    return TRUE;
+    size_t held = 0;    /* templates in the open message */
+    for (size_t i = 0; i < sizeof tids / sizeof tids[0]; i++) {
+        if (!tids[i])
+            continue;
+        for (int attempt = 0;; attempt++) {
+            GError *gerr = NULL;
+            if (fbSessionExportTemplate(e->session, tids[i], &gerr)) {
+                held++;
+                break;
+            }
+            bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
+            if (!eom || attempt == 2) {
+                log_error("IPFIX: cannot export templates%s: %s",
+                          eom ? " (one does not fit in --mtu)" : "", gerr ? gerr->message : "?");
+                g_clear_error(&gerr);
+                return -1;
+            }
+            g_clear_error(&gerr);
+            if (held) {
+                size_t full;
+                e->message_open = true;
+                if (finish(e, &full) < 0 || deliver(e, full, MSG_TEMPLATES) < 0)
+                    return -1;
+                held = 0;
+            }
+        }
+    }
+    e->message_open = true;
+    return finish(e, len);
 }
 
-/* One message with every template, then (RFC 5610) one record per
- * enterprise element after them as far as --mtu allows, the rest in further
- * messages; then the application names. */
+/* The templates, then (RFC 5610) one record per enterprise element after
+ * them as far as --mtu allows, the rest in further messages; then the
+ * application names and the selector reports. */
 int ipfix_send_templates(struct ipfix_encoder *e)
 {
     if (ipfix_flush(e) < 0)
         return -1;
-    /* In manual mode libfixbuf refuses the first template set after data
-     * with "end of message" once, to make the caller start a fresh message;
-     * the message is empty here (nothing was written), so asking again
-     * succeeds. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        GError *gerr = NULL;
-        if (export_templates(e, &gerr)) {
-            e->message_open = true;
-            size_t len, next = 0;
-            if (finish(e, &len) < 0)
-                return -1;
-            if (len && e->ietype_tid)
-                len = put_ietype_set(e, len, &next);
-            int rc = deliver(e, len, MSG_TEMPLATES);
-            e->sending_setup = true;
-            if (rc == 0 && e->ietype_tid)
-                rc = send_ietype_overflow(e, next);
-            if (rc == 0)
-                rc = send_app_names(e);
-            if (rc == 0)
-                rc = send_selector_reports(e);
-            e->sending_setup = false;
-            return rc;
-        }
-        bool eom = g_error_matches(gerr, FB_ERROR_DOMAIN, FB_ERROR_EOM);
-        if (!eom || attempt == 1) {
-            log_error("IPFIX: cannot export templates%s: %s",
-                      eom ? " (they do not fit in --mtu)" : "", gerr ? gerr->message : "?");
-            g_clear_error(&gerr);
-            return -1;
-        }
-        g_clear_error(&gerr);
-    }
-    return -1;
+    size_t len, next = 0;
+    if (export_templates(e, &len) < 0)
+        return -1;
+    if (len && e->ietype_tid)
+        len = put_ietype_set(e, len, &next);
+    int rc = deliver(e, len, MSG_TEMPLATES);
+    e->sending_setup = true;
+    if (rc == 0 && e->ietype_tid)
+        rc = send_ietype_overflow(e, next);
+    if (rc == 0)
+        rc = send_app_names(e);
+    if (rc == 0)
+        rc = send_selector_reports(e);
+    e->sending_setup = false;
+    return rc;
 }
 
 /* The withdrawal message is written here, not by libfixbuf: removing a

@@ -5,9 +5,13 @@
  * headers are only trusted after they are checked against the wire length. */
 #include "decode.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <pcap/dlt.h>
 
+#include "decode_stage.h"
+#include "tunnel.h"
 #include "util.h"
 
 #ifndef DLT_LINUX_SLL2
@@ -45,7 +49,19 @@ static const char *const status_names[DECODE_STATUS_COUNT] = {
     [DECODE_TRUNCATED_IP] = "truncated IP header",
     [DECODE_BAD_IP] = "invalid IP header",
     [DECODE_UNKNOWN_LINK] = "unsupported link type or encapsulation",
+    [DECODE_WLAN_MANAGEMENT] = "802.11 management frame",
+    [DECODE_WLAN_CONTROL] = "802.11 control frame",
+    [DECODE_WLAN_PROTECTED] = "802.11 protected (encrypted) frame",
+    [DECODE_WLAN_NO_DATA] = "802.11 data frame without payload",
 };
+
+/* Set once at start-up (--no-decode-tunnels), read by every worker. */
+static bool decode_tunnels = true;
+
+void decode_set_tunnels(bool on)
+{
+    decode_tunnels = on;
+}
 
 const char *decode_status_name(enum decode_status s)
 {
@@ -59,30 +75,11 @@ int decode_link_supported(int dlt)
     case DLT_RAW: case 14: case LINKTYPE_RAW_NUMBER: case DLT_IPV4: case DLT_IPV6:
     case DLT_NULL: case DLT_LOOP: case DLT_PPP: case DLT_PPP_SERIAL: case DLT_PPP_ETHER:
     case DLT_C_HDLC: case DLT_NFLOG:
+    case DLT_IEEE802_11: case DLT_IEEE802_11_RADIO: case DLT_PPI:
         return 1;
     default:
         return 0;
     }
-}
-
-/* What the link layer decoders hand on: where the network layer starts and
- * what it is. */
-struct cursor {
-    const uint8_t *p;
-    uint32_t len;       /* captured bytes left */
-    uint32_t off;       /* bytes consumed from the frame start */
-};
-
-enum net_kind { NET_NONE, NET_IPV4, NET_IPV6, NET_BY_NIBBLE };
-
-static int skip(struct cursor *c, uint32_t n)
-{
-    if (c->len < n)
-        return -1;
-    c->p += n;
-    c->len -= n;
-    c->off += n;
-    return 0;
 }
 
 static enum net_kind kind_of_ethertype(uint16_t type)
@@ -105,7 +102,7 @@ static enum net_kind kind_of_ppp(uint16_t proto)
 
 /* MPLS: skip labels up to bottom of stack; the payload's first nibble says
  * which IP follows (there is no type field). */
-static enum decode_status walk_mpls(struct cursor *c, enum net_kind *kind)
+enum decode_status walk_mpls(struct cursor *c, enum net_kind *kind)
 {
     for (int depth = 0; depth < MAX_ENCAP_DEPTH; depth++) {
         if (c->len < 4)
@@ -133,7 +130,7 @@ static enum decode_status walk_pppoe(struct cursor *c, enum net_kind *kind)
 
 /* From an ethertype on: VLAN tags (the outermost sets the flow's VLAN), MPLS,
  * PPPoE, 802.3/LLC/SNAP. */
-static enum decode_status walk_ethertype(struct cursor *c, uint16_t type,
+enum decode_status walk_ethertype(struct cursor *c, uint16_t type,
                                          struct packet_view *pv, enum net_kind *kind)
 {
     int tagged = 0;
@@ -214,7 +211,7 @@ static enum decode_status link_chdlc(struct cursor *c, struct packet_view *pv, e
 /* PPP, with or without the HDLC-like address/control bytes (ff 03). Routers
  * also write Cisco HDLC frames (address 0x0f or 0x8f) under the PPP link
  * type, as Wireshark recognises. */
-static enum decode_status link_ppp(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
+enum decode_status link_ppp(struct cursor *c, struct packet_view *pv, enum net_kind *kind)
 {
     if (c->len >= 2 && (c->p[0] == 0x0F || c->p[0] == 0x8F) && c->p[1] == 0x00)
         return link_chdlc(c, pv, kind);
@@ -293,6 +290,9 @@ static enum decode_status decode_link(int dlt, struct cursor *c, struct packet_v
     case DLT_PPP_ETHER: return link_pppoe_raw(c, kind);
     case DLT_C_HDLC: return link_chdlc(c, pv, kind);
     case DLT_NFLOG: return link_nflog(c, pv->wirelen, kind);
+    case DLT_IEEE802_11: return walk_wlan(c, 0, pv, kind);
+    case DLT_IEEE802_11_RADIO: return link_radiotap(c, pv, kind);
+    case DLT_PPI: return link_ppi(c, pv, kind);
     default: return DECODE_UNKNOWN_LINK;
     }
 }
@@ -437,11 +437,30 @@ static enum decode_status decode_ipv6(struct packet_view *pv, uint32_t wire_avai
     return DECODE_OK;
 }
 
+enum decode_status decode_network(struct packet_view *pv, const struct cursor *c,
+                                  enum net_kind kind, uint32_t wire_avail)
+{
+    if (kind == NET_BY_NIBBLE) {
+        if (c->len < 1)
+            return DECODE_TRUNCATED_IP;
+        uint8_t v = c->p[0] >> 4;
+        kind = v == 4 ? NET_IPV4 : v == 6 ? NET_IPV6 : NET_NONE;
+        if (kind == NET_NONE)
+            return DECODE_NOT_IP;
+    }
+    pv->l3 = c->p;
+    pv->l3_caplen = c->len;
+    return kind == NET_IPV4 ? decode_ipv4(pv, wire_avail) : decode_ipv6(pv, wire_avail);
+}
+
 enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,
                                  uint32_t wirelen, uint64_t ts_us,
                                  struct packet_view *pv)
 {
-    memset(pv, 0, sizeof *pv);
+    /* the tunnel view is only read once tun.depth, tun.stop or
+     * tun.outer_first_fragment say there is something */
+    memset(pv, 0, offsetof(struct packet_view, tun));
+    pv->tun.depth = pv->tun.stop = pv->tun.outer_first_fragment = 0;
     pv->ts_us = ts_us;
     pv->caplen = caplen;
     pv->wirelen = wirelen < caplen ? caplen : wirelen;
@@ -451,18 +470,10 @@ enum decode_status decode_packet(int dlt, const uint8_t *pkt, uint32_t caplen,
     enum decode_status st = decode_link(dlt, &c, pv, &kind);
     if (st != DECODE_OK)
         return st;
-    if (kind == NET_BY_NIBBLE) {
-        if (c.len < 1)
-            return DECODE_TRUNCATED_IP;
-        uint8_t v = c.p[0] >> 4;
-        kind = v == 4 ? NET_IPV4 : v == 6 ? NET_IPV6 : NET_NONE;
-        if (kind == NET_NONE)
-            return DECODE_NOT_IP;
-    }
-    pv->l3 = c.p;
-    pv->l3_caplen = c.len;
-    uint32_t wire_avail = pv->wirelen - c.off;
-    return kind == NET_IPV4 ? decode_ipv4(pv, wire_avail) : decode_ipv6(pv, wire_avail);
+    st = decode_network(pv, &c, kind, pv->wirelen - c.off);
+    if (st == DECODE_OK && decode_tunnels && tunnel_candidate(pv))
+        tunnel_decapsulate(pv, pkt);
+    return st;
 }
 
 int decode_address_pair(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
@@ -481,9 +492,15 @@ int decode_address_pair(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t w
         memcpy(dst, pkt + ETH + 16, 4);
         return 4;
     }
+    /* the outermost addresses: a tunnel's packets all travel between them */
     struct packet_view pv;
     if (decode_packet(dlt, pkt, caplen, wirelen, 0, &pv) != DECODE_OK)
         return 0;
+    if (pv.tun.depth) {
+        memcpy(src, pv.tun.outer_src, 16);
+        memcpy(dst, pv.tun.outer_dst, 16);
+        return pv.tun.ip_version;
+    }
     memcpy(src, pv.src, 16);
     memcpy(dst, pv.dst, 16);
     return pv.ip_version;

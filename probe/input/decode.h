@@ -6,6 +6,7 @@
 #ifndef NFPROBE_DECODE_H
 #define NFPROBE_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ enum decode_status {
     DECODE_TRUNCATED_IP,    /* capture ends inside the IP header */
     DECODE_BAD_IP,          /* IP header lies: version, header length, total length */
     DECODE_UNKNOWN_LINK,    /* link type or encapsulation we do not decode */
+    DECODE_WLAN_MANAGEMENT, /* 802.11 management frame (beacon, probe, ...) */
+    DECODE_WLAN_CONTROL,    /* 802.11 control frame (ACK, RTS, ...) */
+    DECODE_WLAN_PROTECTED,  /* 802.11 data frame with its payload encrypted */
+    DECODE_WLAN_NO_DATA,    /* 802.11 null-function data frame: no payload */
     DECODE_STATUS_COUNT
 };
 
@@ -31,6 +36,23 @@ struct frag_info {
     uint8_t next_header;    /* what the fragments carry: IPv4 protocol, or the
                                IPv6 fragment header's next header (which may
                                be an extension header before the transport) */
+};
+
+/* The tunnels a packet came through (tunnel.c), outermost endpoints first. */
+struct tunnel_view {
+    uint8_t type;           /* enum tunnel_type of the innermost tunnel, 0: none */
+    uint8_t depth;          /* tunnel headers removed */
+    uint8_t stop;           /* enum tunnel_stop: why decapsulation stopped short, 0 */
+    uint8_t ip_version;     /* of the outermost IP header */
+    uint8_t has_wire_id;    /* wire_id carries a value */
+    uint8_t outer_first_fragment;   /* the outermost IP packet is a first fragment
+                                       (the rest of the inner packet follows) */
+    uint32_t key_id;        /* the tunnel id both directions share (VNI, GRE key,
+                               ERSPAN session): part of the flow key; 0: none */
+    uint32_t wire_id;       /* the id this packet carried (TEID, VNI, key, call id) */
+    uint8_t outer_src[16];  /* the outermost IP header's addresses */
+    uint8_t outer_dst[16];
+    struct frag_info outer_frag;    /* the outermost IP header's fragment facts */
 };
 
 /* What the rest of the probe knows of one packet. Addresses are kept in
@@ -56,8 +78,14 @@ struct packet_view {
     uint8_t tcp_flags;
     uint8_t ttl;            /* IPv4 TTL or IPv6 hop limit */
     uint8_t l4_truncated;   /* ports/flags not captured: metered with ports 0 */
+    uint8_t tunnel_tail;    /* a later fragment of a decapsulated packet (frag.c) */
     struct frag_info frag;
+    struct tunnel_view tun; /* all zero unless decapsulated */
 };
+
+/* Decapsulate tunnels (on by default; --no-decode-tunnels). Call before the
+ * first packet: every worker reads it. */
+void decode_set_tunnels(bool on);
 
 /* Link types decode() understands, by DLT number as pcap_datalink() returns them. */
 int decode_link_supported(int dlt);

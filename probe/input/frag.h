@@ -20,6 +20,8 @@ struct frag_entry {
     uint8_t next_header;    /* frag_info.next_header: part of the datagram's identity */
     uint8_t proto;          /* the transport protocol found in the first fragment */
     uint8_t ip_version;
+    uint8_t decapsulated;   /* the first fragment carried a tunnel whose packet
+                               was metered whole: the later ones add nothing */
 };
 
 struct frag_table {
@@ -38,6 +40,10 @@ void frag_free(struct frag_table *t);
 
 /* A first fragment (offset 0, more set): remember its ports. */
 void frag_remember(struct frag_table *t, const struct packet_view *pv);
+/* The outermost IP packet of a decapsulated tunnel packet is a first
+ * fragment: its later fragments belong to the inner packet already metered
+ * (frag_resolve() marks them pv->tunnel_tail). */
+void frag_remember_tunnelled(struct frag_table *t, const struct packet_view *pv);
 /* A non-first fragment: fill in the ports (and, for IPv6, the transport
  * protocol) of its first fragment. false (and counted as orphan) when there
  * is none; the ports stay 0. */

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <sys/mman.h>
 
-_Static_assert(offsetof(struct flow, c) == 64, "packet counters start the second cache line");
-_Static_assert(sizeof(struct flow) == 176, "a flow stays small");
+_Static_assert(offsetof(struct flow, c) == 104, "packet counters follow the key and the state bits");
+_Static_assert(sizeof(struct flow) == 216, "a flow stays small");
 
 /* ---- intrusive index lists ---------------------------------------------- */
 

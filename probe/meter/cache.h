@@ -42,9 +42,10 @@ enum {
 /* One metered flow. "Forward" is the initiator's direction (sender of the
  * first packet); key_dir tells which end of the canonical key that is.
  *
- * Laid out for the packet path: the first 64 bytes hold what a lookup
- * compares and the state bits; the next 80 bytes are the counters one packet
- * updates. 176 bytes in all: memory per flow matters as much as lines per
+ * Laid out for the packet path: the first 104 bytes hold what a lookup
+ * compares (the key's second half is the tunnel's: zero outside tunnels)
+ * and the state bits; the next 80 bytes are the counters one packet
+ * updates. 216 bytes in all: memory per flow matters as much as lines per
  * packet. (A record's flow id is given when it is exported.) */
 struct flow {
     struct flow_key key;
@@ -133,8 +134,8 @@ static inline const struct flow *cache_chain_first(const struct flow_cache *c, u
     return i == FLOW_NONE ? NULL : &c->flows[i];
 }
 
-/* Ask for all the lines of a flow a packet reads and writes (176 bytes
- * straddle up to four lines). Read prefetches: for writes gcc emits nothing
+/* Ask for all the lines of a flow a packet reads and writes (216 bytes
+ * straddle up to five lines). Read prefetches: for writes gcc emits nothing
  * unless the target has prefetchw (-march=x86-64 has not). always_inline:
  * gcc 12 takes a plain inline function that only loads and prefetches for
  * one without effects, and drops the call. */
@@ -144,6 +145,7 @@ static inline __attribute__((always_inline)) void cache_prefetch_flow(const stru
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + 192);
     __builtin_prefetch(p + sizeof(struct flow) - 1);
 }
 

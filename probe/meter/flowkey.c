@@ -24,24 +24,32 @@ static int end_before(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t 
     return pa <= pb;
 }
 
+/* The tunnel's part of the key: its outermost endpoints in the same fixed
+ * order both ways. */
+static void tunnel_key(const struct tunnel_view *t, struct flow_key *key)
+{
+    int outer_end = !end_before(t->outer_src, 0, t->outer_dst, 0);
+    memcpy(key->tun_addr[outer_end], t->outer_src, 16);
+    memcpy(key->tun_addr[!outer_end], t->outer_dst, 16);
+    key->tun_id = t->key_id;
+    key->tun_type = t->type;
+    key->tun_ip_version = t->ip_version;
+}
+
 int flowkey_from_packet(const struct packet_view *pv, struct flow_key *key)
 {
     memset(key, 0, sizeof *key);
     key->vlan = pv->vlan;
     key->proto = pv->proto;
     key->ip_version = pv->ip_version;
-    if (end_before(pv->src, pv->sport, pv->dst, pv->dport)) {
-        memcpy(key->addr[0], pv->src, 16);
-        memcpy(key->addr[1], pv->dst, 16);
-        key->port[0] = pv->sport;
-        key->port[1] = pv->dport;
-        return 0;
-    }
-    memcpy(key->addr[0], pv->dst, 16);
-    memcpy(key->addr[1], pv->src, 16);
-    key->port[0] = pv->dport;
-    key->port[1] = pv->sport;
-    return 1;
+    int src_end = !end_before(pv->src, pv->sport, pv->dst, pv->dport);
+    memcpy(key->addr[src_end], pv->src, 16);
+    memcpy(key->addr[!src_end], pv->dst, 16);
+    key->port[src_end] = pv->sport;
+    key->port[!src_end] = pv->dport;
+    if (pv->tun.depth)
+        tunnel_key(&pv->tun, key);
+    return src_end;
 }
 
 static inline uint64_t mix64(uint64_t h)
@@ -56,10 +64,12 @@ static inline uint64_t mix64(uint64_t h)
 
 uint32_t flowkey_hash(const struct flow_key *key)
 {
-    _Static_assert(sizeof(struct flow_key) == 40, "flow_key must have no padding");
+    _Static_assert(sizeof(struct flow_key) == 80, "flow_key must have no padding");
     const uint8_t *p = (const uint8_t *)key;
     uint64_t h = 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < 5; i++)
+    /* the tunnel's half is all zero outside tunnels: skipped there */
+    int words = key->tun_type ? 10 : 5;
+    for (int i = 0; i < words; i++)
         h = (h ^ load64(p + 8 * i)) * 0x100000001B3ULL + (h >> 29);
     return (uint32_t)mix64(h);
 }

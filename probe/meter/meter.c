@@ -477,6 +477,8 @@ static void touch(struct meter *m, struct flow *f, uint64_t ts)
 
 static void resolve_fragment(struct meter *m, struct packet_view *pv)
 {
+    if (pv->tun.outer_first_fragment)
+        frag_remember_tunnelled(&m->frags, pv);
     if (!pv->frag.is_fragment)
         return;
     if (pv->frag.offset == 0)
@@ -512,16 +514,25 @@ static void schedule_if_restarted(struct meter *m, struct flow *f)
     }
 }
 
-/* Counts the packet; true when it is metered. */
-static bool count_packet(struct meter *m, enum decode_status st, const struct packet_view *pv)
+/* Counts the packet; true when it is metered. Fragments resolve in packet
+ * order; a later fragment of a decapsulated tunnel packet adds nothing (the
+ * inner packet counted whole). */
+static bool count_packet(struct meter *m, enum decode_status st, struct packet_view *pv)
 {
     m->stats.packets++;
     if (st != DECODE_OK) {
         m->stats.undecoded[st]++;
         return false;
     }
+    resolve_fragment(m, pv);
+    if (pv->tunnel_tail) {
+        m->stats.tunnel_tails++;
+        return false;
+    }
     m->stats.decoded++;
     m->stats.l4_truncated += pv->l4_truncated;
+    m->stats.tunnel_stops[pv->tun.stop]++;
+    m->stats.decapsulated += pv->tun.depth != 0;
     return true;
 }
 
@@ -566,7 +577,6 @@ void meter_packet(struct meter *m, enum decode_status st, struct packet_view *pv
     meter_advance(m, pv->ts_us);
     if (!count_packet(m, st, pv))
         return;
-    resolve_fragment(m, pv);
     struct flow_key key;
     int src_end = flowkey_from_packet(pv, &key);
     meter_keyed(m, pv, &key, flowkey_hash(&key), src_end);
@@ -606,7 +616,6 @@ static void stage_packet(struct meter *m, int dlt, const struct capture_packet *
     enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
     if (!count_packet(m, st, &s->pv))
         return;
-    resolve_fragment(m, &s->pv);
     s->src_end = flowkey_from_packet(&s->pv, &s->key);
     s->hash = flowkey_hash(&s->key);
     __builtin_prefetch(cache_bucket(&m->cache, s->hash));

@@ -14,6 +14,7 @@
 #include "frag.h"
 #include "record.h"
 #include "slab.h"
+#include "tunnel.h"
 
 struct meter_config {
     uint64_t idle_us;
@@ -34,6 +35,9 @@ struct meter_stats {
     uint64_t active_flows_peak;
     uint64_t ext_unavailable;       /* flows metered without extensions: no memory */
     uint64_t ext_exports;           /* records exported because an extension asked */
+    uint64_t decapsulated;          /* metered as the packet inside a tunnel */
+    uint64_t tunnel_stops[TUNNEL_STOP_COUNT];  /* metered short of a tunnel, by reason */
+    uint64_t tunnel_tails;          /* later fragments of decapsulated packets */
     uint64_t dynamic_expired;       /* records ended by a shortened idle timeout (reason 5) */
 };
 

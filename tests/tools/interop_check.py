@@ -77,8 +77,15 @@ DPI_ALWAYS = {"Classification Engine ID", "Selector ID", "Layer 7 protocol (nume
               "Layer 7 protocol name", "Enterprise Private entry", "DNS query type", "DNS return code"}
 DPI_WHEN_SET = {"HTTP Host Name (IXIA Host Name)", "HTTP User Agent", "DNS query", "SSL server name",
                 "String_len_short"}   # tshark shows the length prefix of a variable-length field
+# Tunnel elements (decapsulation on, templates/tunnel.tmpl): nProbe's two ids
+# and IANA's layer2SegmentId by name; nfprobe's PEN 32473 ones (type, outer
+# addresses) show as "Enterprise Private entry", like the ntop ids tshark
+# does not name.
+TUNNEL_ALWAYS = {"Upstream tunnel identifier (e.g. GTP TEID, VXLAN VNI) or 0 if unknown",
+                 "Downstream tunnel identifier (e.g. GTP TEID, VXLAN VNI) or 0 if unknown",
+                 "Layer2 Segment Id"}
 for _sid in ("256", "257"):
-    NAMES[_sid] = NAMES[_sid] | DPI_ALWAYS
+    NAMES[_sid] = NAMES[_sid] | DPI_ALWAYS | TUNNEL_ALWAYS
 # Application names (RFC 6759 options data), template 259.
 APP_NAMES = {"Observation Domain Id", "Classification Engine ID", "Selector ID", "ApplicationName",
              "ApplicationDesc", "Application Category Name"}

@@ -285,7 +285,10 @@ def cmd_names(argv):
     names = []
     for line in open(fields):
         c = line.split()
-        if c and not line.startswith("#") and len(c) > 1 and c[1].split("/")[0] == pen and "/" in c[1]:
+        # nfprobe's own tunnel elements (built-in template "tunnel") share the
+        # default PEN with plugins: they are not a plugin's
+        if c and not line.startswith("#") and len(c) > 1 and c[1].split("/")[0] == pen and "/" in c[1] \
+                and c[-1] != "tunnel":
             names.append(c[0])
     a, b = json_lines(plain), json_lines(plug)
     if not b:

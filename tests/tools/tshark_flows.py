@@ -44,7 +44,9 @@ TSHARK_PREFS = [
 # Ethernet II; `vlan` is 802.1Q and (in tshark 4.0) also 802.1ad 0x88a8;
 # `ieee8021ad` is tshark's alternative 802.1ad dissector.
 ALLOWED_LINK = {"eth", "vlan", "ieee8021ad", "mpls", "pppoes", "ppp", "sll",
-                "raw", "null", "chdlc", "nflog"}
+                "raw", "null", "chdlc", "nflog",
+                # 802.11: radiotap, PPI, the frame, LLC/SNAP
+                "radiotap", "wlan_radio", "ppi", "wlan", "llc"}
 IGNORED_TOP = {"geninfo", "frame", "fake-field-wrapper", "_ws.short",
                "_ws.malformed", "_ws.unreassembled", "_ws.expert",
                "_ws.lua.fake"}
@@ -75,6 +77,7 @@ DECLARED = {
     "null": [("null.family", {2: 4, 24: 6, 28: 6, 30: 6, 10: 6}),
              ("null.type", ETHERTYPES)],
     "nflog": [("nflog.family", {2: 4, 10: 6})],
+    "llc": [("llc.type", ETHERTYPES)],
 }
 
 
@@ -144,7 +147,195 @@ class Packet:
         self.tcp_flags = 0
 
 
-def analyse(pkt_el, frag_table):
+class Stop(Exception):
+    """An IP layer the flow definition cannot meter, with the reason."""
+
+
+def declared_version(link_layer):
+    """The IP version the layer in front of an IP header announced (None:
+    decided by the version nibble, as for raw IP and after MPLS)."""
+    if link_layer is None:
+        return None
+    for fname, table in DECLARED.get(link_layer.get("name"), []):
+        v = to_int(fval(link_layer, fname))
+        if v is not None and v in table:
+            return table[v]
+    return None
+
+
+def ip_facts(p, layers, ip_idx, avail):
+    """What the IP layer layers[ip_idx] says (rules 3-8 of tests/expected/README).
+    avail: bytes the wire carried from this IP header on. Raises Stop."""
+    ipl = layers[ip_idx]
+    declared = declared_version(layers[ip_idx - 1] if ip_idx > 0 else None)
+    pos = to_int(ipl.get("pos"))
+    ver = to_int(fval(ipl, "ip.version" if ipl.get("name") == "ip" else "ipv6.version"))
+    lname = ipl.get("name")
+    if ver is None:
+        raise Stop("IP version not captured")
+    if (lname == "ip" and ver != 4) or (lname == "ipv6" and ver != 6):
+        raise Stop("bogus IP version %d in %s layer" % (ver, lname))
+    if declared is not None and declared != ver:
+        raise Stop("link layer says IPv%d, header says IPv%d" % (declared, ver))
+    f = {"pos": pos, "ver": ver, "frag_first": False, "frag_later": False, "notes": []}
+    if ver == 4:
+        hl = to_int(fval(ipl, "ip.hdr_len"))
+        if hl is None:
+            raise Stop("IPv4 header length not captured")
+        if hl < 20:
+            raise Stop("IPv4 IHL < 5 (%d bytes)" % hl)
+        if pos + hl > p.cap_len:
+            raise Stop("IPv4 header not fully captured (%d+%d > caplen %d)" % (pos, hl, p.cap_len))
+        src, dst = fval(ipl, "ip.src"), fval(ipl, "ip.dst")
+        proto = to_int(fval(ipl, "ip.proto"))
+        tot = to_int(fval(ipl, "ip.len"))
+        mf = to_int(fval(ipl, "ip.flags.mf"))
+        off = to_int(fval(ipl, "ip.frag_offset"))
+        ipid = fval(ipl, "ip.id")
+        if None in (src, dst, proto, tot, mf, off, ipid):
+            raise Stop("IPv4 header field missing in tshark output")
+        ip_bytes = tot
+        if tot < hl or tot > avail:
+            ip_bytes = avail
+            f["notes"].append("ip.len %d unusable -> wire bytes %d" % (tot, avail))
+        if off != 0:
+            f["frag_later"] = True
+        elif mf:
+            f["frag_first"] = True
+        f["fragkey"] = (4, src, dst, proto, to_int(ipid))
+        following = layers[ip_idx + 1:]
+    else:
+        if pos + 40 > p.cap_len:
+            raise Stop("IPv6 header not fully captured")
+        src, dst = fval(ipl, "ipv6.src"), fval(ipl, "ipv6.dst")
+        plen = to_int(fval(ipl, "ipv6.plen"))
+        nxt = to_int(fval(ipl, "ipv6.nxt"))
+        if None in (src, dst, plen, nxt):
+            raise Stop("IPv6 header field missing in tshark output")
+        ip_bytes = plen + 40
+        if ip_bytes > avail:
+            ip_bytes = avail
+            f["notes"].append("ipv6.plen %d unusable -> wire bytes %d" % (plen, avail))
+        f["fragkey"] = None
+        # walk the extension headers: tshark nests them inside the ipv6
+        # layer (hop-by-hop, routing, fragment, destination options); AH and
+        # mobility are separate top-level layers.
+        seq = nested_protos(ipl) + layers[ip_idx + 1:]
+        i = 0
+        while nxt in V6_EXT:
+            lname_e, fname_e = V6_EXT[nxt]
+            if i >= len(seq) or seq[i].get("name") != lname_e:
+                f["notes"].append("extension header %d not dissected; protocol left at %d" % (nxt, nxt))
+                break
+            e = seq[i]
+            n2 = to_int(fval(e, fname_e))
+            if n2 is None:
+                f["notes"].append("extension header %d truncated; protocol left at %d" % (nxt, nxt))
+                break
+            if nxt == 44:
+                foff = to_int(fval(e, "ipv6.fraghdr.offset"))
+                fmore = to_int(fval(e, "ipv6.fraghdr.more"))
+                fid = to_int(fval(e, "ipv6.fraghdr.ident"))
+                f["fragkey"] = (6, src, dst, n2, fid)
+                if foff:
+                    f["frag_later"] = True
+                    nxt = n2
+                    i += 1
+                    break
+                if fmore:
+                    f["frag_first"] = True
+            nxt = n2
+            i += 1
+        proto = nxt
+        following = seq[i:]
+        # skip layers still nested inside ipv6 (none expected after the walk)
+        following = [l for l in following if l.get("name") not in
+                     ("ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts")]
+    f["src"] = ipaddress.ip_address(src).compressed
+    f["dst"] = ipaddress.ip_address(dst).compressed
+    f["proto"] = proto
+    f["ip_bytes"] = ip_bytes
+    f["following"] = following
+    f["sport"] = f["dport"] = 0
+    f["tcp_flags"] = 0
+    if not f["frag_later"]:
+        lay = PORT_LAYERS.get(proto)
+        if lay is not None:
+            t = following[0] if following else None
+            if t is not None and t.get("name") == lay:
+                sp = to_int(fval(t, lay + ".srcport"))
+                dp = to_int(fval(t, lay + ".dstport"))
+                tpos = to_int(t.get("pos"))
+                if sp is not None and dp is not None and tpos + 4 <= p.cap_len:
+                    f["sport"], f["dport"] = sp, dp
+                    if lay == "tcp" and tpos + 14 <= p.cap_len:
+                        f["tcp_flags"] = (to_int(fval(t, "tcp.flags")) or 0) & 0xFF
+                else:
+                    f["notes"].append("%s ports not captured -> 0" % lay)
+            else:
+                f["notes"].append("no %s layer after IP (%s) -> ports 0" %
+                                  (lay, t.get("name") if t is not None else "nothing"))
+    return f
+
+
+# Tunnels (tests/expected/README, "Tunnels"): the tshark layers between an IP
+# layer and the next one that make a tunnel, by the first one or two names;
+# what may follow up to the inner IP layer (Ethernet and its tags, LLC/SNAP,
+# PPP, MPLS); and the field holding the id both directions share.
+TUNNEL_FRAME = {"eth", "vlan", "ieee8021ad", "mpls", "llc", "ppp", "wlan"}
+MAX_TUNNEL_DEPTH = 4
+
+
+def tunnel_of(cur, layers, names, ip_idx):
+    """(type, keyed id, index of the inner IP layer) for the tunnel behind the
+    IP layer at ip_idx, or None."""
+    following = cur["following"]
+    if not following and cur["proto"] not in (4, 41):
+        return None
+    try:
+        start = layers.index(following[0]) if following else ip_idx + 1
+    except ValueError:
+        return None
+    j = start
+    while j < len(names) and names[j] not in ("ip", "ipv6"):
+        j += 1
+    if j >= len(names):
+        return None
+    between = names[start:j]
+    mid = [layers[k] for k in range(start, j)]
+    proto = cur["proto"]
+    if proto in (4, 41) and not between:
+        return ("ip-in-ip", 0, j)
+    if proto == 47 and between and between[0] == "gre":
+        gre = mid[0]
+        rest = between[1:]
+        if rest[:1] == ["erspan"]:
+            if not set(rest[1:]) <= TUNNEL_FRAME:
+                return None
+            sid = to_int(fval(mid[1], "erspan.spanid"))
+            return ("erspan", sid or 0, j)
+        if not set(rest) <= TUNNEL_FRAME:
+            return None
+        key = to_int(fval(gre, "gre.key"))
+        if to_int(fval(gre, "gre.ver")) == 1:
+            return ("pptp", 0, j)
+        if rest[:1] == ["eth"] and key is not None and \
+                to_int(fval(gre, "gre.flags.checksum")) == 0 and to_int(fval(gre, "gre.flags.sequence_number")) == 0:
+            return ("nvgre", key >> 8, j)
+        return ("gre", key or 0, j)
+    if proto == 17 and between[:1] == ["udp"] and len(between) >= 2:
+        kind, rest = between[1], between[2:]
+        if not set(rest) <= TUNNEL_FRAME:
+            return None
+        ids = {"vxlan": "vxlan.vni", "geneve": "geneve.vni"}
+        if kind in ids:
+            return (kind, to_int(fval(mid[1], ids[kind])) or 0, j)
+        if kind in ("gtp", "teredo", "l2tp", "capwap.data", "tzsp", "mpls"):
+            return (kind, 0, j)
+    return None
+
+
+def analyse(pkt_el, frag_table, tunnels=True):
     p = Packet()
     top = [c for c in pkt_el if c.tag == "proto"]
     geninfo = next((c for c in top if c.get("name") == "geninfo"), None)
@@ -153,6 +344,7 @@ def analyse(pkt_el, frag_table):
     p.cap_len = to_int(fval(geninfo, "caplen"))
     layers = [c for c in top if c.get("name") not in IGNORED_TOP]
     names = [c.get("name") for c in layers]
+    p.notes = []
 
     ip_idx = next((i for i, n in enumerate(names) if n in ("ip", "ipv6")), None)
     if ip_idx is None:
@@ -173,149 +365,66 @@ def analyse(pkt_el, frag_table):
             vlan = v if v is not None else 0
             break
 
-    # the IP version the link layer announced (None: decided by the version
-    # nibble, as for raw IP and after MPLS)
-    declared = None
-    if link:
-        last = link[-1]
-        for fname, table in DECLARED.get(last.get("name"), []):
-            v = to_int(fval(last, fname))
-            if v is not None and v in table:
-                declared = table[v]
-                break
-
-    ipl = layers[ip_idx]
-    l2off = to_int(ipl.get("pos"))
-    avail = p.wire_len - l2off          # bytes on the wire after L2 headers
-    ver = to_int(fval(ipl, "ip.version" if ipl.get("name") == "ip" else "ipv6.version"))
-    lname = ipl.get("name")
-    if ver is None:
-        p.reason = "IP version not captured"
+    l2off = to_int(layers[ip_idx].get("pos"))
+    try:
+        cur = ip_facts(p, layers, ip_idx, p.wire_len - l2off)
+    except Stop as e:
+        p.reason = str(e)
         return p
-    if (lname == "ip" and ver != 4) or (lname == "ipv6" and ver != 6):
-        p.reason = "bogus IP version %d in %s layer" % (ver, lname)
-        return p
-    if declared is not None and declared != ver:
-        p.reason = "link layer says IPv%d, header says IPv%d" % (declared, ver)
-        return p
+    p.notes += cur["notes"]
+    outer = cur
+    tunnel = None
+    if tunnels and outer["frag_later"]:
+        hit = frag_table.get(("tail",) + outer["fragkey"])
+        if hit:
+            p.reason = "later fragment of a decapsulated tunnel packet"
+            return p
+    depth = 0
+    while tunnels and not cur["frag_later"]:
+        t = tunnel_of(cur, layers, names, ip_idx)
+        if t is None:
+            break
+        if depth == MAX_TUNNEL_DEPTH:
+            p.notes.append("tunnels nested too deep")
+            break
+        kind, tid, inner_idx = t
+        inner_pos = to_int(layers[inner_idx].get("pos"))
+        if cur["frag_first"]:
+            avail = 65535 + 40
+        else:
+            avail = max(0, cur["pos"] + cur["ip_bytes"] - inner_pos)
+        try:
+            inner = ip_facts(p, layers, inner_idx, avail)
+        except Stop as e:
+            p.notes.append("%s payload not metered (%s): outer packet" % (kind, e))
+            break
+        if depth == 0 and outer["frag_first"]:
+            frag_table[("tail",) + outer["fragkey"]] = True
+        depth += 1
+        tunnel = (kind, tid, outer["ver"]) + tuple(sorted((outer["src"], outer["dst"])))
+        p.notes.append("inside %s id %d" % (kind, tid))
+        p.notes += inner["notes"]
+        cur, ip_idx = inner, inner_idx
 
-    sport = dport = 0
-    frag_first = frag_later = False
-    fragkey = None
-    if ver == 4:
-        hl = to_int(fval(ipl, "ip.hdr_len"))
-        if hl is None:
-            p.reason = "IPv4 header length not captured"
-            return p
-        if hl < 20:
-            p.reason = "IPv4 IHL < 5 (%d bytes)" % hl
-            return p
-        if l2off + hl > p.cap_len:
-            p.reason = "IPv4 header not fully captured (%d+%d > caplen %d)" % (l2off, hl, p.cap_len)
-            return p
-        src, dst = fval(ipl, "ip.src"), fval(ipl, "ip.dst")
-        proto = to_int(fval(ipl, "ip.proto"))
-        tot = to_int(fval(ipl, "ip.len"))
-        mf = to_int(fval(ipl, "ip.flags.mf"))
-        off = to_int(fval(ipl, "ip.frag_offset"))
-        ipid = fval(ipl, "ip.id")
-        if None in (src, dst, proto, tot, mf, off, ipid):
-            p.reason = "IPv4 header field missing in tshark output"
-            return p
-        ip_bytes = tot
-        if tot < hl or tot > avail:
-            ip_bytes = avail
-            p.notes.append("ip.len %d unusable -> frame.len-L2 %d" % (tot, avail))
-        if off != 0:
-            frag_later = True
-        elif mf:
-            frag_first = True
-        fragkey = (4, src, dst, proto, to_int(ipid))
-        following = layers[ip_idx + 1:]
-    else:
-        if l2off + 40 > p.cap_len:
-            p.reason = "IPv6 header not fully captured"
-            return p
-        src, dst = fval(ipl, "ipv6.src"), fval(ipl, "ipv6.dst")
-        plen = to_int(fval(ipl, "ipv6.plen"))
-        nxt = to_int(fval(ipl, "ipv6.nxt"))
-        if None in (src, dst, plen, nxt):
-            p.reason = "IPv6 header field missing in tshark output"
-            return p
-        ip_bytes = plen + 40
-        if ip_bytes > avail:
-            ip_bytes = avail
-            p.notes.append("ipv6.plen %d unusable -> frame.len-L2 %d" % (plen, avail))
-        # walk the extension headers: tshark nests them inside the ipv6
-        # layer (hop-by-hop, routing, fragment, destination options); AH and
-        # mobility are separate top-level layers.
-        seq = nested_protos(ipl) + layers[ip_idx + 1:]
-        i = 0
-        while nxt in V6_EXT:
-            lname_e, fname_e = V6_EXT[nxt]
-            if i >= len(seq) or seq[i].get("name") != lname_e:
-                p.notes.append("extension header %d not dissected; protocol left at %d" % (nxt, nxt))
-                break
-            e = seq[i]
-            n2 = to_int(fval(e, fname_e))
-            if n2 is None:
-                p.notes.append("extension header %d truncated; protocol left at %d" % (nxt, nxt))
-                break
-            if nxt == 44:
-                foff = to_int(fval(e, "ipv6.fraghdr.offset"))
-                fmore = to_int(fval(e, "ipv6.fraghdr.more"))
-                fid = to_int(fval(e, "ipv6.fraghdr.ident"))
-                fragkey = (6, src, dst, n2, fid)
-                if foff:
-                    frag_later = True
-                    nxt = n2
-                    i += 1
-                    break
-                if fmore:
-                    frag_first = True
-            nxt = n2
-            i += 1
-        proto = nxt
-        following = seq[i:]
-        # skip layers still nested inside ipv6 (none expected after the walk)
-        following = [l for l in following if l.get("name") not in
-                     ("ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts")]
-
-    src = ipaddress.ip_address(src).compressed
-    dst = ipaddress.ip_address(dst).compressed
+    src, dst, proto = cur["src"], cur["dst"], cur["proto"]
+    sport, dport = cur["sport"], cur["dport"]
+    p.tcp_flags = cur["tcp_flags"]
     key = None
-    if frag_later:
-        hit = frag_table.get(fragkey)
+    if cur["frag_later"]:
+        hit = frag_table.get(cur["fragkey"])
         if hit is not None:
             key, sport, dport = hit
             p.notes.append("non-first fragment -> flow of first fragment")
         else:
             p.notes.append("non-first fragment, no earlier first fragment -> ports 0")
-    else:
-        lay = PORT_LAYERS.get(proto)
-        if lay is not None:
-            t = following[0] if following else None
-            if t is not None and t.get("name") == lay:
-                sp = to_int(fval(t, lay + ".srcport"))
-                dp = to_int(fval(t, lay + ".dstport"))
-                tpos = to_int(t.get("pos"))
-                if sp is not None and dp is not None and tpos + 4 <= p.cap_len:
-                    sport, dport = sp, dp
-                    if lay == "tcp" and tpos + 14 <= p.cap_len:
-                        p.tcp_flags = (to_int(fval(t, "tcp.flags")) or 0) & 0xFF
-                else:
-                    p.notes.append("%s ports not captured -> 0" % lay)
-            else:
-                p.notes.append("no %s layer after IP (%s) -> ports 0" %
-                               (lay, t.get("name") if t is not None else "nothing"))
     if key is None:
-        key = (vlan, ver, proto)
-    if frag_first:
-        frag_table[fragkey] = (key, sport, dport)
+        key = (vlan, cur["ver"], proto, tunnel)
+    if cur["frag_first"]:
+        frag_table[cur["fragkey"]] = (key, sport, dport)
     p.metered = True
     p.key = key
     p.src, p.sport, p.dst, p.dport = src, sport, dst, dport
-    p.ip_bytes = ip_bytes
+    p.ip_bytes = cur["ip_bytes"]
     return p
 
 
@@ -366,7 +475,7 @@ def pdml_packets(stream):
     parser.close()
 
 
-def flows_for(path, explain=None):
+def flows_for(path, explain=None, tunnels=True):
     """Return (flows dict, tshark error text or '', packet count, stats)."""
     proc = run_tshark(path)
     flows = {}
@@ -375,7 +484,7 @@ def flows_for(path, explain=None):
     stats = {"packets": 0, "metered": 0, "skipped": {}}
     try:
         for el in pdml_packets(proc.stdout):
-            p = analyse(el, frag_table)
+            p = analyse(el, frag_table, tunnels)
             el.clear()
             stats["packets"] += 1
             if not p.metered:
@@ -424,15 +533,15 @@ def flows_for(path, explain=None):
 
 
 def sort_key(f):
-    (vlan, ver, proto) = f["key"]
+    (vlan, ver, proto, tunnel) = f["key"]
     s, d = f["src"], f["dst"]
     return (proto, vlan, ver, int(ipaddress.ip_address(s[0])), s[1],
-            int(ipaddress.ip_address(d[0])), d[1])
+            int(ipaddress.ip_address(d[0])), d[1], str(tunnel))
 
 
-def render(path, out, version, explain=None):
+def render(path, out, version, explain=None, tunnels=True):
     name = os.path.basename(path)
-    flows, err, npk, stats = flows_for(path, explain)
+    flows, err, npk, stats = flows_for(path, explain, tunnels)
     if flows is None:
         # the file holds only this line
         out.write("# unreadable: %s\n" % err)
@@ -442,7 +551,7 @@ def render(path, out, version, explain=None):
         # tshark read some packets, then complained (e.g. a cut-short file)
         out.write("# tshark: %s\n" % err)
     for f in sorted(flows, key=sort_key):
-        vlan, ver, proto = f["key"]
+        vlan, ver, proto, _tunnel = f["key"]
         c = f["c"]
         out.write("%d %d %s %d %s %d %d %d %d %d %d %d\n" % (
             proto, vlan, f["src"][0], f["src"][1], f["dst"][0], f["dst"][1],
@@ -457,6 +566,8 @@ def main():
                     help="regenerate tests/expected/<name>.flows for every capture")
     ap.add_argument("--pcap-dir", default="../shared/testdata/pcap")
     ap.add_argument("--out-dir", default="tests/expected")
+    ap.add_argument("--no-tunnels", action="store_true",
+                    help="meter tunnels as their outer packets (nfprobe --no-decode-tunnels)")
     ap.add_argument("--explain", action="store_true",
                     help="print one line per packet (decision, notes) to stderr")
     a = ap.parse_args()
@@ -469,7 +580,8 @@ def main():
         for n in names:
             dest = os.path.join(a.out_dir, n + ".flows")
             with open(dest + ".tmp", "w") as out:
-                stats, flows = render(os.path.join(a.pcap_dir, n), out, version, explain)
+                stats, flows = render(os.path.join(a.pcap_dir, n), out, version, explain,
+                                      not a.no_tunnels)
             os.replace(dest + ".tmp", dest)
             sk = stats["skipped"]
             print("%-45s %5s flows  %5d pkts  %5d metered%s" % (
@@ -479,7 +591,7 @@ def main():
         return 0
     if not a.pcap:
         ap.error("give a capture file or --all")
-    render(a.pcap, sys.stdout, version, explain)
+    render(a.pcap, sys.stdout, version, explain, not a.no_tunnels)
     return 0
 
 
