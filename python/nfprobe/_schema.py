@@ -9,7 +9,6 @@ must be added here."""
 
 CORE = (
     "id", "first_seen_ms", "last_seen_ms", "ip_version", "protocol", "vlan_id",
-    "tunnel_id",    # nfstream's; None until nfprobe's JSON has it (tunnel decoding)
     "src_ip", "src_port", "dst_ip", "dst_port",
     "src2dst_packets", "dst2src_packets", "src2dst_bytes", "dst2src_bytes",
     "src2dst_l2_bytes", "dst2src_l2_bytes",
@@ -19,6 +18,8 @@ CORE = (
     "bidirectional_packets", "bidirectional_bytes",
     "src2dst_first_seen_ms", "src2dst_last_seen_ms", "src2dst_duration_ms",
     "dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms", "expiration_id",
+    # a decoded tunnel (None for a packet that was in none); tunnel_id is nfstream's name
+    "tunnel_type", "tunnel_src_ip", "tunnel_dst_ip", "tunnel_id", "reverse_tunnel_id", "layer2_segment_id",
 )
 
 DPI = (

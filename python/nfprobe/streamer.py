@@ -238,11 +238,26 @@ class NFStreamer(object):
         for values in rows:
             chunk.append(values)
             if len(chunk) == 65536:
-                frames.append(pd.DataFrame(chunk, columns=columns))
+                frames.append(_frame(pd, chunk, columns))
                 chunk = []
         if chunk or not frames:
-            frames.append(pd.DataFrame(chunk, columns=columns))
+            frames.append(_frame(pd, chunk, columns))
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _frame(pd, chunk, columns):
+    """One chunk as a DataFrame. An integer column with missing values
+    would become float64 and lose the low digits of 64-bit values (a VXLAN
+    layer2_segment_id): such columns get pandas' nullable integer type."""
+    df = pd.DataFrame(chunk, columns=columns)
+    for i, name in enumerate(columns):
+        if df[name].dtype.kind != "f":
+            continue
+        values = [row[i] for row in chunk]
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            df[name] = pd.array(values, dtype="UInt64" if max(present) >= 2 ** 63 else "Int64")
+    return df
 
 
 def _chain(first, rest):
