@@ -23,6 +23,7 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
+    OPT_ZMQ_NOW = 1500,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +70,7 @@ static const struct option long_opts[] = {
     {"export-version", required_argument, NULL, 'V'},
     {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"zmq-now", no_argument, NULL, OPT_ZMQ_NOW},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,6 +109,8 @@ static void usage(FILE *out)
 "      --export-rate N       at most N records per second (default unlimited)\n"
 "      --queue-size BYTES    TCP: bytes kept while the collector is away (default 16 MiB)\n"
 "      --drain-timeout S     TCP: at exit, wait S seconds for the collector (default 10)\n"
+"      --zmq-now             zmq:// (ntopng): move each flow's times so it ends when\n"
+"                            exported, for feeding a -r replay to ntopng\n"
 "metering:\n"
 "      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
 "      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
@@ -222,6 +226,34 @@ static int check_rotation(const struct options *o)
     return 0;
 }
 
+/* ntopng forgets a flow not updated for 60 s: a long flow must be exported
+ * more often than that (the default active timeout is 300 s). */
+#define ZMQ_ACTIVE_MAX_US (30ull * 1000000)
+
+static bool has_zmq_collector(const struct options *o)
+{
+    for (int i = 0; i < o->ncollectors; i++)
+        if (strncmp(o->collectors[i], "zmq://", 6) == 0 || strncmp(o->collectors[i], "zmq+", 4) == 0)
+            return true;
+    return false;
+}
+
+/* (said here, before main applies -q) */
+static void adjust_for_zmq(struct options *o)
+{
+    if (!has_zmq_collector(o))
+        return;
+    if (o->read_file && !o->zmq_now && !o->quiet)
+        log_info("zmq://: ntopng shows only flows near its own clock; to feed it a capture, "
+                 "add --zmq-now");
+    if (o->active_us <= ZMQ_ACTIVE_MAX_US)
+        return;
+    if (!o->quiet)
+        log_info("--active-timeout %llu s lowered to 30 s: ntopng drops flows not updated for 60 s",
+                 (unsigned long long)(o->active_us / 1000000));
+    o->active_us = ZMQ_ACTIVE_MAX_US;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
@@ -238,6 +270,7 @@ static int check_consistency(struct options *o)
         log_error("--idle-timeout and --active-timeout must be more than 0");
         return -1;
     }
+    adjust_for_zmq(o);
     return 0;
 }
 
@@ -389,6 +422,7 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->workers = (int)n;
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
+    case OPT_ZMQ_NOW: o->zmq_now = true; return 0;
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

@@ -52,6 +52,8 @@ struct options {
     int ncpus;
     /* running as a service (issue 12) */
     const char *user;           /* -u: run as this user once the input and outputs are open */
+    /* ntopng over ZeroMQ (issue 15) */
+    bool zmq_now;               /* --zmq-now: zmq:// flows end at their export (replays) */
 };
 
 /* Reads --config FILE first (one long option a line: "name = value", a

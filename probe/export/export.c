@@ -116,9 +116,24 @@ static struct transport *open_file(struct export_file *f, const struct options *
     return t;
 }
 
+/* ntopng (zmq://) reads its own format: each such collector is a sink of
+ * its own, which gets every flow. */
+static bool is_zmq_sink(const struct export_sink *s)
+{
+    return s->ntransports == 1 && transport_kind(s->transports[0]) == TRANSPORT_ZMQ;
+}
+
+static void add_zmq_sinks(struct exporter *x)
+{
+    for (int i = 0; i < x->ntransports; i++)
+        if (transport_kind(x->transports[i]) == TRANSPORT_ZMQ)
+            sink_add(&x->sinks[x->nsinks++], x->transports[i]);
+}
+
 /* Open every transport and group them into sinks (see struct export_sink). */
 static int open_sinks(struct exporter *x, const struct options *o)
 {
+    int nshared = 0;    /* IPFIX/NetFlow collectors: zmq:// ones get sinks of their own */
     for (int i = 0; i < o->ncollectors; i++) {
         struct transport *t = open_collector(o, o->collectors[i]);
         if (!t)
@@ -127,10 +142,14 @@ static int open_sinks(struct exporter *x, const struct options *o)
             x->refresh_templates = true;
         transport_set_batching(t, o->export_rate == 0);
         x->transports[x->ntransports++] = t;
-        sink_add(&x->sinks[o->balance ? i : 0], t);
+        if (transport_kind(t) == TRANSPORT_ZMQ)
+            continue;
+        sink_add(&x->sinks[o->balance ? nshared : 0], t);
+        nshared++;
     }
-    x->nsinks = o->ncollectors ? (o->balance ? o->ncollectors : 1) : 0;
-    x->nbalanced = o->balance ? o->ncollectors : 0;
+    x->nsinks = o->balance ? nshared : nshared > 0;
+    x->nbalanced = o->balance ? nshared : 0;
+    add_zmq_sinks(x);
     if (o->ipfix_file) {
         struct transport *t = open_file(&x->file, o);
         if (!t)
@@ -179,9 +198,11 @@ static int open_encoders(struct exporter *x, const struct options *o)
         struct export_sink *s = &x->sinks[i];
         s->x = x;
         cfg.mtu = message_size(o, s);
+        cfg.format = is_zmq_sink(s) ? FORMAT_NTOPNG : (enum export_format)o->export_version;
+        cfg.times_now = o->zmq_now;
         s->enc = encoder_new(&cfg, send_message, s, err, sizeof err);
         if (!s->enc) {
-            log_error("%s: %s", o->export_version == 10 ? "IPFIX" : "NetFlow", err);
+            log_error("%s: %s", is_zmq_sink(s) ? "ntopng" : o->export_version == 10 ? "IPFIX" : "NetFlow", err);
             return -1;
         }
         if (encoder_send_templates(s->enc) < 0)

@@ -257,3 +257,48 @@ int json_write_record(FILE *out, const struct flow_record *r)
     fwrite(l.p, 1, l.len, out);
     return ferror(out) ? -1 : 0;
 }
+
+/* ---- json_text: the builder above for other JSON encoders ------------------- */
+
+struct json_text {
+    struct line l;
+};
+
+struct json_text *json_text_new(void)
+{
+    return calloc(1, sizeof(struct json_text));
+}
+
+void json_text_free(struct json_text *t)
+{
+    if (t)
+        free(t->l.p);
+    free(t);
+}
+
+void json_text_clear(struct json_text *t)
+{
+    t->l.len = 0;
+    t->l.failed = false;
+}
+
+void json_text_raw(struct json_text *t, const void *s, size_t n) { put_bytes(&t->l, s, n); }
+void json_text_u64(struct json_text *t, uint64_t v) { put_u64(&t->l, v); }
+
+void json_text_string(struct json_text *t, const char *s)
+{
+    put_string(&t->l, (const uint8_t *)s, strlen(s));
+}
+
+void json_text_value(struct json_text *t, const struct element *el, const struct elem_value *v)
+{
+    put_value(&t->l, el, v);
+}
+
+const char *json_text_data(const struct json_text *t, size_t *len)
+{
+    *len = t->l.len;
+    return t->l.p;
+}
+
+bool json_text_failed(const struct json_text *t) { return t->l.failed; }

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "util.h"
+#include "zmq_link.h"
 
 #define DEFAULT_PORT "4739"
 #define BACKOFF_MIN_US 250000ull
@@ -60,6 +61,7 @@ struct transport {
     unsigned batch_count;
     size_t batch_len[UDP_BATCH];
     uint32_t batch_records[UDP_BATCH];
+    struct zmq_link *zmq;       /* zmq://: messages wait in the queue until ntopng subscribes */
     struct transport_stats stats;
 };
 
@@ -133,7 +135,12 @@ static int parse_scheme(const char *spec, enum transport_kind *kind, const char 
         *kind = TRANSPORT_SCTP;
         return 0;
     }
-    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls:// or sctp://)",
+    if ((n == 3 && strncmp(spec, "zmq", 3) == 0) || (n == 11 && strncmp(spec, "zmq+connect", 11) == 0)) {
+        *kind = TRANSPORT_ZMQ;
+        return 0;
+    }
+    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls://, sctp://, "
+             "zmq:// or zmq+connect://)",
              spec, (int)n, spec);
     return -1;
 }
@@ -446,15 +453,21 @@ void transport_set_batching(struct transport *t, bool on)
 
 /* ---- TCP queue ---------------------------------------------------------------- */
 
-static void drop_oldest(struct transport *t)
+/* The oldest message leaves the queue (sent or dropped: the caller counts). */
+static void dequeue(struct transport *t)
 {
     struct queued_msg *m = t->head;
     t->head = m->next;
     if (!t->head)
         t->tail = NULL;
     t->queued_bytes -= m->len;
-    t->stats.records_dropped += m->nrecords;
     free(m);
+}
+
+static void drop_oldest(struct transport *t)
+{
+    t->stats.records_dropped += t->head->nrecords;
+    dequeue(t);
 }
 
 static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
@@ -528,14 +541,64 @@ static void drain(struct transport *t)
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
-        struct queued_msg *m = t->head;
-        count_sent(t, m->nrecords);
-        t->head = m->next;
-        if (!t->head)
-            t->tail = NULL;
-        t->queued_bytes -= m->len;
-        free(m);
+        count_sent(t, t->head->nrecords);
+        dequeue(t);
     }
+}
+
+/* ---- ZeroMQ (zmq://, for ntopng) ---------------------------------------------- */
+
+/* A slow ntopng (libzmq's queue at its high-water mark) loses the message:
+ * counted, said once per episode. */
+static void send_zmq_message(struct transport *t, const struct queued_msg *m)
+{
+    int rc = zmq_link_send(t->zmq, m->bytes, m->len);
+    if (rc == 0) {
+        count_sent(t, m->nrecords);
+        return;
+    }
+    t->stats.records_dropped += m->nrecords;
+    if (!t->warned_down)
+        log_warning("collector %s: %s: records are dropped", t->name,
+                    rc > 0 ? "ntopng does not keep up (ZeroMQ high-water mark)" : strerror(errno));
+    t->warned_down = true;
+}
+
+/* Until ntopng subscribes, messages wait in the queue (bounded by
+ * --queue-size, as for TCP): a PUB socket would send them to no one. */
+static void drain_zmq(struct transport *t)
+{
+    while (t->head && zmq_link_subscribed(t->zmq)) {
+        send_zmq_message(t, t->head);
+        dequeue(t);
+    }
+}
+
+/* zmq:// binds, zmq+connect:// connects, to the resolved address: libzmq
+ * would resolve a name only later, where a typo could not be reported. */
+static int open_zmq(struct transport *t, const char *spec, const struct addrinfo *ai, char *err,
+                    size_t errlen)
+{
+    if (!strstr(spec, "]:") && !strchr(strstr(spec, "://") + 3, ':')) {
+        snprintf(err, errlen, "collector '%s': give the port (ntopng's -i tcp://HOST:PORT)", spec);
+        return -1;
+    }
+    char host[INET6_ADDRSTRLEN], port[8], endpoint[INET6_ADDRSTRLEN + 20];
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(err, errlen, "collector '%s': cannot use its address", spec);
+        return -1;
+    }
+    bool v6 = ai->ai_family == AF_INET6;
+    snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    char why[256];
+    bool connect = strncmp(spec, "zmq+connect://", 14) == 0;
+    t->zmq = zmq_link_open(endpoint, connect, 0, why, sizeof why);
+    if (!t->zmq) {
+        snprintf(err, errlen, "collector '%s': %s", spec, why);
+        return -1;
+    }
+    return 0;
 }
 
 void transport_poll(struct transport *t)
@@ -548,6 +611,8 @@ void transport_poll(struct transport *t)
         log_error("cannot write %s: %s", file_path(t), strerror(errno));
         t->warned_down = true;
     }
+    if (t->kind == TRANSPORT_ZMQ)
+        drain_zmq(t);
     if (!is_stream(t))
         return;
     try_connect(t);
@@ -618,6 +683,10 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
     case TRANSPORT_FILE:
         send_file(t, msg, len, nrecords, kind);
         return 0;
+    case TRANSPORT_ZMQ:
+        enqueue(t, msg, len, nrecords);
+        drain_zmq(t);
+        return 0;
     }
     return 0;
 }
@@ -684,7 +753,11 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
     t->queue_limit = to->queue_bytes;
-    if (is_stream(t)) {
+    if (kind == TRANSPORT_ZMQ && open_zmq(t, spec, res, err, errlen) < 0) {
+        transport_free(t);
+        return NULL;
+    }
+    if (is_stream(t) || kind == TRANSPORT_ZMQ) {
         transport_poll(t);
         return t;
     }
@@ -747,8 +820,8 @@ void transport_close(struct transport *t, unsigned wait_ms)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
-    if (is_stream(t)) {
-        uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
+    uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
+    if (is_stream(t) || t->kind == TRANSPORT_ZMQ) {
         while (t->head && now_mono_us() < deadline) {
             transport_poll(t);
             if (t->head) {
@@ -758,6 +831,13 @@ void transport_close(struct transport *t, unsigned wait_ms)
         }
         while (t->head)
             drop_oldest(t);
+    }
+    if (t->zmq) {
+        uint64_t now = now_mono_us();
+        zmq_link_close(t->zmq, now < deadline ? (unsigned)((deadline - now) / 1000) : 0);
+        t->zmq = NULL;
+    }
+    if (is_stream(t)) {
         if (t->tls)
             SSL_shutdown(t->tls);   /* close_notify: a clean end, not a truncation */
         if (t->fd >= 0)
@@ -774,6 +854,7 @@ void transport_free(struct transport *t)
     if (t->file)
         fclose(t->file);
     close_fd(t);
+    zmq_link_close(t->zmq, 0);
     while (t->head)
         drop_oldest(t);
     if (t->addrs)

@@ -9,7 +9,8 @@
 
 #include "ipfix.h"   /* enum msg_kind */
 
-enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP };
+enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP,
+                      TRANSPORT_ZMQ /* zmq:// and zmq+connect:// to ntopng (zmq_link.h) */ };
 
 /* How collectors are reached beyond their address. */
 struct transport_options {
@@ -29,7 +30,8 @@ struct transport_stats {
 struct transport;
 
 /* Parse "[udp://|tcp://|tls://|sctp://]host[:port]" (IPv6 as [addr]:port;
- * port 4739 by default) and resolve it. NULL with a message in err on a bad
+ * port 4739 by default), or "zmq://host:port" (bind) and
+ * "zmq+connect://host:port" (port needed), and resolve it. NULL with a message in err on a bad
  * spec, an unresolvable host, TLS without certificate and key, or SCTP on a
  * kernel without it. A stream (TCP, TLS, SCTP) collector that is down is not
  * an error: the transport keeps retrying with backoff. TLS goes through
