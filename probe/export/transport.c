@@ -579,7 +579,8 @@ static void drain_zmq(struct transport *t)
 static int open_zmq(struct transport *t, const char *spec, const struct addrinfo *ai, char *err,
                     size_t errlen)
 {
-    if (!strstr(spec, "]:") && !strchr(strstr(spec, "://") + 3, ':')) {
+    const char *hp = strstr(spec, "://") + 3;
+    if (hp[0] == '[' ? !strstr(hp, "]:") : !strchr(hp, ':')) {
         snprintf(err, errlen, "collector '%s': give the port (ntopng's -i tcp://HOST:PORT)", spec);
         return -1;
     }
