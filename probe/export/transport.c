@@ -65,7 +65,7 @@ struct transport {
 
 /* ---- address parsing -------------------------------------------------------- */
 
-static int split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
+int transport_split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
                            char *err, size_t errlen)
 {
     const char *p;
@@ -133,7 +133,7 @@ static int parse_scheme(const char *spec, enum transport_kind *kind, const char 
         *kind = TRANSPORT_SCTP;
         return 0;
     }
-    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls:// or sctp://)",
+    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls://, sctp://, mqtt:// or mqtts://)",
              spec, (int)n, spec);
     return -1;
 }
@@ -656,7 +656,7 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     const char *rest;
     char host[256], port[8];
     if (parse_scheme(spec, &kind, &rest, err, errlen) < 0 ||
-        split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
+        transport_split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
         return NULL;
     if (kind == TRANSPORT_SCTP && check_sctp(spec, err, errlen) < 0)
         return NULL;
