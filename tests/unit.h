@@ -37,5 +37,6 @@ Suite *ring_suite(void);
 Suite *capture_suite(void);
 Suite *meter_batch_suite(void);
 Suite *options_suite(void);
+Suite *csv_suite(void);
 
 #endif

@@ -310,6 +310,8 @@ void exporter_record(void *ctx, const struct flow_record *r)
 {
     struct exporter *x = ctx;
     x->flows++;
+    if (x->nmqtt && !x->nsinks)
+        pace(x, 1);     /* MQTT alone: one message a record */
     feeds_record(x, r);
     if (!x->nsinks)
         return;
