@@ -97,13 +97,15 @@ static void add_number(struct ecs_line *e, const char *name, uint64_t u)
     end_entry(e);
 }
 
-/* ECS dates: ISO 8601 in UTC with milliseconds. */
+/* ECS dates: ISO 8601 in UTC with milliseconds. A time past year 9999 (a
+ * capture's garbage) is left out: Elasticsearch would refuse the document. */
 static void add_date_ms(struct ecs_line *e, const char *name, uint64_t ms)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     char buf[64], date[40];
-    if (!gmtime_r(&secs, &tm) || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    if (ms / 1000 > INT64_C(253402300799) || !gmtime_r(&secs, &tm) ||
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
         return;
     snprintf(buf, sizeof buf, "%s.%03uZ", date, (unsigned)(ms % 1000));
     add_text(e, name, buf);
