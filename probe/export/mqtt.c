@@ -11,6 +11,7 @@
 
 #include <mosquitto.h>
 
+#include "msgqueue.h"
 #include "util.h"
 
 #define MQTT_PORT "1883"
@@ -28,21 +29,13 @@
 #define WINDOW 1000
 #define CONNECT_GRACE_US 2000000ull     /* a first connection slower than this is said */
 
-struct mqtt_msg {
-    struct mqtt_msg *next;
-    size_t len;
-    char bytes[];
-};
-
 struct mqtt_out {
     char name[300];
     char topic[256];
     int qos;
     struct mosquitto *mosq;
     bool loop_running;
-    /* the main thread's queue: messages not yet handed to libmosquitto */
-    struct mqtt_msg *head, *tail;
-    size_t queued_bytes, queue_limit;
+    struct msgqueue queue;      /* messages not yet handed to libmosquitto */
     uint64_t handed;            /* to libmosquitto, in all */
     uint64_t written_off;       /* handed, QoS 0, and lost with a connection */
     uint64_t seen_connects, seen_disconnects;
@@ -245,7 +238,7 @@ struct mqtt_out *mqtt_open(const char *spec, const struct transport_options *to,
     if (mqtt_users++ == 0)
         mosquitto_lib_init();
     snprintf(m->name, sizeof m->name, "%s", spec);
-    m->queue_limit = to->queue_bytes;
+    msgqueue_init(&m->queue, to->queue_bytes, &m->stats.records_dropped);
     m->opened_us = now_mono_us();
     char host[256], port[8];
     bool tls;
@@ -257,39 +250,6 @@ struct mqtt_out *mqtt_open(const char *spec, const struct transport_options *to,
         return NULL;
     }
     return m;
-}
-
-/* ---- the queue ---------------------------------------------------------------- */
-
-static void drop_oldest(struct mqtt_out *m)
-{
-    struct mqtt_msg *msg = m->head;
-    m->head = msg->next;
-    if (!m->head)
-        m->tail = NULL;
-    m->queued_bytes -= msg->len;
-    m->stats.records_dropped++;
-    free(msg);
-}
-
-static void enqueue(struct mqtt_out *m, const char *bytes, size_t len)
-{
-    struct mqtt_msg *msg = malloc(sizeof *msg + len);
-    if (!msg) {
-        m->stats.records_dropped++;
-        return;
-    }
-    msg->next = NULL;
-    msg->len = len;
-    memcpy(msg->bytes, bytes, len);
-    if (m->tail)
-        m->tail->next = msg;
-    else
-        m->head = msg;
-    m->tail = msg;
-    m->queued_bytes += len;
-    while (m->queued_bytes > m->queue_limit && m->head != msg)
-        drop_oldest(m);
 }
 
 static uint64_t outstanding(const struct mqtt_out *m)
@@ -336,7 +296,7 @@ static void note_connection_changes(struct mqtt_out *m)
 /* Whether libmosquitto took the message: QoS 0 only while connected; QoS
  * 1 and 2 it keeps in its own queue whatever the connection (and sends
  * again after a reconnect), so a failed send of those is still taken. */
-static int hand_over(struct mqtt_out *m, const struct mqtt_msg *msg)
+static int hand_over(struct mqtt_out *m, const struct queued_msg *msg)
 {
     int rc = mosquitto_publish(m->mosq, NULL, m->topic, (int)msg->len, msg->bytes, m->qos, false);
     switch (rc) {
@@ -352,26 +312,22 @@ static int hand_over(struct mqtt_out *m, const struct mqtt_msg *msg)
 void mqtt_poll(struct mqtt_out *m)
 {
     note_connection_changes(m);
-    while (m->head && atomic_load(&m->connected) && outstanding(m) < WINDOW) {
-        struct mqtt_msg *msg = m->head;
-        int taken = hand_over(m, msg);
+    while (m->queue.head && atomic_load(&m->connected) && outstanding(m) < WINDOW) {
+        int taken = hand_over(m, m->queue.head);
         if (taken == 0)
             break;
-        if (taken > 0)
+        if (taken > 0) {
             m->handed++;
-        else
-            m->stats.records_dropped++;
-        m->head = msg->next;
-        if (!m->head)
-            m->tail = NULL;
-        m->queued_bytes -= msg->len;
-        free(msg);
+            msgqueue_pop(&m->queue);
+        } else {
+            msgqueue_drop_oldest(&m->queue);
+        }
     }
 }
 
 void mqtt_send(struct mqtt_out *m, const char *msg, size_t len)
 {
-    enqueue(m, msg, len);
+    msgqueue_push(&m->queue, msg, len, 1);
     mqtt_poll(m);
 }
 
@@ -380,7 +336,7 @@ void mqtt_close(struct mqtt_out *m, unsigned wait_ms)
     uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
     for (;;) {
         mqtt_poll(m);
-        if ((!m->head && outstanding(m) == 0) || now_mono_us() >= deadline)
+        if ((!m->queue.head && outstanding(m) == 0) || now_mono_us() >= deadline)
             break;
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
@@ -393,8 +349,7 @@ void mqtt_close(struct mqtt_out *m, unsigned wait_ms)
     }
     note_connection_changes(m);
     write_off(m);
-    while (m->head)
-        drop_oldest(m);
+    msgqueue_drop_all(&m->queue);
 }
 
 const char *mqtt_name(const struct mqtt_out *m)
@@ -415,8 +370,7 @@ void mqtt_free(struct mqtt_out *m)
         return;
     if (m->loop_running)
         mosquitto_loop_stop(m->mosq, true);
-    while (m->head)
-        drop_oldest(m);
+    msgqueue_drop_all(&m->queue);
     mosquitto_destroy(m->mosq);
     free(m);
     if (--mqtt_users == 0)

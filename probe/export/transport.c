@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "msgqueue.h"
 #include "util.h"
 
 #define DEFAULT_PORT "4739"
@@ -28,13 +29,6 @@
 #define UDP_BATCH 32                    /* datagrams per sendmmsg() */
 #define UDP_BATCH_BYTES (256 * 1024)
 
-struct queued_msg {
-    struct queued_msg *next;
-    size_t len;
-    uint32_t nrecords;
-    uint8_t bytes[];
-};
-
 struct transport {
     enum transport_kind kind;
     char name[300];
@@ -45,9 +39,7 @@ struct transport {
     char host[256];             /* as given: TLS checks the certificate against it */
     SSL_CTX *tls_ctx;           /* tls:// only */
     SSL *tls;                   /* the TLS session of the open connection */
-    /* TCP: messages waiting for a connection, oldest first. */
-    struct queued_msg *head, *tail;
-    size_t queued_bytes, queue_limit;
+    struct msgqueue queue;      /* TCP: messages waiting for a connection */
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
     uint8_t *templates;         /* the last templates message and the setup messages
@@ -446,38 +438,6 @@ void transport_set_batching(struct transport *t, bool on)
 
 /* ---- TCP queue ---------------------------------------------------------------- */
 
-static void drop_oldest(struct transport *t)
-{
-    struct queued_msg *m = t->head;
-    t->head = m->next;
-    if (!t->head)
-        t->tail = NULL;
-    t->queued_bytes -= m->len;
-    t->stats.records_dropped += m->nrecords;
-    free(m);
-}
-
-static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
-{
-    struct queued_msg *m = malloc(sizeof *m + len);
-    if (!m) {
-        t->stats.records_dropped += nrecords;
-        return;
-    }
-    m->next = NULL;
-    m->len = len;
-    m->nrecords = nrecords;
-    memcpy(m->bytes, msg, len);
-    if (t->tail)
-        t->tail->next = m;
-    else
-        t->head = m;
-    t->tail = m;
-    t->queued_bytes += len;
-    while (t->queued_bytes > t->queue_limit && t->head != m)
-        drop_oldest(t);
-}
-
 static void schedule_retry(struct transport *t)
 {
     t->backoff_us = t->backoff_us ? t->backoff_us * 2 : BACKOFF_MIN_US;
@@ -522,19 +482,14 @@ static void try_connect(struct transport *t)
 
 static void drain(struct transport *t)
 {
-    while (t->head && t->fd >= 0) {
+    while (t->queue.head && t->fd >= 0) {
         errno = 0;
-        if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
+        if (peer_gone(t->fd) || write_stream(t, t->queue.head->bytes, t->queue.head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
-        struct queued_msg *m = t->head;
-        count_sent(t, m->nrecords);
-        t->head = m->next;
-        if (!t->head)
-            t->tail = NULL;
-        t->queued_bytes -= m->len;
-        free(m);
+        count_sent(t, t->queue.head->nrecords);
+        msgqueue_pop(&t->queue);
     }
 }
 
@@ -576,7 +531,7 @@ static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_
         if (t->fd < 0)
             return 0;   /* sent first once connected */
     }
-    enqueue(t, msg, len, nrecords);
+    msgqueue_push(&t->queue, msg, len, nrecords);
     transport_poll(t);
     return 0;
 }
@@ -683,7 +638,7 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->addrs = res;
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
-    t->queue_limit = to->queue_bytes;
+    msgqueue_init(&t->queue, to->queue_bytes, &t->stats.records_dropped);
     if (is_stream(t)) {
         transport_poll(t);
         return t;
@@ -749,15 +704,14 @@ void transport_close(struct transport *t, unsigned wait_ms)
         flush_batch(t);
     if (is_stream(t)) {
         uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
-        while (t->head && now_mono_us() < deadline) {
+        while (t->queue.head && now_mono_us() < deadline) {
             transport_poll(t);
-            if (t->head) {
+            if (t->queue.head) {
                 struct timespec ts = {0, 20000000};
                 nanosleep(&ts, NULL);
             }
         }
-        while (t->head)
-            drop_oldest(t);
+        msgqueue_drop_all(&t->queue);
         if (t->tls)
             SSL_shutdown(t->tls);   /* close_notify: a clean end, not a truncation */
         if (t->fd >= 0)
@@ -774,8 +728,7 @@ void transport_free(struct transport *t)
     if (t->file)
         fclose(t->file);
     close_fd(t);
-    while (t->head)
-        drop_oldest(t);
+    msgqueue_drop_all(&t->queue);
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);

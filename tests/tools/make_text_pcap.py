@@ -7,16 +7,9 @@ Usage: make_text_pcap.py OUT.pcap"""
 import struct
 import sys
 
+from make_mix_pcap import csum
+
 ETH = bytes.fromhex("020000000002" "020000000001") + b"\x08\x00"
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def tcp_packet(src, dst, sport, dport, seq, ack, flags, payload=b""):
