@@ -12,25 +12,43 @@ command -v mosquitto > /dev/null || { echo "1..0 # SKIP mosquitto (Debian packag
 "$DEBIAN_PYTHON" -c 'import paho.mqtt.client' 2> /dev/null ||
     { echo "1..0 # SKIP python3-paho-mqtt not installed"; exit 77; }
 
+# A test CA and the broker's certificate (for 127.0.0.1), and another CA.
+pki="$work/pki"
+mkdir -p "$pki"
+{ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=nfprobe test ca" \
+      -keyout "$pki/ca.key" -out "$pki/ca.pem" &&
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=nfprobe other ca" \
+      -keyout "$pki/other.key" -out "$pki/other.pem" &&
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$pki/broker.key" -out "$pki/broker.csr" &&
+  printf 'subjectAltName=IP:127.0.0.1\n' > "$pki/broker.ext" &&
+  openssl x509 -req -in "$pki/broker.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial -days 2 \
+      -extfile "$pki/broker.ext" -out "$pki/broker.pem"; } > /dev/null 2>&1 || fail_setup "openssl could not make the test CA"
+
 port=$(free_port tcp)
+tls_port=$(free_port tcp)
 broker_starts=0
-# The broker keeps its state (our subscriber's session and the messages
-# queued for it) across a restart: persistence, saved when it stops.
-start_broker() {
+# mosquitto on PORT (and TLS on TLS_PORT), ready once it says it runs; its
+# pid in mosquitto_pid. It keeps its state (our subscriber's session and the
+# messages queued for it) across a restart: persistence, saved when it stops;
+# and queues without bound for a subscriber that lags.
+run_mosquitto() {   # port [tls_port]
     broker_starts=$((broker_starts + 1))
-    local log="$work/broker.$broker_starts.log"
-    cat > "$work/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $work/
-user $(id -un)
-max_queued_messages 0
-CONF
-    mosquitto -c "$work/mosquitto.conf" > "$log" 2>&1 &
-    broker_pid=$!
-    collector_pids+=("$broker_pid")
+    local conf="$work/mosquitto.$broker_starts.conf" log="$work/broker.$broker_starts.log"
+    {
+        echo "listener $1 127.0.0.1"
+        [ -z "${2:-}" ] || printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n' \
+            "$2" "$pki/ca.pem" "$pki/broker.pem" "$pki/broker.key"
+        printf 'allow_anonymous true\npersistence true\npersistence_location %s/\n' "$work"
+        printf 'user %s\nmax_queued_messages 0\n' "$(id -un)"
+    } > "$conf"
+    mosquitto -c "$conf" > "$log" 2>&1 &
+    mosquitto_pid=$!
+    collector_pids+=("$mosquitto_pid")
     wait_for_line "$log" "mosquitto version .* running" 10 || fail_setup "mosquitto did not start: $(cat "$log")"
+}
+start_broker() {
+    run_mosquitto "$port" "$tls_port"
+    broker_pid=$mosquitto_pid
 }
 stop_broker() {
     kill -TERM "$broker_pid"
@@ -96,6 +114,48 @@ wait_for_lines "$work/got.ecs" "$want" 10
 stop_subscriber
 check "--json-format ecs: the subscriber got exactly the $want ECS lines" \
     bash -c "grep -q '\"source\":{' '$work/want.ecs' && diff <(sort '$work/want.ecs') <(sort '$work/got.ecs')"
+
+# mqtts://: the same through TLS, the broker's certificate checked against
+# --tls-ca; a broker whose certificate another CA signed is refused, said
+# (libmosquitto's reason), and its records counted as dropped.
+start_subscriber "nfprobe/tls" "$work/got.tls"
+"$NFPROBE" -q -r "$DATA/1kxun.pcap" --json -c "mqtts://127.0.0.1:$tls_port/nfprobe/tls" --tls-ca "$pki/ca.pem" \
+    > "$work/want.tls" 2> "$work/err.tls"
+rc=$?
+want=$(grep -c '' "$work/want.tls")
+wait_for_lines "$work/got.tls" "$want" 10
+stop_subscriber
+check "mqtts://: exit 0 (got $rc), the subscriber got exactly the $want JSON lines" \
+    bash -c "[ $rc -eq 0 ] && diff <(sort '$work/want.tls') <(sort '$work/got.tls')"
+rc=0
+"$NFPROBE" -q -r "$DATA/443-chrome.pcap" -c "mqtts://127.0.0.1:$tls_port/nfprobe/tls" --tls-ca "$pki/other.pem" \
+    --drain-timeout 3 > /dev/null 2> "$work/err.badca" || rc=$?
+check "mqtts:// with another CA: refused, said once with the reason, exit 1, the record dropped" \
+    bash -c "[ $rc -eq 1 ] && [ \$(grep -c 'queueing records and retrying' '$work/err.badca') -eq 1 ] &&
+             grep -q 'certificate verify failed' '$work/err.badca' &&
+             grep -q '1 flow records could not be delivered' '$work/err.badca'"
+
+# A broker that is down at start and comes up later: the records wait and
+# arrive, exit 0.
+late=$(free_port tcp)
+"$NFPROBE" -r "$DATA/1kxun.pcap" --json -c "mqtt://127.0.0.1:$late/nfprobe/late" --drain-timeout 60 \
+    > "$work/want.late" 2> "$work/err.late" &
+probe=$!
+wait_for_line "$work/err.late" "queueing records and retrying" 10 || not_ok "late broker: no retry message"
+run_mosquitto "$late"
+late_pid=$mosquitto_pid
+port_saved=$port
+port=$late
+start_subscriber "nfprobe/late" "$work/got.late"
+port=$port_saved
+rc=0; wait "$probe" || rc=$?
+want=$(grep -c '' "$work/want.late")
+wait_for_lines "$work/got.late" "$want" 10
+stop_subscriber
+kill -TERM "$late_pid"
+check "late broker: exit 0 (got $rc), 'connected' said, the $want records arrive" \
+    bash -c "[ $rc -eq 0 ] && grep -q 'nfprobe/late: connected' '$work/err.late' &&
+             diff <(sort '$work/want.late') <(sort '$work/got.late')"
 
 # -- 2. The broker restarted mid-run, QoS 1: 3,000 records paced at 600 a
 # second; the broker is stopped once a third has arrived and started again.

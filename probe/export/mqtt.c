@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #define MQTT_PORT "1883"
 #define MQTTS_PORT "8883"
 #define KEEPALIVE_S 30
-#define RECONNECT_MIN_S 1       /* then doubling, as TCP export's backoff */
+#define RECONNECT_MIN_S 1       /* libmosquitto waits 1, 4, 9, ... s, at most 30 */
 #define RECONNECT_MAX_S 30
 /* Messages handed to libmosquitto and not yet taken by the broker. Its own
  * queue has no bound: ours does, so it is given only this many at a time.
@@ -35,6 +36,10 @@ struct mqtt_out {
     int qos;
     struct mosquitto *mosq;
     bool loop_running;
+    /* libmosquitto's thread waits for a first connect that got under way;
+     * one refused at once (a broker down on this host) is retried here. */
+    bool connect_started;
+    uint64_t next_connect_us, connect_backoff_us;
     struct msgqueue queue;      /* messages not yet handed to libmosquitto */
     uint64_t handed;            /* to libmosquitto, in all */
     uint64_t written_off;       /* handed, QoS 0, and lost with a connection */
@@ -48,6 +53,10 @@ struct mqtt_out {
     atomic_uint_fast64_t connects, disconnects;
     atomic_bool connected;
     atomic_int refused;                 /* CONNACK's code when the broker said no */
+    /* libmosquitto's last error message (a TLS failure says why only there);
+     * the lock is never held while calling libmosquitto */
+    pthread_mutex_t error_lock;
+    char last_error[200];
 };
 
 static unsigned mqtt_users;     /* mosquitto_lib_init once for all brokers */
@@ -79,6 +88,17 @@ static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc)
     struct mqtt_out *m = ctx;
     atomic_store(&m->connected, false);
     atomic_fetch_add(&m->disconnects, 1);
+}
+
+static void on_log(struct mosquitto *mosq, void *ctx, int level, const char *text)
+{
+    (void)mosq;
+    struct mqtt_out *m = ctx;
+    if (!(level & MOSQ_LOG_ERR))
+        return;
+    pthread_mutex_lock(&m->error_lock);
+    snprintf(m->last_error, sizeof m->last_error, "%s", text);
+    pthread_mutex_unlock(&m->error_lock);
 }
 
 static void on_publish(struct mosquitto *mosq, void *ctx, int mid)
@@ -201,6 +221,7 @@ static int setup_client(struct mqtt_out *m, const char *spec, bool tls,
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_log_callback_set(m->mosq, on_log);
     mosquitto_reconnect_delay_set(m->mosq, RECONNECT_MIN_S, RECONNECT_MAX_S, true);
     if (tls && setup_tls(m, spec, to, err, errlen) < 0)
         return -1;
@@ -217,6 +238,9 @@ static int start_client(struct mqtt_out *m, const char *spec, const char *host, 
         snprintf(err, errlen, "collector '%s': %s", spec, mosquitto_strerror(rc));
         return -1;
     }
+    m->connect_started = rc == MOSQ_ERR_SUCCESS;
+    m->connect_backoff_us = RECONNECT_MIN_S * 1000000ull;
+    m->next_connect_us = now_mono_us() + m->connect_backoff_us;
     rc = mosquitto_loop_start(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS) {
         snprintf(err, errlen, "collector '%s': cannot start the MQTT thread: %s", spec,
@@ -235,6 +259,7 @@ struct mqtt_out *mqtt_open(const char *spec, const struct transport_options *to,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&m->error_lock, NULL);
     if (mqtt_users++ == 0)
         mosquitto_lib_init();
     snprintf(m->name, sizeof m->name, "%s", spec);
@@ -287,8 +312,13 @@ static void note_connection_changes(struct mqtt_out *m)
     int refused = atomic_load(&m->refused);
     bool late = now_mono_us() - m->opened_us >= CONNECT_GRACE_US;
     if (!atomic_load(&m->connected) && !m->warned_down && !m->closing && (lost || refused || late)) {
-        log_warning("collector %s: %s; queueing records and retrying", m->name,
-                    refused ? mosquitto_connack_string(refused) : "broker not connected");
+        char why[sizeof m->last_error];
+        pthread_mutex_lock(&m->error_lock);
+        snprintf(why, sizeof why, "%s", m->last_error);
+        pthread_mutex_unlock(&m->error_lock);
+        log_warning("collector %s: %s%s%s; queueing records and retrying", m->name,
+                    refused ? mosquitto_connack_string(refused) : "broker not connected",
+                    why[0] ? ": " : "", why);
         m->warned_down = true;
     }
 }
@@ -309,8 +339,26 @@ static int hand_over(struct mqtt_out *m, const struct queued_msg *msg)
     }
 }
 
+/* Until a first connect is under way, libmosquitto's thread only waits for
+ * one: try again, 1 s doubling to 30 s. Once under way, the thread
+ * reconnects by itself. */
+static void start_first_connect(struct mqtt_out *m)
+{
+    uint64_t now = now_mono_us();
+    if (m->connect_started || m->closing || now < m->next_connect_us)
+        return;
+    if (mosquitto_reconnect_async(m->mosq) == MOSQ_ERR_SUCCESS) {
+        m->connect_started = true;
+        return;
+    }
+    if (m->connect_backoff_us < RECONNECT_MAX_S * 1000000ull)
+        m->connect_backoff_us *= 2;
+    m->next_connect_us = now + m->connect_backoff_us;
+}
+
 void mqtt_poll(struct mqtt_out *m)
 {
+    start_first_connect(m);
     note_connection_changes(m);
     while (m->queue.head && atomic_load(&m->connected) && outstanding(m) < WINDOW) {
         int taken = hand_over(m, m->queue.head);
@@ -372,6 +420,7 @@ void mqtt_free(struct mqtt_out *m)
         mosquitto_loop_stop(m->mosq, true);
     msgqueue_drop_all(&m->queue);
     mosquitto_destroy(m->mosq);
+    pthread_mutex_destroy(&m->error_lock);
     free(m);
     if (--mqtt_users == 0)
         mosquitto_lib_cleanup();
