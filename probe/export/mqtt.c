@@ -233,8 +233,10 @@ static int setup_client(struct mqtt_out *m, const char *spec, bool tls,
 static int start_client(struct mqtt_out *m, const char *spec, const char *host, int port,
                         char *err, size_t errlen)
 {
+    /* A broker that refuses at once, or a TLS handshake done at once that
+     * fails, is the broker being unavailable, as when it happens later. */
     int rc = mosquitto_connect_async(m->mosq, host, port, KEEPALIVE_S);
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_NO_CONN) {
+    if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM) {
         snprintf(err, errlen, "collector '%s': %s", spec, mosquitto_strerror(rc));
         return -1;
     }
