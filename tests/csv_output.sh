@@ -25,14 +25,19 @@ for pcap in "$DATA"/*.pcap "$DATA"/*.pcapng "$work/text.pcap"; do
     fi
     pairs+=("$work/$name.csv" "$work/$name.jsonl")
 done
+# Plugin fields: splt's lists (a cell "[1,2,3]"), flowstats' numbers.
+"$NFPROBE" -q -r "$DATA/1kxun.pcap" -P splt -P flowstats --json --csv -o "$work/plugins.csv" \
+    > "$work/plugins.jsonl" || fail_setup "nfprobe -P splt -P flowstats failed"
+grep -q '"splt_ps":\[' "$work/plugins.jsonl" || fail_setup "no splt_ps in the JSON of -P splt"
+pairs+=("$work/plugins.csv" "$work/plugins.jsonl")
 "$DEBIAN_PYTHON" "$TOOLS/csv_vs_json.py" "${pairs[@]}" > "$work/compare.out" 2>&1
 runs=$(grep -c ': ok, ' "$work/compare.out")
 bad=$((bad + $(grep -c ': differs, ' "$work/compare.out")))
 grep -v ': ok, ' "$work/compare.out" | head -20 | sed 's/^/# /'
 quoted=$(grep -oE '[0-9]+ quoted' "$work/compare.out" | awk '{ n += $1 } END { print n + 0 }')
 text_quoted=$(grep -F "text.pcap.csv: ok" "$work/compare.out" | grep -oE '[0-9]+ quoted' | cut -d' ' -f1)
-check "every capture: the CSV frame equals the JSON records ($runs captures, $bad differ)" \
-    test "$bad" -eq 0 -a "$runs" -gt 100
+check "every capture, and one with plugin fields: the CSV frame equals the JSON records ($runs runs, $bad differ)" \
+    bash -c "[ $bad -eq 0 ] && [ $runs -gt 100 ] && grep -q 'plugins.csv: ok' '$work/compare.out'"
 check "values with commas and quotes round-trip ($quoted such cells, $text_quoted in text.pcap)" \
     test "$quoted" -gt 0 -a "${text_quoted:-0}" -ge 3
 

@@ -18,6 +18,11 @@ for pcap in "$DATA"/*.pcap "$DATA"/*.pcapng "$work/text.pcap"; do
     "$NFPROBE" -q -r "$pcap" > "$work/$name.json" 2> /dev/null
     [ -s "$work/$name.json" ] && pairs+=("$work/$name.ecs" "$work/$name.json")
 done
+# Plugin fields go under nfprobe.* too.
+"$NFPROBE" -q -r "$DATA/1kxun.pcap" -P splt -P flowstats --json-format ecs > "$work/plugins.ecs"
+"$NFPROBE" -q -r "$DATA/1kxun.pcap" -P splt -P flowstats > "$work/plugins.json"
+grep -q '"nfprobe":{.*"splt_ps":\[' "$work/plugins.ecs" || not_ok "no nfprobe.splt_ps in the ECS of -P splt"
+pairs+=("$work/plugins.ecs" "$work/plugins.json")
 out=$(python3 "$TOOLS/ecs_check.py" "$fields" "$top_srcdir/README" "${pairs[@]}" 2>&1)
 rc=$?
 echo "$out" | head -21 | sed 's/^/# /'
