@@ -203,9 +203,14 @@ static void conv_not_after(struct ecs_line *e, const struct json_field *f)
 }
 
 /* nDPI's "TLS.YouTube": protocol tls, application youtube (ECS wants both
- * lowercase); the name as nDPI wrote it stays in the custom namespace. */
+ * lowercase); the name as nDPI wrote it stays in the custom namespace.
+ * nDPI's "Unknown" is no protocol. */
 static void conv_app_name(struct ecs_line *e, const struct json_field *f)
 {
+    if (f->v->nbytes == 7 && memcmp(f->v->bytes, "Unknown", 7) == 0) {
+        add_value(e, ECS_CUSTOM_NAMESPACE ".", f->name, f);
+        return;
+    }
     char proto[64], app[64];
     size_t n = f->v->nbytes, p = 0, a = 0;
     const uint8_t *s = f->v->bytes;
