@@ -35,6 +35,7 @@ static int open_brokers(struct exporter *x, const struct options *o)
             log_error("%s", err);
             return -1;
         }
+        mqtt_wait_when_full(m, o->read_file != NULL);
         x->mqtt[x->nmqtt++] = m;
     }
     return 0;

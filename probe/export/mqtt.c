@@ -45,6 +45,7 @@ struct mqtt_out {
     uint64_t written_off;       /* handed, QoS 0, and lost with a connection */
     uint64_t seen_connects, seen_disconnects;
     bool warned_down;
+    bool wait_when_full;        /* reading a file: a full queue waits for the broker */
     bool closing;               /* our own disconnect is no news */
     uint64_t opened_us;
     struct transport_stats stats;
@@ -375,8 +376,26 @@ void mqtt_poll(struct mqtt_out *m)
     }
 }
 
+void mqtt_wait_when_full(struct mqtt_out *m, bool on)
+{
+    m->wait_when_full = on;
+}
+
+/* A full queue waits while the broker takes messages: reading a file, the
+ * input can wait; a broker that is away drops the oldest instead, as live. */
+static void wait_for_room(struct mqtt_out *m, size_t len)
+{
+    while (m->wait_when_full && m->queue.head && m->queue.bytes + len > m->queue.limit &&
+           atomic_load(&m->connected)) {
+        mqtt_poll(m);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void mqtt_send(struct mqtt_out *m, const char *msg, size_t len)
 {
+    wait_for_room(m, len);
     msgqueue_push(&m->queue, msg, len, 1);
     mqtt_poll(m);
 }

@@ -21,6 +21,9 @@ bool mqtt_is_spec(const char *spec);
  * unresolvable host, or TLS files that cannot be loaded. */
 struct mqtt_out *mqtt_open(const char *spec, const struct transport_options *to, char *err,
                            size_t errlen);
+/* Reading a capture file: a full queue waits (while the broker is
+ * connected) instead of dropping its oldest message. */
+void mqtt_wait_when_full(struct mqtt_out *m, bool on);
 /* One record's message (its JSON line, the newline left out). */
 void mqtt_send(struct mqtt_out *m, const char *msg, size_t len);
 /* Hand queued messages to libmosquitto, note connections lost and made. */
