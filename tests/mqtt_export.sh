@@ -81,6 +81,21 @@ stat_value() {   # file pattern: the number before it in the statistics
 start_broker
 
 # -- 1. The messages are exactly the JSON records (same run: --json too).
+# One run: a subscriber on TOPIC, nfprobe with the arguments and --json;
+# the subscriber must get exactly the lines nfprobe printed.
+publish_and_compare() {   # description topic nfprobe-arguments...
+    local what=$1 topic=$2 rc=0 want
+    shift 2
+    n=$((n + 1))
+    start_subscriber "$topic" "$work/got.$n"
+    "$NFPROBE" -q --json "$@" > "$work/want.$n" 2> "$work/err.$n" || rc=$?
+    want=$(grep -c '' "$work/want.$n")
+    wait_for_lines "$work/got.$n" "$want" 10
+    stop_subscriber
+    check "$what: exit 0 (got $rc), $want records, the subscriber got exactly the JSON lines" \
+        bash -c "[ $rc -eq 0 ] && [ $want -gt 0 ] && diff <(sort '$work/want.$n') <(sort '$work/got.$n')"
+}
+
 # Captures with DPI strings that need escaping (the fuzz captures' server
 # names and user agents), IPv6, many flows.
 captures="443-chrome.pcap dns-invalid-chars.pcap KakaoTalk_chat.pcap http-crash-content-disposition.pcap
@@ -90,43 +105,19 @@ for qos in 1 0 2; do
     for c in $captures; do
         [ -f "$DATA/$c" ] || continue
         [ "$qos" = 1 ] || [ "$c" = 1kxun.pcap ] || continue
-        n=$((n + 1))
-        topic="nfprobe/test/$n"
-        start_subscriber "$topic" "$work/got.$n"
-        "$NFPROBE" -q -r "$DATA/$c" --json -c "mqtt://127.0.0.1:$port/$topic?qos=$qos" \
-            > "$work/want.$n" 2> "$work/err.$n"
-        rc=$?
-        want=$(grep -c '' "$work/want.$n")
-        wait_for_lines "$work/got.$n" "$want" 10
-        stop_subscriber
-        check "$c, QoS $qos: exit 0 (got $rc), $want records, the subscriber got exactly the JSON lines" \
-            bash -c "[ $rc -eq 0 ] && [ $want -gt 0 ] && diff <(sort '$work/want.$n') <(sort '$work/got.$n')"
+        publish_and_compare "$c, QoS $qos" "nfprobe/test/$n" -r "$DATA/$c" -c "mqtt://127.0.0.1:$port/nfprobe/test/$n?qos=$qos"
     done
 done
-
 # ECS lines go out the same way.
-n=$((n + 1))
-start_subscriber "nfprobe/ecs" "$work/got.ecs"
-"$NFPROBE" -q -r "$DATA/1kxun.pcap" --json --json-format ecs -c "mqtt://127.0.0.1:$port/nfprobe/ecs" \
-    > "$work/want.ecs" 2> /dev/null
-want=$(grep -c '' "$work/want.ecs")
-wait_for_lines "$work/got.ecs" "$want" 10
-stop_subscriber
-check "--json-format ecs: the subscriber got exactly the $want ECS lines" \
-    bash -c "grep -q '\"source\":{' '$work/want.ecs' && diff <(sort '$work/want.ecs') <(sort '$work/got.ecs')"
+publish_and_compare "--json-format ecs" nfprobe/ecs -r "$DATA/1kxun.pcap" --json-format ecs \
+    -c "mqtt://127.0.0.1:$port/nfprobe/ecs"
+check "--json-format ecs: the lines were ECS" grep -q '"source":{' "$work/want.$n"
 
 # mqtts://: the same through TLS, the broker's certificate checked against
 # --tls-ca; a broker whose certificate another CA signed is refused, said
 # (libmosquitto's reason), and its records counted as dropped.
-start_subscriber "nfprobe/tls" "$work/got.tls"
-"$NFPROBE" -q -r "$DATA/1kxun.pcap" --json -c "mqtts://127.0.0.1:$tls_port/nfprobe/tls" --tls-ca "$pki/ca.pem" \
-    > "$work/want.tls" 2> "$work/err.tls"
-rc=$?
-want=$(grep -c '' "$work/want.tls")
-wait_for_lines "$work/got.tls" "$want" 10
-stop_subscriber
-check "mqtts://: exit 0 (got $rc), the subscriber got exactly the $want JSON lines" \
-    bash -c "[ $rc -eq 0 ] && diff <(sort '$work/want.tls') <(sort '$work/got.tls')"
+publish_and_compare "mqtts://" nfprobe/tls -r "$DATA/1kxun.pcap" \
+    -c "mqtts://127.0.0.1:$tls_port/nfprobe/tls" --tls-ca "$pki/ca.pem"
 rc=0
 "$NFPROBE" -q -r "$DATA/443-chrome.pcap" -c "mqtts://127.0.0.1:$tls_port/nfprobe/tls" --tls-ca "$pki/other.pem" \
     --drain-timeout 3 > /dev/null 2> "$work/err.badca" || rc=$?
