@@ -23,7 +23,8 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
-    OPT_ZMQ_NOW = 1500,
+    OPT_ZMQ_NOW = 1600,
+    OPT_CSV = 1500, OPT_JSON_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +72,8 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"zmq-now", no_argument, NULL, OPT_ZMQ_NOW},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"json-format", required_argument, NULL, OPT_JSON_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -92,6 +95,8 @@ static void usage(FILE *out)
 "                            to ntopng's collector mode); README \"Feeding ntopng\"\n"
 "      --zmq-now             zmq://: move each flow's times so it ends when exported,\n"
 "                            for feeding a -r replay to ntopng\n"
+"  -c mqtt[s]://HOST[:PORT]/TOPIC[?qos=0|1|2]   MQTT broker (port 1883, mqtts 8883;\n"
+"                            QoS 1 by default): each record's JSON line as a message\n"
 "  -V, --export-version N    export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
 "  -T, --template NAME|FILE  export template: built-in (default, biflow, ...) or a file\n"
 "                            of element names (see --list-fields)\n"
@@ -105,6 +110,10 @@ static void usage(FILE *out)
 "                            time with -r), named by FILE as a strftime pattern\n"
 "                            (-o /var/lib/nfprobe/nfprobe-%Y%m%d%H%M.ipfix)\n"
 "      --json                also print flows as JSON lines on stdout\n"
+"      --json-format nfstream|ecs   JSON names: nfstream's (default) or Elastic Common\n"
+"                            Schema's (stdout and MQTT)\n"
+"      --csv                 flows as CSV rows, header first, on stdout (with -o FILE:\n"
+"                            to FILE, instead of IPFIX)\n"
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
 "  -O, --domain N            observation domain id (default 0)\n"
 "      --template-refresh S  re-send templates over UDP every S seconds (default 60)\n"
@@ -257,17 +266,38 @@ static void adjust_for_zmq(struct options *o)
     o->active_us = ZMQ_ACTIVE_MAX_US;
 }
 
+/* --csv -o FILE writes CSV to FILE, not IPFIX; without -o, CSV takes
+ * stdout, which then carries no JSON. */
+static int check_csv(struct options *o)
+{
+    if (!o->csv)
+        return 0;
+    if (o->rotate_us) {
+        log_error("--rotate rotates IPFIX files, not --csv output");
+        return -1;
+    }
+    if (!o->ipfix_file && o->json) {
+        log_error("--csv and --json both write to stdout: give --csv an -o FILE");
+        return -1;
+    }
+    o->csv_file = o->ipfix_file;
+    o->ipfix_file = NULL;
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
+    if (check_csv(o) < 0)
+        return -1;
     if (check_export_options(o) < 0 || check_rotation(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
         return -1;
     }
-    if (o->ncollectors == 0 && !o->ipfix_file)
+    if (o->ncollectors == 0 && !o->ipfix_file && !o->csv)
         o->json = true;
     if (o->idle_us == 0 || o->active_us == 0) {
         log_error("--idle-timeout and --active-timeout must be more than 0");
@@ -426,6 +456,12 @@ static int parse_one(int c, const char *arg, struct options *o)
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
     case OPT_ZMQ_NOW: o->zmq_now = true; return 0;
+    case OPT_CSV: o->csv = true; return 0;
+    case OPT_JSON_FORMAT:
+        if (strcmp(arg, "nfstream") != 0 && strcmp(arg, "ecs") != 0)
+            return bad("--json-format", arg, "expected 'nfstream' or 'ecs'");
+        o->json_format = strcmp(arg, "ecs") == 0 ? JSON_FORMAT_ECS : JSON_FORMAT_NFSTREAM;
+        return 0;
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

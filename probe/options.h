@@ -54,7 +54,13 @@ struct options {
     const char *user;           /* -u: run as this user once the input and outputs are open */
     /* ntopng over ZeroMQ (issue 15) */
     bool zmq_now;               /* --zmq-now: zmq:// flows end at their export (replays) */
+    /* text outputs (issue 15) */
+    bool csv;                   /* --csv */
+    const char *csv_file;       /* --csv -o FILE (-o then writes no IPFIX) */
+    int json_format;            /* --json-format: enum json_format */
 };
+
+enum json_format { JSON_FORMAT_NFSTREAM, JSON_FORMAT_ECS };
 
 /* Reads --config FILE first (one long option a line: "name = value", a
  * flag's name alone or "name = yes|no", '#' comments), then the rest of the

@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "feeds.h"
+
 /* What every worker counted, added up. */
 struct totals {
     struct meter_stats m;
@@ -142,6 +144,7 @@ static void print_export(FILE *out, const struct exporter *x, uint64_t records_l
                 " records dropped\n", transport_name(x->transports[i]), ts->messages_sent,
                 ts->records_sent, ts->records_dropped);
     }
+    feeds_print_stats(out, x);
 }
 
 void stats_print(FILE *out, const struct stats_sources *s)

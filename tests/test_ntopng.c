@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json.h"
+#include "textbuf.h"
 #include "ntopng.h"
 #include "unit.h"
 #include "zmq_link.h"
@@ -44,12 +44,12 @@ START_TEST(header_as_ntopng_reads_it)
 }
 END_TEST
 
-static const char *format(const struct flow_record *r, uint64_t shift_ms, struct json_text *t)
+static const char *format(const struct flow_record *r, uint64_t shift_ms, struct textbuf *t)
 {
-    json_text_clear(t);
+    tb_reset(t);
     ck_assert_int_eq(ntopng_format_flow(t, r, shift_ms), 0);
-    size_t len;
-    const char *p = json_text_data(t, &len);
+    size_t len = t->len;
+    const char *p = t->p;
     static char buf[1024];
     ck_assert_uint_lt(len, sizeof buf);
     memcpy(buf, p, len);
@@ -61,7 +61,7 @@ START_TEST(flow_keyed_by_nprobe_ids)
 {
     struct flow_record r;
     tcp_record(&r, 9);
-    struct json_text *t = json_text_new();
+    struct textbuf tb = {0}, *t = &tb;
     ck_assert_str_eq(format(&r, 0, t),
         "{\"8\":\"192.0.2.9\",\"12\":\"198.51.100.1\",\"7\":40000,\"11\":443,\"4\":6,"
         "\"1\":180,\"2\":3,\"23\":120,\"24\":2,\"22\":1700000000,\"21\":1700000005,"
@@ -73,7 +73,7 @@ START_TEST(flow_keyed_by_nprobe_ids)
     const char *udp = format(&r, 0, t);
     ck_assert_ptr_null(strstr(udp, "\"57550\""));
     ck_assert_ptr_nonnull(strstr(udp, "\"58\":12}"));
-    json_text_free(t);
+    tb_free(t);
 }
 END_TEST
 
@@ -86,9 +86,9 @@ START_TEST(ipv6_addresses_under_their_ids)
     memset(r.dst, 0, 16);
     r.src[0] = 0x20, r.src[1] = 0x01, r.src[2] = 0x0d, r.src[3] = 0xb8, r.src[15] = 1;
     r.dst[0] = 0x20, r.dst[1] = 0x01, r.dst[2] = 0x0d, r.dst[3] = 0xb8, r.dst[15] = 2;
-    struct json_text *t = json_text_new();
+    struct textbuf tb = {0}, *t = &tb;
     ck_assert_ptr_nonnull(strstr(format(&r, 0, t), "{\"27\":\"2001:db8::1\",\"28\":\"2001:db8::2\","));
-    json_text_free(t);
+    tb_free(t);
 }
 END_TEST
 

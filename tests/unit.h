@@ -38,5 +38,6 @@ Suite *capture_suite(void);
 Suite *meter_batch_suite(void);
 Suite *options_suite(void);
 Suite *ntopng_suite(void);
+Suite *csv_suite(void);
 
 #endif

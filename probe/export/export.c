@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "feeds.h"
 #include "json.h"
 #include "util.h"
 
@@ -133,8 +134,11 @@ static void add_zmq_sinks(struct exporter *x)
 /* Open every transport and group them into sinks (see struct export_sink). */
 static int open_sinks(struct exporter *x, const struct options *o)
 {
-    int nshared = 0;    /* IPFIX/NetFlow collectors: zmq:// ones get sinks of their own */
+    int nshared = 0;    /* IPFIX/NetFlow collectors: zmq:// ones get sinks of their own,
+                           MQTT brokers are feeds.c's */
     for (int i = 0; i < o->ncollectors; i++) {
+        if (feeds_is_feed_collector(o->collectors[i]))
+            continue;
         struct transport *t = open_collector(o, o->collectors[i]);
         if (!t)
             return -1;
@@ -221,7 +225,9 @@ int exporter_open(struct exporter *x, const struct options *o)
     x->drain_ms = (unsigned)(o->drain_us / 1000);
     x->tokens = 1;
     x->refresh_us = o->template_refresh_us;
-    if (o->ncollectors == 0 && !o->ipfix_file)
+    if (feeds_open(x, o) < 0)
+        return -1;
+    if (feeds_ipfix_collectors(o) == 0 && !o->ipfix_file)
         return 0;
     if (open_sinks(x, o) < 0)
         return -1;
@@ -303,7 +309,7 @@ static uint32_t flow_hash(const struct flow_record *r)
 /* A write to stdout failed. Its reader going away (EPIPE: `nfprobe ... |
  * head`) is how a filter is told it is done, not a failure: nothing more
  * goes there. Any other error (a full disk) fails the run. */
-static void json_output_failed(struct exporter *x, int err)
+void json_output_failed(struct exporter *x, int err)
 {
     if (err == EPIPE) {
         x->json_reader_gone = true;
@@ -324,8 +330,9 @@ void exporter_record(void *ctx, const struct flow_record *r)
 {
     struct exporter *x = ctx;
     x->flows++;
-    if (x->json && json_write_record(x->json, r) < 0)
-        json_output_failed(x, errno);
+    if (x->nmqtt && !x->nsinks)
+        pace(x, 1);     /* MQTT alone: one message a record */
+    feeds_record(x, r);
     if (!x->nsinks)
         return;
     if (x->format == FORMAT_NETFLOW5 && r->ip_version != 4)
@@ -434,6 +441,7 @@ static void open_due_file(struct exporter *x)
 void exporter_tick(struct exporter *x, uint64_t now_mono)
 {
     flush_json(x);
+    feeds_tick(x);
     if (!x->nsinks)
         return;
     export_timers(x, now_mono);
@@ -453,6 +461,7 @@ void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
 void exporter_finish(struct exporter *x, const struct probe_stats_record *final_stats)
 {
     flush_json(x);
+    feeds_finish(x);
     if (!x->nsinks)
         return;
     open_due_file(x);
@@ -470,7 +479,7 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
 
 uint64_t exporter_records_dropped(const struct exporter *x)
 {
-    uint64_t n = x->unencodable;
+    uint64_t n = x->unencodable + feeds_records_dropped(x);
     for (int i = 0; i < x->ntransports; i++)
         n += transport_stats(x->transports[i])->records_dropped;
     return n;
@@ -478,6 +487,7 @@ uint64_t exporter_records_dropped(const struct exporter *x)
 
 void exporter_close(struct exporter *x)
 {
+    feeds_close(x);
     for (int i = 0; i < x->nsinks; i++)
         encoder_free(x->sinks[i].enc);
     for (int i = 0; i < x->ntransports; i++)

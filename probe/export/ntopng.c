@@ -7,6 +7,7 @@
 #include "dpi.h"        /* PEN_NTOP */
 #include "elements.h"
 #include "json.h"
+#include "textbuf.h"
 #include "util.h"
 
 /* nProbe's field ids (NetFlow v9 numbering, which nProbe's JSON uses). */
@@ -23,8 +24,8 @@ struct ntopng_encoder {
     struct ntopng_config cfg;
     ipfix_msg_fn out;
     void *ctx;
-    struct json_text *msg;      /* "[" and the flows so far */
-    struct json_text *flow;     /* the flow being formatted */
+    struct textbuf msg;         /* "[" and the flows so far */
+    struct textbuf flow;        /* the flow being formatted */
     uint32_t nflows;
     struct export_counters counters;
 };
@@ -33,16 +34,16 @@ struct ntopng_encoder {
 
 /* An object's members: the first one opens it. */
 struct object {
-    struct json_text *t;
+    struct textbuf *t;
     bool open;
 };
 
 static void name(struct object *o, const char *s)
 {
-    json_text_raw(o->t, o->open ? ",\"" : "{\"", 2);
+    tb_put_bytes(o->t, o->open ? ",\"" : "{\"", 2);
     o->open = true;
-    json_text_raw(o->t, s, strlen(s));
-    json_text_raw(o->t, "\":", 2);
+    tb_put_text(o->t, s);
+    tb_put_bytes(o->t, "\":", 2);
 }
 
 static void id_name(struct object *o, unsigned id)
@@ -55,13 +56,13 @@ static void id_name(struct object *o, unsigned id)
 static void member_u64(struct object *o, unsigned id, uint64_t v)
 {
     id_name(o, id);
-    json_text_u64(o->t, v);
+    tb_put_u64(o->t, v);
 }
 
 static void member_string(struct object *o, unsigned id, const char *s)
 {
     id_name(o, id);
-    json_text_string(o->t, s);
+    tb_put_json_string(o->t, (const uint8_t *)s, strlen(s));
 }
 
 static void put_addresses(struct object *o, const struct flow_record *r)
@@ -145,18 +146,18 @@ static void put_extension_rows(struct object *o, const struct flow_record *r)
             id_name(o, NTOPNG_V9_ID(el->id));
         else
             name(o, el->json);
-        json_text_value(o->t, el, &v);
+        json_put_value(o->t, el, &v);
     }
     put_l7_proto(o, r);
 }
 
-int ntopng_format_flow(struct json_text *out, const struct flow_record *r, uint64_t shift_ms)
+int ntopng_format_flow(struct textbuf *out, const struct flow_record *r, uint64_t shift_ms)
 {
     struct object o = {out, false};
     put_core(&o, r, shift_ms);
     put_extension_rows(&o, r);
-    json_text_raw(out, "}", 1);
-    return json_text_failed(out) ? -1 : 0;
+    tb_put_char(out, '}');
+    return out->failed ? -1 : 0;
 }
 
 /* ---- messages --------------------------------------------------------------- */
@@ -165,12 +166,7 @@ struct ntopng_encoder *ntopng_new(const struct ntopng_config *cfg, ipfix_msg_fn 
                                   char *err, size_t errlen)
 {
     struct ntopng_encoder *e = calloc(1, sizeof *e);
-    if (e) {
-        e->msg = json_text_new();
-        e->flow = json_text_new();
-    }
-    if (!e || !e->msg || !e->flow) {
-        ntopng_free(e);
+    if (!e) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -184,8 +180,8 @@ void ntopng_free(struct ntopng_encoder *e)
 {
     if (!e)
         return;
-    json_text_free(e->msg);
-    json_text_free(e->flow);
+    tb_free(&e->msg);
+    tb_free(&e->flow);
     free(e);
 }
 
@@ -193,20 +189,20 @@ int ntopng_flush(struct ntopng_encoder *e)
 {
     if (!e->nflows)
         return 0;
-    json_text_raw(e->msg, "]", 1);
-    size_t len;
-    const char *p = json_text_data(e->msg, &len);
+    tb_put_char(&e->msg, ']');
+    size_t len = e->msg.len;
+    const char *p = e->msg.p;
     uint32_t n = e->nflows;
     e->nflows = 0;
-    if (json_text_failed(e->msg)) {
-        json_text_clear(e->msg);
+    if (e->msg.failed) {
+        tb_reset(&e->msg);
         return -1;
     }
     e->counters.messages++;
     e->counters.records += n;
     e->counters.octets += len;
     int rc = e->out(e->ctx, (const uint8_t *)p, len, n, MSG_DATA);
-    json_text_clear(e->msg);
+    tb_reset(&e->msg);
     return rc;
 }
 
@@ -221,17 +217,15 @@ static uint64_t time_shift_ms(const struct ntopng_encoder *e, const struct flow_
 
 int ntopng_add_flow(struct ntopng_encoder *e, const struct flow_record *r)
 {
-    json_text_clear(e->flow);
-    if (ntopng_format_flow(e->flow, r, time_shift_ms(e, r)) < 0)
+    tb_reset(&e->flow);
+    if (ntopng_format_flow(&e->flow, r, time_shift_ms(e, r)) < 0)
         return -1;
-    size_t len, have;
-    const char *p = json_text_data(e->flow, &len);
-    json_text_data(e->msg, &have);
+    size_t len = e->flow.len, have = e->msg.len;
     /* a message the transport lost is counted there, not as unencodable */
     if (e->nflows && (e->nflows == NTOPNG_MAX_FLOWS || have + 1 + len + 1 > NTOPNG_MAX_PAYLOAD))
         ntopng_flush(e);
-    json_text_raw(e->msg, e->nflows ? "," : "[", 1);
-    json_text_raw(e->msg, p, len);
+    tb_put_char(&e->msg, e->nflows ? ',' : '[');
+    tb_put_bytes(&e->msg, e->flow.p, len);
     e->nflows++;
     return 0;
 }

@@ -30,7 +30,7 @@ int ntopng_flush(struct ntopng_encoder *e);
 const struct export_counters *ntopng_counters(const struct ntopng_encoder *e);
 
 /* One flow as a JSON object, into out (for tests). 0 or -1. */
-struct json_text;
-int ntopng_format_flow(struct json_text *out, const struct flow_record *r, uint64_t shift_ms);
+struct textbuf;
+int ntopng_format_flow(struct textbuf *out, const struct flow_record *r, uint64_t shift_ms);
 
 #endif

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "msgqueue.h"
 #include "util.h"
 #include "zmq_link.h"
 
@@ -29,13 +30,6 @@
 #define UDP_BATCH 32                    /* datagrams per sendmmsg() */
 #define UDP_BATCH_BYTES (256 * 1024)
 
-struct queued_msg {
-    struct queued_msg *next;
-    size_t len;
-    uint32_t nrecords;
-    uint8_t bytes[];
-};
-
 struct transport {
     enum transport_kind kind;
     char name[300];
@@ -46,9 +40,7 @@ struct transport {
     char host[256];             /* as given: TLS checks the certificate against it */
     SSL_CTX *tls_ctx;           /* tls:// only */
     SSL *tls;                   /* the TLS session of the open connection */
-    /* TCP: messages waiting for a connection, oldest first. */
-    struct queued_msg *head, *tail;
-    size_t queued_bytes, queue_limit;
+    struct msgqueue queue;      /* TCP: messages waiting for a connection */
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
     uint8_t *templates;         /* the last templates message and the setup messages
@@ -67,7 +59,7 @@ struct transport {
 
 /* ---- address parsing -------------------------------------------------------- */
 
-static int split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
+int transport_split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
                            char *err, size_t errlen)
 {
     const char *p;
@@ -140,7 +132,7 @@ static int parse_scheme(const char *spec, enum transport_kind *kind, const char 
         return 0;
     }
     snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls://, sctp://, "
-             "zmq:// or zmq+connect://)",
+             "mqtt://, mqtts://, zmq:// or zmq+connect://)",
              spec, (int)n, spec);
     return -1;
 }
@@ -453,44 +445,6 @@ void transport_set_batching(struct transport *t, bool on)
 
 /* ---- TCP queue ---------------------------------------------------------------- */
 
-/* The oldest message leaves the queue (sent or dropped: the caller counts). */
-static void dequeue(struct transport *t)
-{
-    struct queued_msg *m = t->head;
-    t->head = m->next;
-    if (!t->head)
-        t->tail = NULL;
-    t->queued_bytes -= m->len;
-    free(m);
-}
-
-static void drop_oldest(struct transport *t)
-{
-    t->stats.records_dropped += t->head->nrecords;
-    dequeue(t);
-}
-
-static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
-{
-    struct queued_msg *m = malloc(sizeof *m + len);
-    if (!m) {
-        t->stats.records_dropped += nrecords;
-        return;
-    }
-    m->next = NULL;
-    m->len = len;
-    m->nrecords = nrecords;
-    memcpy(m->bytes, msg, len);
-    if (t->tail)
-        t->tail->next = m;
-    else
-        t->head = m;
-    t->tail = m;
-    t->queued_bytes += len;
-    while (t->queued_bytes > t->queue_limit && t->head != m)
-        drop_oldest(t);
-}
-
 static void schedule_retry(struct transport *t)
 {
     t->backoff_us = t->backoff_us ? t->backoff_us * 2 : BACKOFF_MIN_US;
@@ -535,14 +489,14 @@ static void try_connect(struct transport *t)
 
 static void drain(struct transport *t)
 {
-    while (t->head && t->fd >= 0) {
+    while (t->queue.head && t->fd >= 0) {
         errno = 0;
-        if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
+        if (peer_gone(t->fd) || write_stream(t, t->queue.head->bytes, t->queue.head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
-        count_sent(t, t->head->nrecords);
-        dequeue(t);
+        count_sent(t, t->queue.head->nrecords);
+        msgqueue_pop(&t->queue);
     }
 }
 
@@ -568,9 +522,9 @@ static void send_zmq_message(struct transport *t, const struct queued_msg *m)
  * --queue-size, as for TCP): a PUB socket would send them to no one. */
 static void drain_zmq(struct transport *t)
 {
-    while (t->head && zmq_link_subscribed(t->zmq)) {
-        send_zmq_message(t, t->head);
-        dequeue(t);
+    while (t->queue.head && zmq_link_subscribed(t->zmq)) {
+        send_zmq_message(t, t->queue.head);
+        msgqueue_pop(&t->queue);
     }
 }
 
@@ -642,7 +596,7 @@ static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_
         if (t->fd < 0)
             return 0;   /* sent first once connected */
     }
-    enqueue(t, msg, len, nrecords);
+    msgqueue_push(&t->queue, msg, len, nrecords);
     transport_poll(t);
     return 0;
 }
@@ -685,7 +639,7 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
         send_file(t, msg, len, nrecords, kind);
         return 0;
     case TRANSPORT_ZMQ:
-        enqueue(t, msg, len, nrecords);
+        msgqueue_push(&t->queue, msg, len, nrecords);
         drain_zmq(t);
         return 0;
     }
@@ -726,7 +680,7 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     const char *rest;
     char host[256], port[8];
     if (parse_scheme(spec, &kind, &rest, err, errlen) < 0 ||
-        split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
+        transport_split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
         return NULL;
     if (kind == TRANSPORT_SCTP && check_sctp(spec, err, errlen) < 0)
         return NULL;
@@ -753,7 +707,7 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->addrs = res;
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
-    t->queue_limit = to->queue_bytes;
+    msgqueue_init(&t->queue, to->queue_bytes, &t->stats.records_dropped);
     if (kind == TRANSPORT_ZMQ && open_zmq(t, spec, res, err, errlen) < 0) {
         transport_free(t);
         return NULL;
@@ -823,15 +777,14 @@ void transport_close(struct transport *t, unsigned wait_ms)
         flush_batch(t);
     uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
     if (is_stream(t) || t->kind == TRANSPORT_ZMQ) {
-        while (t->head && now_mono_us() < deadline) {
+        while (t->queue.head && now_mono_us() < deadline) {
             transport_poll(t);
-            if (t->head) {
+            if (t->queue.head) {
                 struct timespec ts = {0, 20000000};
                 nanosleep(&ts, NULL);
             }
         }
-        while (t->head)
-            drop_oldest(t);
+        msgqueue_drop_all(&t->queue);
     }
     if (t->zmq) {
         uint64_t now = now_mono_us();
@@ -856,8 +809,7 @@ void transport_free(struct transport *t)
         fclose(t->file);
     close_fd(t);
     zmq_link_close(t->zmq, 0);
-    while (t->head)
-        drop_oldest(t);
+    msgqueue_drop_all(&t->queue);
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);

@@ -38,6 +38,10 @@ struct transport;
  * OpenSSL over our own TCP connection (Debian's libfixbuf has no TLS). */
 struct transport *transport_open_collector(const char *spec, const struct transport_options *to,
                                            char *err, size_t errlen);
+/* "host[:port]" or "[v6addr][:port]" (port 4739 by default), checked. 0,
+ * or -1 with a message in err. */
+int transport_split_host_port(const char *hp, char *host, size_t hostlen, char *port,
+                              size_t portlen, char *err, size_t errlen);
 struct transport *transport_open_file(const char *path, char *err, size_t errlen);
 /* A file transport with no file open yet (--rotate opens files as the clock
  * goes): until one is, its records are counted as dropped. name is what the
