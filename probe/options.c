@@ -23,7 +23,7 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
-    OPT_ZMQ_NOW = 1600,     /* (1500: the text outputs of the feeds branch) */
+    OPT_ZMQ_NOW = 1600,
 };
 
 static const struct option long_opts[] = {
