@@ -90,7 +90,7 @@ def main():
         shown[k] = f
     # one flow_stats.lua request per flow (about 0.15 s each): a few at once,
     # ntopng expires the flows 60 s after their last update
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(8) as pool:
         stats = dict(zip(shown, pool.map(
             lambda f: get(f"{base}/lua/flow_stats.lua?flow_key={f['key']}&flow_hash_id={f['hash_id']}"),
             shown.values())))
