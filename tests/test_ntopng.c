@@ -10,26 +10,10 @@
 #include "unit.h"
 #include "zmq_link.h"
 
+/* test_netflow.c's flow (unit.h): 1700000000.250 s to 1700000005.100 s */
 static void tcp_record(struct flow_record *r, uint8_t host)
 {
-    memset(r, 0, sizeof *r);
-    r->ip_version = 4;
-    r->proto = 6;
-    uint8_t a[4] = {192, 0, 2, host}, b[4] = {198, 51, 100, 1};
-    memcpy(r->src, a, 4);
-    memcpy(r->dst, b, 4);
-    r->sport = 40000;
-    r->dport = 443;
-    r->first_ms[0] = 1700000000250;
-    r->last_ms[0] = 1700000004999;
-    r->first_ms[1] = 1700000000300;
-    r->last_ms[1] = 1700000005100;
-    r->packets[0] = 3;
-    r->packets[1] = 2;
-    r->ip_octets[0] = 180;
-    r->ip_octets[1] = 120;
-    r->tcp_flags[0] = 0x1b;
-    r->tcp_flags[1] = 0x12;
+    ipv4_record(r, 1700000000250ull, 1700000005100ull, host);
 }
 
 START_TEST(header_as_ntopng_reads_it)
