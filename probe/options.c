@@ -23,7 +23,7 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
-    OPT_ZMQ_NOW = 1600,
+    OPT_ZMQ_NOW = 1600, OPT_ZMQ_COMPRESS,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +71,7 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"zmq-now", no_argument, NULL, OPT_ZMQ_NOW},
+    {"zmq-compress", no_argument, NULL, OPT_ZMQ_COMPRESS},
     {NULL, 0, NULL, 0},
 };
 
@@ -92,6 +93,7 @@ static void usage(FILE *out)
 "                            to ntopng's collector mode); README \"Feeding ntopng\"\n"
 "      --zmq-now             zmq://: move each flow's times so it ends when exported,\n"
 "                            for feeding a -r replay to ntopng\n"
+"      --zmq-compress        zmq://: zlib-compress the messages (ntopng unpacks them)\n"
 "  -V, --export-version N    export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
 "  -T, --template NAME|FILE  export template: built-in (default, biflow, ...) or a file\n"
 "                            of element names (see --list-fields)\n"
@@ -426,6 +428,7 @@ static int parse_one(int c, const char *arg, struct options *o)
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
     case OPT_ZMQ_NOW: o->zmq_now = true; return 0;
+    case OPT_ZMQ_COMPRESS: o->zmq_compress = true; return 0;
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "json.h"
 #include "ntopng.h"
@@ -99,7 +100,7 @@ START_TEST(messages_of_at_most_100_flows)
 {
     struct sent s = {0};
     char err[128];
-    struct ntopng_config cfg = {false};
+    struct ntopng_config cfg = {false, false};
     struct ntopng_encoder *e = ntopng_new(&cfg, keep, &s, err, sizeof err);
     ck_assert_ptr_nonnull(e);
     struct flow_record r;
@@ -123,6 +124,49 @@ START_TEST(messages_of_at_most_100_flows)
 }
 END_TEST
 
+struct packed {
+    uint8_t msg[4096];
+    size_t len;
+};
+
+static int keep_packed(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                       enum msg_kind kind)
+{
+    struct packed *p = ctx;
+    (void)nrecords;
+    (void)kind;
+    ck_assert_uint_le(len, sizeof p->msg);
+    memcpy(p->msg, msg, len);
+    p->len = len;
+    return 0;
+}
+
+START_TEST(compressed_payload_unpacks_to_the_json)
+{
+    struct packed got = {{0}, 0};
+    char err[128];
+    struct ntopng_config cfg = {false, true};
+    struct ntopng_encoder *e = ntopng_new(&cfg, keep_packed, &got, err, sizeof err);
+    ck_assert_ptr_nonnull(e);
+    struct flow_record r;
+    tcp_record(&r, 9);
+    ck_assert_int_eq(ntopng_add_flow(e, &r), 0);
+    ck_assert_int_eq(ntopng_flush(e), 0);
+    ck_assert_uint_gt(got.len, 1);
+    ck_assert_uint_eq(got.msg[0], 0);   /* ntopng: "compressed" */
+    char json[1024];
+    uLongf n = sizeof json - 1;
+    ck_assert_int_eq(uncompress((Bytef *)json, &n, got.msg + 1, (uLong)(got.len - 1)), Z_OK);
+    json[n] = '\0';
+    struct json_text *t = json_text_new();
+    char want[1024];
+    snprintf(want, sizeof want, "[%s]", format(&r, 0, t));
+    ck_assert_str_eq(json, want);
+    json_text_free(t);
+    ntopng_free(e);
+}
+END_TEST
+
 Suite *ntopng_suite(void)
 {
     Suite *s = suite_create("ntopng");
@@ -131,6 +175,7 @@ Suite *ntopng_suite(void)
     tcase_add_test(tc, flow_keyed_by_nprobe_ids);
     tcase_add_test(tc, ipv6_addresses_under_their_ids);
     tcase_add_test(tc, messages_of_at_most_100_flows);
+    tcase_add_test(tc, compressed_payload_unpacks_to_the_json);
     suite_add_tcase(s, tc);
     return s;
 }
