@@ -23,7 +23,7 @@ enum {
     OPT_WORKERS = 800, OPT_CPUS,
     OPT_CONFIG = 900,
     OPT_ROTATE = 1000,
-    OPT_ZMQ_NOW = 1600,
+    OPT_ZMQ_NOW = 1600, OPT_ZMQ_COMPRESS,
     OPT_CSV = 1500, OPT_JSON_FORMAT,
 };
 
@@ -72,6 +72,7 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, 'u'},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"zmq-now", no_argument, NULL, OPT_ZMQ_NOW},
+    {"zmq-compress", no_argument, NULL, OPT_ZMQ_COMPRESS},
     {"csv", no_argument, NULL, OPT_CSV},
     {"json-format", required_argument, NULL, OPT_JSON_FORMAT},
     {NULL, 0, NULL, 0},
@@ -95,6 +96,7 @@ static void usage(FILE *out)
 "                            to ntopng's collector mode); README \"Feeding ntopng\"\n"
 "      --zmq-now             zmq://: move each flow's times so it ends when exported,\n"
 "                            for feeding a -r replay to ntopng\n"
+"      --zmq-compress        zmq://: zlib-compress the messages (ntopng unpacks them)\n"
 "  -c mqtt[s]://HOST[:PORT]/TOPIC[?qos=0|1|2]   MQTT broker (port 1883, mqtts 8883;\n"
 "                            QoS 1 by default): each record's JSON line as a message\n"
 "  -V, --export-version N    export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
@@ -456,6 +458,7 @@ static int parse_one(int c, const char *arg, struct options *o)
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
     case OPT_ZMQ_NOW: o->zmq_now = true; return 0;
+    case OPT_ZMQ_COMPRESS: o->zmq_compress = true; return 0;
     case OPT_CSV: o->csv = true; return 0;
     case OPT_JSON_FORMAT:
         if (strcmp(arg, "nfstream") != 0 && strcmp(arg, "ecs") != 0)

@@ -54,6 +54,7 @@ struct options {
     const char *user;           /* -u: run as this user once the input and outputs are open */
     /* ntopng over ZeroMQ (issue 15) */
     bool zmq_now;               /* --zmq-now: zmq:// flows end at their export (replays) */
+    bool zmq_compress;          /* --zmq-compress: zlib-compressed payloads */
     /* text outputs (issue 15) */
     bool csv;                   /* --csv */
     const char *csv_file;       /* --csv -o FILE (-o then writes no IPFIX) */

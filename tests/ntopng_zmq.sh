@@ -69,15 +69,16 @@ zmq_stat() {   # ifid key: zmqRecvStats.KEY of the interface
         python3 -c 'import json, sys; print(json.load(sys.stdin)["rsp"]["zmqRecvStats"][sys.argv[1]])' "$2"
 }
 
-# feed MODE-NAME COLLECTOR CAPTURE...: each capture in its own run (message
+# feed MODE-NAME COLLECTOR OPTIONS CAPTURE...: each capture in its own run (message
 # ids start again at 1: ntopng takes that as a restart, not as losses).
-feed() {
-    local name=$1 collector=$2 c rc; shift 2
+feed() {   # name collector "nfprobe options" capture...
+    local name=$1 collector=$2 opts=$3 c rc; shift 3
     local t0
     for c in "$@"; do
         rc=0
         t0=$(date +%s.%N)
-        "$NFPROBE" -r "$DATA/$c" -q --zmq-now --drain-timeout 60 --json -c "$collector" \
+        # shellcheck disable=SC2086
+        "$NFPROBE" -r "$DATA/$c" -q --zmq-now --drain-timeout 60 --json -c "$collector" $opts \
             > "$work/$name.$c.json" 2> "$work/$name.$c.err" || rc=$?
         check "$name: $c sent in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-4) s, nfprobe exit 0" test "$rc" -eq 0
     done
@@ -115,10 +116,11 @@ check_mode() {   # mode ifid
 }
 
 fed=$SECONDS
-feed bind "zmq://127.0.0.1:$bind_port" $BIND_CAPTURES
+feed bind "zmq://127.0.0.1:$bind_port" "" $BIND_CAPTURES
 check_mode bind "$bind_if"
 fed=$SECONDS
-feed collector "zmq+connect://127.0.0.1:$coll_port" $COLLECTOR_CAPTURES
+# (compressed: ntopng must unpack them)
+feed collector "zmq+connect://127.0.0.1:$coll_port" --zmq-compress $COLLECTOR_CAPTURES
 check_mode collector "$coll_if"
 
 finish

@@ -15,7 +15,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
     libpcap-dev libndpi-dev libfixbuf-dev check libssl-dev openssl
     nfdump pmacct tshark softflowd libndpi-bin libfixbuf-tools
     python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay
-    libzmq3-dev python3-zmq redis-server
+    libzmq3-dev zlib1g-dev python3-zmq redis-server
     libmosquitto-dev mosquitto python3-paho-mqtt python3-pandas"
 
 install_packages() {

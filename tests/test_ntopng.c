@@ -4,32 +4,17 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "textbuf.h"
 #include "ntopng.h"
 #include "unit.h"
 #include "zmq_link.h"
 
+/* test_netflow.c's flow (unit.h): 1700000000.250 s to 1700000005.100 s */
 static void tcp_record(struct flow_record *r, uint8_t host)
 {
-    memset(r, 0, sizeof *r);
-    r->ip_version = 4;
-    r->proto = 6;
-    uint8_t a[4] = {192, 0, 2, host}, b[4] = {198, 51, 100, 1};
-    memcpy(r->src, a, 4);
-    memcpy(r->dst, b, 4);
-    r->sport = 40000;
-    r->dport = 443;
-    r->first_ms[0] = 1700000000250;
-    r->last_ms[0] = 1700000004999;
-    r->first_ms[1] = 1700000000300;
-    r->last_ms[1] = 1700000005100;
-    r->packets[0] = 3;
-    r->packets[1] = 2;
-    r->ip_octets[0] = 180;
-    r->ip_octets[1] = 120;
-    r->tcp_flags[0] = 0x1b;
-    r->tcp_flags[1] = 0x12;
+    ipv4_record(r, 1700000000250ull, 1700000005100ull, host);
 }
 
 START_TEST(header_as_ntopng_reads_it)
@@ -115,7 +100,7 @@ START_TEST(messages_of_at_most_100_flows)
 {
     struct sent s = {0};
     char err[128];
-    struct ntopng_config cfg = {false};
+    struct ntopng_config cfg = {false, false};
     struct ntopng_encoder *e = ntopng_new(&cfg, keep, &s, err, sizeof err);
     ck_assert_ptr_nonnull(e);
     struct flow_record r;
@@ -139,6 +124,49 @@ START_TEST(messages_of_at_most_100_flows)
 }
 END_TEST
 
+struct packed {
+    uint8_t msg[4096];
+    size_t len;
+};
+
+static int keep_packed(void *ctx, const uint8_t *msg, size_t len, uint32_t nrecords,
+                       enum msg_kind kind)
+{
+    struct packed *p = ctx;
+    (void)nrecords;
+    (void)kind;
+    ck_assert_uint_le(len, sizeof p->msg);
+    memcpy(p->msg, msg, len);
+    p->len = len;
+    return 0;
+}
+
+START_TEST(compressed_payload_unpacks_to_the_json)
+{
+    struct packed got = {{0}, 0};
+    char err[128];
+    struct ntopng_config cfg = {false, true};
+    struct ntopng_encoder *e = ntopng_new(&cfg, keep_packed, &got, err, sizeof err);
+    ck_assert_ptr_nonnull(e);
+    struct flow_record r;
+    tcp_record(&r, 9);
+    ck_assert_int_eq(ntopng_add_flow(e, &r), 0);
+    ck_assert_int_eq(ntopng_flush(e), 0);
+    ck_assert_uint_gt(got.len, 1);
+    ck_assert_uint_eq(got.msg[0], 0);   /* ntopng: "compressed" */
+    char json[1024];
+    uLongf n = sizeof json - 1;
+    ck_assert_int_eq(uncompress((Bytef *)json, &n, got.msg + 1, (uLong)(got.len - 1)), Z_OK);
+    json[n] = '\0';
+    struct textbuf tb = {0}, *t = &tb;
+    char want[1024];
+    snprintf(want, sizeof want, "[%s]", format(&r, 0, t));
+    ck_assert_str_eq(json, want);
+    tb_free(t);
+    ntopng_free(e);
+}
+END_TEST
+
 Suite *ntopng_suite(void)
 {
     Suite *s = suite_create("ntopng");
@@ -147,6 +175,7 @@ Suite *ntopng_suite(void)
     tcase_add_test(tc, flow_keyed_by_nprobe_ids);
     tcase_add_test(tc, ipv6_addresses_under_their_ids);
     tcase_add_test(tc, messages_of_at_most_100_flows);
+    tcase_add_test(tc, compressed_payload_unpacks_to_the_json);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -47,6 +47,14 @@ end=$(date +%s)
 check "connect --zmq-now: fields equal, times moved into the run" \
     $PY "$TOOLS/zmq_compare.py" "$work/connect.json" "$work/connect.flows" --now "$start" "$end"
 
+# 2b. --zmq-compress: every payload a zlib stream (0x00 first) that ntopng
+# can unpack, the same flows.
+port=$(free_port tcp)
+run_mode compress connect "tcp://127.0.0.1:$port" "zmq://127.0.0.1:$port" --zmq-compress
+check "compress: every message compressed ($(tail -1 "$work/compress.sub"))" \
+    grep -qE "^messages ([0-9]+) .* compressed \1$" "$work/compress.sub"
+check "compress: every field equals the JSON record" $PY "$TOOLS/zmq_compare.py" "$work/compress.json" "$work/compress.flows"
+
 # 3. A stalled subscriber (smallest queues, reads nothing): nfprobe reads a
 # capture from a FIFO; 150,000 flows expire (marker packets an hour later)
 # and go out until the high-water mark, then are dropped and counted. The
@@ -89,7 +97,7 @@ wait "$sub"
 check "stalled subscriber: the feeder saw every step" test ! -s "$work/feeder.err"
 check "stalled subscriber: nfprobe exit 1 (records lost)" test "$rc" -eq 1
 read -r sent dropped < <(sed -n 's/.*export zmq:.*: [0-9]* messages, \([0-9]*\) records sent, \([0-9]*\) records dropped/\1 \2/p' "$work/slow.err")
-read -r _ msgs _ got _ gaps _ last < <(tail -1 "$work/slow.sub")
+read -r _ msgs _ got _ gaps _ last _ < <(tail -1 "$work/slow.sub")
 check "stalled subscriber: drops counted (${dropped:-?} of $total records)" test "${dropped:-0}" -gt 0
 check "stalled subscriber: received ($got) = sent (${sent:-?}), sent + dropped = $total" \
     test "$got" -eq "${sent:-x}" -a $((sent + dropped)) -eq "$total"

@@ -41,7 +41,7 @@ struct encoder *encoder_new(const struct encoder_config *cfg, ipfix_msg_fn out, 
         break;
     }
     case FORMAT_NTOPNG: {
-        struct ntopng_config nc = {cfg->times_now};
+        struct ntopng_config nc = {cfg->times_now, cfg->zmq_compress};
         e->ntopng = ntopng_new(&nc, out, ctx, err, errlen);
         break;
     }

@@ -19,6 +19,7 @@ struct encoder_config {
     uint32_t refresh_packets;   /* v9: templates again after N messages */
     const struct template_def *tmpl;    /* IPFIX and v9 */
     bool times_now;             /* ntopng: --zmq-now */
+    bool zmq_compress;          /* ntopng: --zmq-compress */
 };
 
 struct encoder;

@@ -204,6 +204,7 @@ static int open_encoders(struct exporter *x, const struct options *o)
         cfg.mtu = message_size(o, s);
         cfg.format = is_zmq_sink(s) ? FORMAT_NTOPNG : (enum export_format)o->export_version;
         cfg.times_now = o->zmq_now;
+        cfg.zmq_compress = o->zmq_compress;
         s->enc = encoder_new(&cfg, send_message, s, err, sizeof err);
         if (!s->enc) {
             log_error("%s: %s", is_zmq_sink(s) ? "ntopng" : o->export_version == 10 ? "IPFIX" : "NetFlow", err);

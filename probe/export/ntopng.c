@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "dpi.h"        /* PEN_NTOP */
 #include "elements.h"
@@ -27,6 +28,8 @@ struct ntopng_encoder {
     struct textbuf msg;         /* "[" and the flows so far */
     struct textbuf flow;        /* the flow being formatted */
     uint32_t nflows;
+    uint8_t *packed;            /* --zmq-compress: 0x00, then the zlib stream */
+    size_t packed_cap;
     struct export_counters counters;
 };
 
@@ -182,7 +185,29 @@ void ntopng_free(struct ntopng_encoder *e)
         return;
     tb_free(&e->msg);
     tb_free(&e->flow);
+    free(e->packed);
     free(e);
+}
+
+/* ntopng takes a payload whose first byte is 0 as a zlib stream (RFC 1950)
+ * of the JSON, unpacked into at most max(5 x its size, 16 KiB): our JSON is
+ * at most 16 KiB but for a single larger flow, which packs well. */
+static int pack(struct ntopng_encoder *e, const char **p, size_t *len)
+{
+    uLongf packed_len = compressBound((uLong)*len);
+    if (1 + packed_len > e->packed_cap) {
+        uint8_t *b = realloc(e->packed, 1 + packed_len);
+        if (!b)
+            return -1;
+        e->packed = b;
+        e->packed_cap = 1 + packed_len;
+    }
+    if (compress2(e->packed + 1, &packed_len, (const Bytef *)*p, (uLong)*len, Z_DEFAULT_COMPRESSION) != Z_OK)
+        return -1;
+    e->packed[0] = 0;
+    *p = (const char *)e->packed;
+    *len = 1 + packed_len;
+    return 0;
 }
 
 int ntopng_flush(struct ntopng_encoder *e)
@@ -195,6 +220,10 @@ int ntopng_flush(struct ntopng_encoder *e)
     uint32_t n = e->nflows;
     e->nflows = 0;
     if (e->msg.failed) {
+        tb_reset(&e->msg);
+        return -1;
+    }
+    if (e->cfg.compress && pack(e, &p, &len) < 0) {
         tb_reset(&e->msg);
         return -1;
     }

@@ -16,6 +16,7 @@ enum { NTOPNG_MAX_FLOWS = 100, NTOPNG_MAX_PAYLOAD = 16384 };
 
 struct ntopng_config {
     bool times_now;     /* --zmq-now: each flow's times moved to end at its export */
+    bool compress;      /* --zmq-compress: payloads zlib-compressed (a 0x00 byte first) */
 };
 
 struct ntopng_encoder;

@@ -15,7 +15,8 @@ Checked per message, as ntopng reads it: exactly two frames; a 24-byte header
 (url "flow" NUL-padded to 16 bytes, version 2, source id, size = payload length
 in network order, message id +1 per message from 1, network order); a JSON
 payload (a leading 0x00: zlib) of at most 131072 bytes, an array of at most
-100 flow objects. Prints "messages N flows M gaps G" at the end; exit 1 on a
+100 flow objects. Prints "messages N flows M gaps G last_id I compressed C"
+at the end; exit 1 on a
 framing error or too few flows.
 """
 import json
@@ -49,16 +50,21 @@ def check_header(h, payload, expect_id):
 
 
 def decode(payload):
+    """The flows, and whether the payload was compressed."""
     if len(payload) > 131072:
         fail(f"payload of {len(payload)} bytes: ntopng drops more than 131072")
-    if payload[:1] == b"\0":
+    packed = payload[:1] == b"\0"
+    if packed:
+        frame = len(payload)
         payload = zlib.decompress(payload[1:])
+        if len(payload) > max(5 * frame, 16384):
+            fail(f"unpacks to {len(payload)} bytes: more than ntopng makes room for")
     flows = json.loads(payload)
     if isinstance(flows, dict):
         flows = [flows]
     if len(flows) > 100:
         fail(f"{len(flows)} flows in one message")
-    return flows
+    return flows, packed
 
 
 def main():
@@ -83,7 +89,7 @@ def main():
             if time.monotonic() > deadline:
                 fail("nfprobe did not finish")
             time.sleep(0.05)
-    nmsg = nflows = gaps = 0
+    nmsg = nflows = gaps = npacked = 0
     last_id = None
     deadline = time.monotonic() + seconds
     with open(out, "w") as f:
@@ -101,7 +107,9 @@ def main():
                 gaps += msg_id - last_id - 1
             last_id = msg_id
             stop = False
-            for fl in decode(parts[1]):
+            flows, packed = decode(parts[1])
+            npacked += packed
+            for fl in flows:
                 f.write(json.dumps(fl) + "\n")
                 nflows += 1
                 stop = stop or fl.get("7") == stop_sport
@@ -110,7 +118,8 @@ def main():
                 print(f"received {nmsg}", flush=True)
             if stop:
                 break
-    print(f"messages {nmsg} flows {nflows} gaps {gaps} last_id {last_id}", flush=True)
+    print(f"messages {nmsg} flows {nflows} gaps {gaps} last_id {last_id} compressed {npacked}",
+          flush=True)
 
 
 if __name__ == "__main__":
