@@ -26,6 +26,8 @@ enum {
     OPT_NO_DECODE_TUNNELS = 1300,
     OPT_SAMPLE = 1400, OPT_SAMPLE_MODE, OPT_SAMPLE_SEED, OPT_HASH_SELECT, OPT_FLOW_FILTER,
     OPT_FLOW_SAMPLE, OPT_DYNAMIC_TIMEOUTS,
+    OPT_ZMQ_NOW = 1600, OPT_ZMQ_COMPRESS,
+    OPT_CSV = 1500, OPT_JSON_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +82,10 @@ static const struct option long_opts[] = {
     {"flow-filter", required_argument, NULL, OPT_FLOW_FILTER},
     {"flow-sample", required_argument, NULL, OPT_FLOW_SAMPLE},
     {"dynamic-timeouts", no_argument, NULL, OPT_DYNAMIC_TIMEOUTS},
+    {"zmq-now", no_argument, NULL, OPT_ZMQ_NOW},
+    {"zmq-compress", no_argument, NULL, OPT_ZMQ_COMPRESS},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"json-format", required_argument, NULL, OPT_JSON_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -97,6 +103,13 @@ static void usage(FILE *out)
 "output (with neither -c nor -o, JSON lines go to stdout):\n"
 "  -c, --collector [udp://|tcp://|tls://|sctp://]HOST[:PORT]   collector (port 4739;\n"
 "                            up to 8: every record to each, or see --collector-mode)\n"
+"  -c zmq://HOST:PORT        ntopng over ZeroMQ: bind there (zmq+connect:// connects\n"
+"                            to ntopng's collector mode); README \"Feeding ntopng\"\n"
+"      --zmq-now             zmq://: move each flow's times so it ends when exported,\n"
+"                            for feeding a -r replay to ntopng\n"
+"      --zmq-compress        zmq://: zlib-compress the messages (ntopng unpacks them)\n"
+"  -c mqtt[s]://HOST[:PORT]/TOPIC[?qos=0|1|2]   MQTT broker (port 1883, mqtts 8883;\n"
+"                            QoS 1 by default): each record's JSON line as a message\n"
 "  -V, --export-version N    export format: 10 IPFIX (default), 9 NetFlow v9, 5 NetFlow v5\n"
 "  -T, --template NAME|FILE  export template: built-in (default, biflow, ...) or a file\n"
 "                            of element names (see --list-fields)\n"
@@ -110,6 +123,10 @@ static void usage(FILE *out)
 "                            time with -r), named by FILE as a strftime pattern\n"
 "                            (-o /var/lib/nfprobe/nfprobe-%Y%m%d%H%M.ipfix)\n"
 "      --json                also print flows as JSON lines on stdout\n"
+"      --json-format nfstream|ecs   JSON names: nfstream's (default) or Elastic Common\n"
+"                            Schema's (stdout and MQTT)\n"
+"      --csv                 flows as CSV rows, header first, on stdout (with -o FILE:\n"
+"                            to FILE, instead of IPFIX)\n"
 "      --biflow              RFC 5103 biflow records instead of one record per direction\n"
 "  -O, --domain N            observation domain id (default 0)\n"
 "      --template-refresh S  re-send templates over UDP every S seconds (default 60)\n"
@@ -118,6 +135,7 @@ static void usage(FILE *out)
 "      --export-rate N       at most N records per second (default unlimited)\n"
 "      --queue-size BYTES    TCP: bytes kept while the collector is away (default 16 MiB)\n"
 "      --drain-timeout S     TCP: at exit, wait S seconds for the collector (default 10)\n"
+
 "metering:\n"
 "      --idle-timeout S      export a flow idle for S seconds (default 30)\n"
 "      --active-timeout S    export a flow every S seconds of activity (default 300)\n"
@@ -258,22 +276,72 @@ static int check_selection(const struct options *o)
     return 0;
 }
 
+/* ntopng forgets a flow not updated for 60 s: a long flow must be exported
+ * more often than that (the default active timeout is 300 s). */
+#define ZMQ_ACTIVE_MAX_US (30ull * 1000000)
+
+static bool has_zmq_collector(const struct options *o)
+{
+    for (int i = 0; i < o->ncollectors; i++)
+        if (strncmp(o->collectors[i], "zmq://", 6) == 0 || strncmp(o->collectors[i], "zmq+", 4) == 0)
+            return true;
+    return false;
+}
+
+/* (said here, before main applies -q) */
+static void adjust_for_zmq(struct options *o)
+{
+    if (!has_zmq_collector(o))
+        return;
+    if (o->read_file && !o->zmq_now && !o->quiet)
+        log_info("zmq://: ntopng shows only flows near its own clock; to feed it a capture, "
+                 "add --zmq-now");
+    if (o->active_us <= ZMQ_ACTIVE_MAX_US)
+        return;
+    if (!o->quiet)
+        log_info("--active-timeout %llu s lowered to 30 s: ntopng drops flows not updated for 60 s",
+                 (unsigned long long)(o->active_us / 1000000));
+    o->active_us = ZMQ_ACTIVE_MAX_US;
+}
+
+/* --csv -o FILE writes CSV to FILE, not IPFIX; without -o, CSV takes
+ * stdout, which then carries no JSON. */
+static int check_csv(struct options *o)
+{
+    if (!o->csv)
+        return 0;
+    if (o->rotate_us) {
+        log_error("--rotate rotates IPFIX files, not --csv output");
+        return -1;
+    }
+    if (!o->ipfix_file && o->json) {
+        log_error("--csv and --json both write to stdout: give --csv an -o FILE");
+        return -1;
+    }
+    o->csv_file = o->ipfix_file;
+    o->ipfix_file = NULL;
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
+    if (check_csv(o) < 0)
+        return -1;
     if (check_export_options(o) < 0 || check_rotation(o) < 0 || check_selection(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
         return -1;
     }
-    if (o->ncollectors == 0 && !o->ipfix_file)
+    if (o->ncollectors == 0 && !o->ipfix_file && !o->csv)
         o->json = true;
     if (o->idle_us == 0 || o->active_us == 0) {
         log_error("--idle-timeout and --active-timeout must be more than 0");
         return -1;
     }
+    adjust_for_zmq(o);
     return 0;
 }
 
@@ -476,6 +544,14 @@ static int parse_one(int c, const char *arg, struct options *o)
     case OPT_FLOW_SAMPLE:
     case OPT_DYNAMIC_TIMEOUTS:
         return parse_selection(c, arg, o);
+    case OPT_ZMQ_NOW: o->zmq_now = true; return 0;
+    case OPT_ZMQ_COMPRESS: o->zmq_compress = true; return 0;
+    case OPT_CSV: o->csv = true; return 0;
+    case OPT_JSON_FORMAT:
+        if (strcmp(arg, "nfstream") != 0 && strcmp(arg, "ecs") != 0)
+            return bad("--json-format", arg, "expected 'nfstream' or 'ecs'");
+        o->json_format = strcmp(arg, "ecs") == 0 ? JSON_FORMAT_ECS : JSON_FORMAT_NFSTREAM;
+        return 0;
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

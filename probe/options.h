@@ -59,7 +59,16 @@ struct options {
     const char *flow_filter;        /* --flow-filter EXPR */
     uint32_t flow_sample;           /* --flow-sample N: 1 in N flows, 0: all */
     bool dynamic_timeouts;          /* --dynamic-timeouts */
+    /* ntopng over ZeroMQ (issue 15) */
+    bool zmq_now;               /* --zmq-now: zmq:// flows end at their export (replays) */
+    bool zmq_compress;          /* --zmq-compress: zlib-compressed payloads */
+    /* text outputs (issue 15) */
+    bool csv;                   /* --csv */
+    const char *csv_file;       /* --csv -o FILE (-o then writes no IPFIX) */
+    int json_format;            /* --json-format: enum json_format */
 };
+
+enum json_format { JSON_FORMAT_NFSTREAM, JSON_FORMAT_ECS };
 
 /* Reads --config FILE first (one long option a line: "name = value", a
  * flag's name alone or "name = yes|no", '#' comments), then the rest of the

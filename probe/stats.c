@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "feeds.h"
+
 /* What every worker counted, added up. */
 struct totals {
     struct meter_stats m;
@@ -186,6 +188,7 @@ static void print_export(FILE *out, const struct exporter *x, uint64_t records_l
                 " records dropped\n", transport_name(x->transports[i]), ts->messages_sent,
                 ts->records_sent, ts->records_dropped);
     }
+    feeds_print_stats(out, x);
 }
 
 /* Decapsulation: how many packets were metered inside a tunnel, and why

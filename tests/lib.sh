@@ -335,3 +335,9 @@ netns_start() {
         sleep 0.05
     done
 }
+
+# Python modules from Debian packages (python3-pandas, python3-paho-mqtt)
+# are for Debian's python3, which a python3 earlier in PATH (pyenv, a venv)
+# may not see.
+DEBIAN_PYTHON=/usr/bin/python3
+[ -x "$DEBIAN_PYTHON" ] || DEBIAN_PYTHON=python3

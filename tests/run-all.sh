@@ -15,7 +15,9 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
     libpcap-dev libndpi-dev libfixbuf-dev check libssl-dev openssl
     nfdump pmacct tshark softflowd libndpi-bin libfixbuf-tools
     python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay
-    python3-pytest python3-pandas python3-sklearn"
+    python3-pytest python3-pandas python3-sklearn
+    libzmq3-dev zlib1g-dev python3-zmq redis-server
+    libmosquitto-dev mosquitto python3-paho-mqtt"
 
 install_packages() {
     local missing=() p

@@ -36,7 +36,7 @@ static int capture_msg(void *ctx, const uint8_t *msg, size_t len, uint32_t nreco
     return 0;
 }
 
-static void ipv4_record(struct flow_record *r, uint64_t first_ms, uint64_t last_ms, uint8_t host)
+void ipv4_record(struct flow_record *r, uint64_t first_ms, uint64_t last_ms, uint8_t host)
 {
     memset(r, 0, sizeof *r);
     r->id = host;

@@ -3,6 +3,7 @@
 #define NFPROBE_TESTS_UNIT_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,5 +40,13 @@ Suite *meter_batch_suite(void);
 Suite *options_suite(void);
 Suite *selection_suite(void);
 Suite *tunnel_suite(void);
+Suite *ntopng_suite(void);
+Suite *csv_suite(void);
+
+/* An IPv4 TCP flow 192.0.2.HOST:40000 -> 198.51.100.1:443, 3 and 2 packets
+ * (180 and 120 bytes), flags 0x1b and 0x12, from first_ms to last_ms
+ * (test_netflow.c; test_ntopng.c uses it too). */
+struct flow_record;
+void ipv4_record(struct flow_record *r, uint64_t first_ms, uint64_t last_ms, uint8_t host);
 
 #endif

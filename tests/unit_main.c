@@ -32,6 +32,8 @@ int main(void)
     srunner_add_suite(sr, options_suite());
     srunner_add_suite(sr, selection_suite());
     srunner_add_suite(sr, tunnel_suite());
+    srunner_add_suite(sr, ntopng_suite());
+    srunner_add_suite(sr, csv_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

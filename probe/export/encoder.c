@@ -5,12 +5,14 @@
 
 #include "netflow5.h"
 #include "netflow9.h"
+#include "ntopng.h"
 
 struct encoder {
     enum export_format format;
     struct ipfix_encoder *ipfix;
     struct nf9_encoder *nf9;
     struct nf5_encoder *nf5;
+    struct ntopng_encoder *ntopng;
 };
 
 struct encoder *encoder_new(const struct encoder_config *cfg, ipfix_msg_fn out, void *ctx,
@@ -38,8 +40,13 @@ struct encoder *encoder_new(const struct encoder_config *cfg, ipfix_msg_fn out, 
         e->nf5 = nf5_new(&nc, out, ctx, err, errlen);
         break;
     }
+    case FORMAT_NTOPNG: {
+        struct ntopng_config nc = {cfg->times_now, cfg->zmq_compress};
+        e->ntopng = ntopng_new(&nc, out, ctx, err, errlen);
+        break;
     }
-    if (!e->ipfix && !e->nf9 && !e->nf5) {
+    }
+    if (!e->ipfix && !e->nf9 && !e->nf5 && !e->ntopng) {
         free(e);
         return NULL;
     }
@@ -53,12 +60,14 @@ void encoder_free(struct encoder *e)
     ipfix_free(e->ipfix);
     nf9_free(e->nf9);
     nf5_free(e->nf5);
+    ntopng_free(e->ntopng);
     free(e);
 }
 
 int encoder_add_flow(struct encoder *e, const struct flow_record *r)
 {
     return e->ipfix ? ipfix_add_flow(e->ipfix, r)
+         : e->ntopng ? ntopng_add_flow(e->ntopng, r)
          : e->nf9 ? nf9_add_flow(e->nf9, r)
          : nf5_add_flow(e->nf5, r);
 }
@@ -84,12 +93,13 @@ int encoder_begin_session(struct encoder *e)
 {
     return e->ipfix ? ipfix_send_templates(e->ipfix)
          : e->nf9 ? nf9_begin_session(e->nf9)
-         : nf5_flush(e->nf5);
+         : encoder_flush(e);
 }
 
 int encoder_flush(struct encoder *e)
 {
     return e->ipfix ? ipfix_flush(e->ipfix)
+         : e->ntopng ? ntopng_flush(e->ntopng)
          : e->nf9 ? nf9_flush(e->nf9)
          : nf5_flush(e->nf5);
 }
@@ -97,6 +107,7 @@ int encoder_flush(struct encoder *e)
 const struct export_counters *encoder_counters(const struct encoder *e)
 {
     return e->ipfix ? ipfix_counters(e->ipfix)
+         : e->ntopng ? ntopng_counters(e->ntopng)
          : e->nf9 ? nf9_counters(e->nf9)
          : nf5_counters(e->nf5);
 }

@@ -8,7 +8,8 @@
 
 #include "ipfix.h"
 
-enum export_format { FORMAT_NETFLOW5 = 5, FORMAT_NETFLOW9 = 9, FORMAT_IPFIX = 10 };
+enum export_format { FORMAT_NETFLOW5 = 5, FORMAT_NETFLOW9 = 9, FORMAT_IPFIX = 10,
+                     FORMAT_NTOPNG = 200 /* zmq:// collectors: JSON for ntopng (ntopng.h) */ };
 
 struct encoder_config {
     enum export_format format;
@@ -17,6 +18,8 @@ struct encoder_config {
     bool biflow;                /* IPFIX only */
     uint32_t refresh_packets;   /* v9: templates again after N messages */
     const struct template_def *tmpl;    /* IPFIX and v9 */
+    bool times_now;             /* ntopng: --zmq-now */
+    bool zmq_compress;          /* ntopng: --zmq-compress */
 };
 
 struct encoder;

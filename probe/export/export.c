@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "feeds.h"
 #include "json.h"
 #include "flowselect.h"
 #include "selector.h"
@@ -118,10 +119,28 @@ static struct transport *open_file(struct export_file *f, const struct options *
     return t;
 }
 
+/* ntopng (zmq://) reads its own format: each such collector is a sink of
+ * its own, which gets every flow. */
+static bool is_zmq_sink(const struct export_sink *s)
+{
+    return s->ntransports == 1 && transport_kind(s->transports[0]) == TRANSPORT_ZMQ;
+}
+
+static void add_zmq_sinks(struct exporter *x)
+{
+    for (int i = 0; i < x->ntransports; i++)
+        if (transport_kind(x->transports[i]) == TRANSPORT_ZMQ)
+            sink_add(&x->sinks[x->nsinks++], x->transports[i]);
+}
+
 /* Open every transport and group them into sinks (see struct export_sink). */
 static int open_sinks(struct exporter *x, const struct options *o)
 {
+    int nshared = 0;    /* IPFIX/NetFlow collectors: zmq:// ones get sinks of their own,
+                           MQTT brokers are feeds.c's */
     for (int i = 0; i < o->ncollectors; i++) {
+        if (feeds_is_feed_collector(o->collectors[i]))
+            continue;
         struct transport *t = open_collector(o, o->collectors[i]);
         if (!t)
             return -1;
@@ -129,10 +148,14 @@ static int open_sinks(struct exporter *x, const struct options *o)
             x->refresh_templates = true;
         transport_set_batching(t, o->export_rate == 0);
         x->transports[x->ntransports++] = t;
-        sink_add(&x->sinks[o->balance ? i : 0], t);
+        if (transport_kind(t) == TRANSPORT_ZMQ)
+            continue;
+        sink_add(&x->sinks[o->balance ? nshared : 0], t);
+        nshared++;
     }
-    x->nsinks = o->ncollectors ? (o->balance ? o->ncollectors : 1) : 0;
-    x->nbalanced = o->balance ? o->ncollectors : 0;
+    x->nsinks = o->balance ? nshared : nshared > 0;
+    x->nbalanced = o->balance ? nshared : 0;
+    add_zmq_sinks(x);
     if (o->ipfix_file) {
         struct transport *t = open_file(&x->file, o);
         if (!t)
@@ -181,9 +204,12 @@ static int open_encoders(struct exporter *x, const struct options *o)
         struct export_sink *s = &x->sinks[i];
         s->x = x;
         cfg.mtu = message_size(o, s);
+        cfg.format = is_zmq_sink(s) ? FORMAT_NTOPNG : (enum export_format)o->export_version;
+        cfg.times_now = o->zmq_now;
+        cfg.zmq_compress = o->zmq_compress;
         s->enc = encoder_new(&cfg, send_message, s, err, sizeof err);
         if (!s->enc) {
-            log_error("%s: %s", o->export_version == 10 ? "IPFIX" : "NetFlow", err);
+            log_error("%s: %s", is_zmq_sink(s) ? "ntopng" : o->export_version == 10 ? "IPFIX" : "NetFlow", err);
             return -1;
         }
         if (encoder_send_templates(s->enc) < 0)
@@ -214,7 +240,9 @@ int exporter_open(struct exporter *x, const struct options *o)
     x->tokens = 1;
     x->refresh_us = o->template_refresh_us;
     selection_export_set(&o->select);
-    if (o->ncollectors == 0 && !o->ipfix_file)
+    if (feeds_open(x, o) < 0)
+        return -1;
+    if (feeds_ipfix_collectors(o) == 0 && !o->ipfix_file)
         return 0;
     if (open_sinks(x, o) < 0)
         return -1;
@@ -296,7 +324,7 @@ static uint32_t flow_hash(const struct flow_record *r)
 /* A write to stdout failed. Its reader going away (EPIPE: `nfprobe ... |
  * head`) is how a filter is told it is done, not a failure: nothing more
  * goes there. Any other error (a full disk) fails the run. */
-static void json_output_failed(struct exporter *x, int err)
+void json_output_failed(struct exporter *x, int err)
 {
     if (err == EPIPE) {
         x->json_reader_gone = true;
@@ -330,8 +358,9 @@ void exporter_record(void *ctx, const struct flow_record *r)
     x->flows++;
     if (!record_selected(x, r))
         return;
-    if (x->json && json_write_record(x->json, r) < 0)
-        json_output_failed(x, errno);
+    if (x->nmqtt && !x->nsinks)
+        pace(x, 1);     /* MQTT alone: one message a record */
+    feeds_record(x, r);
     if (!x->nsinks)
         return;
     if (x->format == FORMAT_NETFLOW5 && r->ip_version != 4)
@@ -440,6 +469,7 @@ static void open_due_file(struct exporter *x)
 void exporter_tick(struct exporter *x, uint64_t now_mono)
 {
     flush_json(x);
+    feeds_tick(x);
     if (!x->nsinks)
         return;
     export_timers(x, now_mono);
@@ -459,6 +489,7 @@ void exporter_send_stats(struct exporter *x, const struct probe_stats_record *s)
 void exporter_finish(struct exporter *x, const struct probe_stats_record *final_stats)
 {
     flush_json(x);
+    feeds_finish(x);
     if (!x->nsinks)
         return;
     open_due_file(x);
@@ -476,7 +507,7 @@ void exporter_finish(struct exporter *x, const struct probe_stats_record *final_
 
 uint64_t exporter_records_dropped(const struct exporter *x)
 {
-    uint64_t n = x->unencodable;
+    uint64_t n = x->unencodable + feeds_records_dropped(x);
     for (int i = 0; i < x->ntransports; i++)
         n += transport_stats(x->transports[i])->records_dropped;
     return n;
@@ -484,6 +515,7 @@ uint64_t exporter_records_dropped(const struct exporter *x)
 
 void exporter_close(struct exporter *x)
 {
+    feeds_close(x);
     for (int i = 0; i < x->nsinks; i++)
         encoder_free(x->sinks[i].enc);
     for (int i = 0; i < x->ntransports; i++)

@@ -10,6 +10,7 @@
 #include "encoder.h"
 #include "options.h"
 #include "record.h"
+#include "textbuf.h"
 #include "transport.h"
 
 struct exporter;
@@ -65,7 +66,19 @@ struct exporter {
     uint64_t flows_filtered;    /* records --flow-filter left out */
     uint64_t flows_unsampled;   /* records --flow-sample left out */
     struct export_file file;    /* sink NULL: no -o */
+    /* JSON formats, CSV and MQTT (issue 15, feeds.c) */
+    int json_format;            /* enum json_format */
+    struct textbuf line;        /* the record's JSON line, for stdout and the brokers */
+    struct csv_writer *csv;     /* --csv */
+    FILE *csv_file;             /* --csv -o FILE; NULL: stdout */
+    const char *csv_name;
+    uint64_t csv_errors;        /* rows the CSV file could not take */
+    struct mqtt_out *mqtt[MAX_COLLECTORS];
+    int nmqtt;
 };
+
+/* A write to stdout failed (errno err): see export.c. */
+void json_output_failed(struct exporter *x, int err);
 
 int exporter_open(struct exporter *x, const struct options *o);
 /* record_sink_fn: one finished flow. */

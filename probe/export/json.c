@@ -1,156 +1,35 @@
 #include "json.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "elements.h"
 #include "util.h"
 
-/* A record's line is built in memory and written with one fwrite: stdio's
- * formatting per member cost more than the rest of a JSON run. The buffer
- * grows to the longest line once and is reused. */
-struct line {
-    char *p;
-    size_t len, cap;
-    bool failed;            /* out of memory: the record is not written */
-};
-
-static char *room(struct line *l, size_t n)
-{
-    if (l->failed)
-        return NULL;
-    if (n > l->cap - l->len) {
-        size_t cap = l->cap ? l->cap : 4096;
-        while (n > cap - l->len)
-            cap *= 2;
-        char *p = realloc(l->p, cap);
-        if (!p) {
-            l->failed = true;
-            return NULL;
-        }
-        l->p = p;
-        l->cap = cap;
-    }
-    return l->p + l->len;
-}
-
-static void put_bytes(struct line *l, const void *s, size_t n)
-{
-    char *at = room(l, n);
-    if (!at)
-        return;
-    memcpy(at, s, n);
-    l->len += n;
-}
-
-static void put_char(struct line *l, char c)
-{
-    put_bytes(l, &c, 1);
-}
-
-static void put_text(struct line *l, const char *s)
-{
-    put_bytes(l, s, strlen(s));
-}
-
-static void put_u64(struct line *l, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put_bytes(l, digits + sizeof digits - n, n);
-}
-
-/* A string value: escaped, and bytes that are not UTF-8 written as '?'
- * (utf8_scrub(), as the IPFIX encoders do). */
-static void put_string(struct line *l, const uint8_t *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    put_char(l, '"');
-    size_t run = 0;     /* characters that need no escape, written together */
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        if (c >= 0x80) {
-            size_t k = utf8_sequence_len(s + i, n - i);
-            if (k) {
-                i += k - 1;
-                continue;
-            }
-        } else if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7F) {
-            continue;
-        }
-        put_bytes(l, s + run, i - run);
-        run = i + 1;
-        if (c >= 0x80) {
-            put_char(l, '?');
-        } else if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            put_bytes(l, esc, 2);
-        } else {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            put_bytes(l, esc, 6);
-        }
-    }
-    put_bytes(l, s + run, n - run);
-    put_char(l, '"');
-}
-
-static void put_hex(struct line *l, const uint8_t *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    put_char(l, '"');
-    for (size_t i = 0; i < n; i++) {
-        char pair[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
-        put_bytes(l, pair, 2);
-    }
-    put_char(l, '"');
-}
-
-/* The shortest text that reads back as the same double; JSON has no NaN. */
-static void put_double(struct line *l, double d)
-{
-    if (!isfinite(d)) {
-        put_text(l, "null");
-        return;
-    }
-    char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    put_text(l, buf);
-}
-
 /* One item of a list element's value (host order, the element's length). */
-static void put_item(struct line *l, const struct element *el, const uint8_t *p)
+static void put_item(struct textbuf *l, const struct element *el, const uint8_t *p)
 {
     if (el->type == ET_FLOAT64) {
         double d;
         memcpy(&d, p, sizeof d);
-        put_double(l, d);
+        tb_put_double(l, d);
         return;
     }
-    put_u64(l, host_uint_at(p, el->len));
+    tb_put_u64(l, host_uint_at(p, el->len));
 }
 
-static void put_list(struct line *l, const struct element *el, const struct elem_value *v)
+static void put_list(struct textbuf *l, const struct element *el, const struct elem_value *v)
 {
-    put_char(l, '[');
+    tb_put_char(l, '[');
     for (size_t i = 0; i < v->nitems; i++) {
         if (i)
-            put_char(l, ',');
+            tb_put_char(l, ',');
         put_item(l, el, v->bytes + i * el->len);
     }
-    put_char(l, ']');
+    tb_put_char(l, ']');
 }
 
-static void put_value(struct line *l, const struct element *el, const struct elem_value *v)
+void json_put_value(struct textbuf *l, const struct element *el, const struct elem_value *v)
 {
     if (el->list) {
         put_list(l, el, v);
@@ -160,82 +39,81 @@ static void put_value(struct line *l, const struct element *el, const struct ele
     case ET_IPV4: case ET_IPV6: {
         char buf[64];
         addr_to_string(el->type == ET_IPV6 ? 6 : 4, v->addr, buf, sizeof buf);
-        put_char(l, '"');
-        put_text(l, buf);
-        put_char(l, '"');
+        tb_put_char(l, '"');
+        tb_put_text(l, buf);
+        tb_put_char(l, '"');
         return;
     }
     case ET_STRING:
-        put_string(l, v->bytes, v->nbytes);
+        tb_put_json_string(l, v->bytes, v->nbytes);
         return;
     case ET_OCTETS:
-        put_hex(l, v->bytes, v->nbytes);
+        tb_put_char(l, '"');
+        tb_put_hex(l, v->bytes, v->nbytes);
+        tb_put_char(l, '"');
         return;
     case ET_UNSIGNED: case ET_DATETIME_MS:
-        put_u64(l, v->u);
+        tb_put_u64(l, v->u);
         return;
     case ET_FLOAT64:
-        put_double(l, v->f);
+        tb_put_double(l, v->f);
         return;
     }
 }
 
-/* One JSON member, if the record has a value for it. */
-static void put_member(struct line *l, const struct flow_record *r, const struct element *el,
-                       const char *name, int view)
+/* The nfstream members without an element row of their own are numbers. */
+static const struct element nfstream_number = {.type = ET_UNSIGNED, .len = 8};
+
+/* The fields of element rows from..to-1: forward (or whole-flow) values
+ * under json, reverse ones under json_rev. */
+static void walk_rows(const struct flow_record *r, size_t from, size_t to, json_field_fn fn,
+                      void *ctx)
+{
+    static const int views[2] = {VIEW_BIFLOW | VIEW_FWD, VIEW_REV};
+    for (size_t i = from; i < to; i++) {
+        const struct element *el = elements_at(i);
+        const char *names[2] = {el->json, el->json_rev};
+        for (int k = 0; k < 2; k++) {
+            if (!names[k])
+                continue;
+            struct elem_value v;
+            memset(&v, 0, sizeof v);
+            bool has = r && element_get(el, r, views[k], &v);
+            fn(ctx, &(struct json_field){names[k], el, has ? &v : NULL});
+        }
+    }
+}
+
+static void walk_number(const char *name, uint64_t u, bool has, json_field_fn fn, void *ctx)
 {
     struct elem_value v;
     memset(&v, 0, sizeof v);
-    if (!name || !element_get(el, r, view, &v))
-        return;
-    if (l->len > 1)
-        put_char(l, ',');
-    put_char(l, '"');
-    put_text(l, name);
-    put_bytes(l, "\":", 2);
-    put_value(l, el, &v);
-}
-
-/* The members of element rows from..to-1: forward (or whole-flow) values
- * under json, reverse ones under json_rev. */
-static void put_rows(struct line *l, const struct flow_record *r, size_t from, size_t to)
-{
-    for (size_t i = from; i < to; i++) {
-        const struct element *el = elements_at(i);
-        put_member(l, r, el, el->json, VIEW_BIFLOW | VIEW_FWD);
-        put_member(l, r, el, el->json_rev, VIEW_REV);
-    }
-}
-
-static void put_u64_member(struct line *l, const char *name, uint64_t v)
-{
-    put_bytes(l, ",\"", 2);
-    put_text(l, name);
-    put_bytes(l, "\":", 2);
-    put_u64(l, v);
+    v.u = u;
+    fn(ctx, &(struct json_field){name, &nfstream_number, has ? &v : NULL});
 }
 
 /* nfstream's time and total members (its NFlow names), which have no element
  * row of their own: a direction that saw no packet reads 0 throughout, as in
  * nfstream; durations are last - first in ms. */
-static void put_nfstream_times(struct line *l, const struct flow_record *r)
+static void walk_nfstream_times(const struct flow_record *r, json_field_fn fn, void *ctx)
 {
     static const char *const names[2][3] = {
         {"src2dst_first_seen_ms", "src2dst_last_seen_ms", "src2dst_duration_ms"},
         {"dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms"},
     };
-    uint64_t first = record_first_ms(r), last = record_last_ms(r);
-    put_u64_member(l, "bidirectional_first_seen_ms", first);
-    put_u64_member(l, "bidirectional_last_seen_ms", last);
-    put_u64_member(l, "bidirectional_duration_ms", last - first);
-    put_u64_member(l, "bidirectional_packets", r->packets[0] + r->packets[1]);
-    put_u64_member(l, "bidirectional_bytes", r->ip_octets[0] + r->ip_octets[1]);
+    bool has = r != NULL;
+    uint64_t first = has ? record_first_ms(r) : 0, last = has ? record_last_ms(r) : 0;
+    walk_number("bidirectional_first_seen_ms", first, has, fn, ctx);
+    walk_number("bidirectional_last_seen_ms", last, has, fn, ctx);
+    walk_number("bidirectional_duration_ms", last - first, has, fn, ctx);
+    walk_number("bidirectional_packets", has ? r->packets[0] + r->packets[1] : 0, has, fn, ctx);
+    walk_number("bidirectional_bytes", has ? r->ip_octets[0] + r->ip_octets[1] : 0, has, fn, ctx);
     for (int d = 0; d < 2; d++) {
-        bool seen = r->packets[d] > 0;
+        bool seen = has && r->packets[d] > 0;
         uint64_t f = seen ? r->first_ms[d] : 0, e = seen ? r->last_ms[d] : 0;
-        put_u64_member(l, names[d][0], f);
-        put_u64_member(l, names[d][1], e);
-        put_u64_member(l, names[d][2], e - f);
+        walk_number(names[d][0], f, has, fn, ctx);
+        walk_number(names[d][1], e, has, fn, ctx);
+        walk_number(names[d][2], e - f, has, fn, ctx);
     }
     /* nfstream's expiration_id: 1 active timeout, 0 every other end (its -1,
      * a plugin's own expiry, has no number here: end_reason 3 covers it and
@@ -243,21 +121,51 @@ static void put_nfstream_times(struct line *l, const struct flow_record *r)
     put_u64_member(l, "expiration_id", r->end_reason == END_ACTIVE ? 1 : 0);
 }
 
-int json_write_record(FILE *out, const struct flow_record *r)
+void json_walk(const struct flow_record *r, json_field_fn fn, void *ctx)
 {
-    static struct line l;
-    l.len = 0;
-    l.failed = false;
-    put_char(&l, '{');
     size_t nbuiltin = elements_builtin_count();
-    put_rows(&l, r, 0, nbuiltin);
-    put_nfstream_times(&l, r);
-    put_rows(&l, r, nbuiltin, elements_count());   /* DPI's and plugins' */
-    put_bytes(&l, "}\n", 2);
-    if (l.failed) {
+    walk_rows(r, 0, nbuiltin, fn, ctx);
+    walk_nfstream_times(r, fn, ctx);
+    walk_rows(r, nbuiltin, elements_count(), fn, ctx);   /* DPI's and plugins' */
+}
+
+/* One JSON member, if the record has a value for it. */
+static void put_member(void *ctx, const struct json_field *f)
+{
+    struct textbuf *l = ctx;
+    if (!f->v)
+        return;
+    if (l->len > 1)
+        tb_put_char(l, ',');
+    tb_put_char(l, '"');
+    tb_put_text(l, f->name);
+    tb_put_bytes(l, "\":", 2);
+    json_put_value(l, f->el, f->v);
+}
+
+int json_format_record(struct textbuf *l, const struct flow_record *r)
+{
+    tb_reset(l);
+    tb_put_char(l, '{');
+    json_walk(r, put_member, l);
+    tb_put_bytes(l, "}\n", 2);
+    if (l->failed) {
         errno = ENOMEM;
         return -1;
     }
-    fwrite(l.p, 1, l.len, out);
+    return 0;
+}
+
+int json_write_line(FILE *out, const struct textbuf *l)
+{
+    fwrite(l->p, 1, l->len, out);
     return ferror(out) ? -1 : 0;
+}
+
+int json_write_record(FILE *out, const struct flow_record *r)
+{
+    static struct textbuf l;
+    if (json_format_record(&l, r) < 0)
+        return -1;
+    return json_write_line(out, &l);
 }

@@ -17,7 +17,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "msgqueue.h"
 #include "util.h"
+#include "zmq_link.h"
 
 #define DEFAULT_PORT "4739"
 #define BACKOFF_MIN_US 250000ull
@@ -27,13 +29,6 @@
 #define SOCKBUF_BYTES (4 * 1024 * 1024)
 #define UDP_BATCH 32                    /* datagrams per sendmmsg() */
 #define UDP_BATCH_BYTES (256 * 1024)
-
-struct queued_msg {
-    struct queued_msg *next;
-    size_t len;
-    uint32_t nrecords;
-    uint8_t bytes[];
-};
 
 struct transport {
     enum transport_kind kind;
@@ -45,9 +40,7 @@ struct transport {
     char host[256];             /* as given: TLS checks the certificate against it */
     SSL_CTX *tls_ctx;           /* tls:// only */
     SSL *tls;                   /* the TLS session of the open connection */
-    /* TCP: messages waiting for a connection, oldest first. */
-    struct queued_msg *head, *tail;
-    size_t queued_bytes, queue_limit;
+    struct msgqueue queue;      /* TCP: messages waiting for a connection */
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
     uint8_t *templates;         /* the last templates message and the setup messages
@@ -60,12 +53,13 @@ struct transport {
     unsigned batch_count;
     size_t batch_len[UDP_BATCH];
     uint32_t batch_records[UDP_BATCH];
+    struct zmq_link *zmq;       /* zmq://: messages wait in the queue until ntopng subscribes */
     struct transport_stats stats;
 };
 
 /* ---- address parsing -------------------------------------------------------- */
 
-static int split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
+int transport_split_host_port(const char *hp, char *host, size_t hostlen, char *port, size_t portlen,
                            char *err, size_t errlen)
 {
     const char *p;
@@ -133,7 +127,12 @@ static int parse_scheme(const char *spec, enum transport_kind *kind, const char 
         *kind = TRANSPORT_SCTP;
         return 0;
     }
-    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls:// or sctp://)",
+    if ((n == 3 && strncmp(spec, "zmq", 3) == 0) || (n == 11 && strncmp(spec, "zmq+connect", 11) == 0)) {
+        *kind = TRANSPORT_ZMQ;
+        return 0;
+    }
+    snprintf(err, errlen, "collector '%s': unknown transport '%.*s' (use udp://, tcp://, tls://, sctp://, "
+             "mqtt://, mqtts://, zmq:// or zmq+connect://)",
              spec, (int)n, spec);
     return -1;
 }
@@ -446,38 +445,6 @@ void transport_set_batching(struct transport *t, bool on)
 
 /* ---- TCP queue ---------------------------------------------------------------- */
 
-static void drop_oldest(struct transport *t)
-{
-    struct queued_msg *m = t->head;
-    t->head = m->next;
-    if (!t->head)
-        t->tail = NULL;
-    t->queued_bytes -= m->len;
-    t->stats.records_dropped += m->nrecords;
-    free(m);
-}
-
-static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
-{
-    struct queued_msg *m = malloc(sizeof *m + len);
-    if (!m) {
-        t->stats.records_dropped += nrecords;
-        return;
-    }
-    m->next = NULL;
-    m->len = len;
-    m->nrecords = nrecords;
-    memcpy(m->bytes, msg, len);
-    if (t->tail)
-        t->tail->next = m;
-    else
-        t->head = m;
-    t->tail = m;
-    t->queued_bytes += len;
-    while (t->queued_bytes > t->queue_limit && t->head != m)
-        drop_oldest(t);
-}
-
 static void schedule_retry(struct transport *t)
 {
     t->backoff_us = t->backoff_us ? t->backoff_us * 2 : BACKOFF_MIN_US;
@@ -522,20 +489,71 @@ static void try_connect(struct transport *t)
 
 static void drain(struct transport *t)
 {
-    while (t->head && t->fd >= 0) {
+    while (t->queue.head && t->fd >= 0) {
         errno = 0;
-        if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
+        if (peer_gone(t->fd) || write_stream(t, t->queue.head->bytes, t->queue.head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
-        struct queued_msg *m = t->head;
-        count_sent(t, m->nrecords);
-        t->head = m->next;
-        if (!t->head)
-            t->tail = NULL;
-        t->queued_bytes -= m->len;
-        free(m);
+        count_sent(t, t->queue.head->nrecords);
+        msgqueue_pop(&t->queue);
     }
+}
+
+/* ---- ZeroMQ (zmq://, for ntopng) ---------------------------------------------- */
+
+/* A slow ntopng (libzmq's queue at its high-water mark) loses the message:
+ * counted, said once per episode. */
+static void send_zmq_message(struct transport *t, const struct queued_msg *m)
+{
+    int rc = zmq_link_send(t->zmq, m->bytes, m->len);
+    if (rc == 0) {
+        count_sent(t, m->nrecords);
+        return;
+    }
+    t->stats.records_dropped += m->nrecords;
+    if (!t->warned_down)
+        log_warning("collector %s: %s: records are dropped", t->name,
+                    rc > 0 ? "ntopng does not keep up (ZeroMQ high-water mark)" : strerror(errno));
+    t->warned_down = true;
+}
+
+/* Until ntopng subscribes, messages wait in the queue (bounded by
+ * --queue-size, as for TCP): a PUB socket would send them to no one. */
+static void drain_zmq(struct transport *t)
+{
+    while (t->queue.head && zmq_link_subscribed(t->zmq)) {
+        send_zmq_message(t, t->queue.head);
+        msgqueue_pop(&t->queue);
+    }
+}
+
+/* zmq:// binds, zmq+connect:// connects, to the resolved address: libzmq
+ * would resolve a name only later, where a typo could not be reported. */
+static int open_zmq(struct transport *t, const char *spec, const struct addrinfo *ai, char *err,
+                    size_t errlen)
+{
+    const char *hp = strstr(spec, "://") + 3;
+    if (hp[0] == '[' ? !strstr(hp, "]:") : !strchr(hp, ':')) {
+        snprintf(err, errlen, "collector '%s': give the port (ntopng's -i tcp://HOST:PORT)", spec);
+        return -1;
+    }
+    char host[INET6_ADDRSTRLEN], port[8], endpoint[INET6_ADDRSTRLEN + 20];
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(err, errlen, "collector '%s': cannot use its address", spec);
+        return -1;
+    }
+    bool v6 = ai->ai_family == AF_INET6;
+    snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    char why[256];
+    bool connect = strncmp(spec, "zmq+connect://", 14) == 0;
+    t->zmq = zmq_link_open(endpoint, connect, 0, why, sizeof why);
+    if (!t->zmq) {
+        snprintf(err, errlen, "collector '%s': %s", spec, why);
+        return -1;
+    }
+    return 0;
 }
 
 void transport_poll(struct transport *t)
@@ -548,6 +566,8 @@ void transport_poll(struct transport *t)
         log_error("cannot write %s: %s", file_path(t), strerror(errno));
         t->warned_down = true;
     }
+    if (t->kind == TRANSPORT_ZMQ)
+        drain_zmq(t);
     if (!is_stream(t))
         return;
     try_connect(t);
@@ -576,7 +596,7 @@ static int send_tcp(struct transport *t, const uint8_t *msg, size_t len, uint32_
         if (t->fd < 0)
             return 0;   /* sent first once connected */
     }
-    enqueue(t, msg, len, nrecords);
+    msgqueue_push(&t->queue, msg, len, nrecords);
     transport_poll(t);
     return 0;
 }
@@ -618,6 +638,10 @@ int transport_send(struct transport *t, const uint8_t *msg, size_t len, uint32_t
     case TRANSPORT_FILE:
         send_file(t, msg, len, nrecords, kind);
         return 0;
+    case TRANSPORT_ZMQ:
+        msgqueue_push(&t->queue, msg, len, nrecords);
+        drain_zmq(t);
+        return 0;
     }
     return 0;
 }
@@ -656,7 +680,7 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     const char *rest;
     char host[256], port[8];
     if (parse_scheme(spec, &kind, &rest, err, errlen) < 0 ||
-        split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
+        transport_split_host_port(rest, host, sizeof host, port, sizeof port, err, errlen) < 0)
         return NULL;
     if (kind == TRANSPORT_SCTP && check_sctp(spec, err, errlen) < 0)
         return NULL;
@@ -683,8 +707,12 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->addrs = res;
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
-    t->queue_limit = to->queue_bytes;
-    if (is_stream(t)) {
+    msgqueue_init(&t->queue, to->queue_bytes, &t->stats.records_dropped);
+    if (kind == TRANSPORT_ZMQ && open_zmq(t, spec, res, err, errlen) < 0) {
+        transport_free(t);
+        return NULL;
+    }
+    if (is_stream(t) || kind == TRANSPORT_ZMQ) {
         transport_poll(t);
         return t;
     }
@@ -747,17 +775,23 @@ void transport_close(struct transport *t, unsigned wait_ms)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
-    if (is_stream(t)) {
-        uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
-        while (t->head && now_mono_us() < deadline) {
+    uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
+    if (is_stream(t) || t->kind == TRANSPORT_ZMQ) {
+        while (t->queue.head && now_mono_us() < deadline) {
             transport_poll(t);
-            if (t->head) {
+            if (t->queue.head) {
                 struct timespec ts = {0, 20000000};
                 nanosleep(&ts, NULL);
             }
         }
-        while (t->head)
-            drop_oldest(t);
+        msgqueue_drop_all(&t->queue);
+    }
+    if (t->zmq) {
+        uint64_t now = now_mono_us();
+        zmq_link_close(t->zmq, now < deadline ? (unsigned)((deadline - now) / 1000) : 0);
+        t->zmq = NULL;
+    }
+    if (is_stream(t)) {
         if (t->tls)
             SSL_shutdown(t->tls);   /* close_notify: a clean end, not a truncation */
         if (t->fd >= 0)
@@ -774,8 +808,8 @@ void transport_free(struct transport *t)
     if (t->file)
         fclose(t->file);
     close_fd(t);
-    while (t->head)
-        drop_oldest(t);
+    zmq_link_close(t->zmq, 0);
+    msgqueue_drop_all(&t->queue);
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);

@@ -9,7 +9,8 @@
 
 #include "ipfix.h"   /* enum msg_kind */
 
-enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP };
+enum transport_kind { TRANSPORT_UDP, TRANSPORT_TCP, TRANSPORT_FILE, TRANSPORT_TLS, TRANSPORT_SCTP,
+                      TRANSPORT_ZMQ /* zmq:// and zmq+connect:// to ntopng (zmq_link.h) */ };
 
 /* How collectors are reached beyond their address. */
 struct transport_options {
@@ -29,13 +30,18 @@ struct transport_stats {
 struct transport;
 
 /* Parse "[udp://|tcp://|tls://|sctp://]host[:port]" (IPv6 as [addr]:port;
- * port 4739 by default) and resolve it. NULL with a message in err on a bad
+ * port 4739 by default), or "zmq://host:port" (bind) and
+ * "zmq+connect://host:port" (port needed), and resolve it. NULL with a message in err on a bad
  * spec, an unresolvable host, TLS without certificate and key, or SCTP on a
  * kernel without it. A stream (TCP, TLS, SCTP) collector that is down is not
  * an error: the transport keeps retrying with backoff. TLS goes through
  * OpenSSL over our own TCP connection (Debian's libfixbuf has no TLS). */
 struct transport *transport_open_collector(const char *spec, const struct transport_options *to,
                                            char *err, size_t errlen);
+/* "host[:port]" or "[v6addr][:port]" (port 4739 by default), checked. 0,
+ * or -1 with a message in err. */
+int transport_split_host_port(const char *hp, char *host, size_t hostlen, char *port,
+                              size_t portlen, char *err, size_t errlen);
 struct transport *transport_open_file(const char *path, char *err, size_t errlen);
 /* A file transport with no file open yet (--rotate opens files as the clock
  * goes): until one is, its records are counted as dropped. name is what the
