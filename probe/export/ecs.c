@@ -338,19 +338,45 @@ static const struct ecs_map {
     {"tls_not_after",               NULL,                   conv_not_after},
 };
 
+static int find_map_row(const char *json_name)
+{
+    for (size_t i = 0; i < sizeof ecs_map / sizeof ecs_map[0]; i++)
+        if (strcmp(ecs_map[i].json, json_name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ecs_map's row for a JSON name (-1: none), searched once per name: the
+ * walk's names are the element table's strings, which stay where they are. */
+static int map_row(const char *json_name)
+{
+    enum { SLOTS = 512 };
+    static struct { const char *name; int row; } seen[SLOTS];
+    size_t h = ((uintptr_t)json_name >> 3) % SLOTS;
+    for (size_t i = 0; i < SLOTS; i++, h = (h + 1) % SLOTS) {
+        if (seen[h].name == json_name)
+            return seen[h].row;
+        if (!seen[h].name) {
+            seen[h].name = json_name;
+            seen[h].row = find_map_row(json_name);
+            return seen[h].row;
+        }
+    }
+    return find_map_row(json_name);
+}
+
 static void map_field(struct ecs_line *e, const struct json_field *f)
 {
-    for (size_t i = 0; i < sizeof ecs_map / sizeof ecs_map[0]; i++) {
-        const struct ecs_map *m = &ecs_map[i];
-        if (strcmp(m->json, f->name) != 0)
-            continue;
-        if (m->conv)
-            m->conv(e, f);
-        else if (m->ecs)
-            add_value(e, "", m->ecs, f);
+    int row = map_row(f->name);
+    if (row < 0) {
+        add_value(e, ECS_CUSTOM_NAMESPACE ".", f->name, f);
         return;
     }
-    add_value(e, ECS_CUSTOM_NAMESPACE ".", f->name, f);
+    const struct ecs_map *m = &ecs_map[row];
+    if (m->conv)
+        m->conv(e, f);
+    else if (m->ecs)
+        add_value(e, "", m->ecs, f);
 }
 
 /* ---- collecting the record's fields ---------------------------------------- */
