@@ -118,7 +118,7 @@ static void walk_nfstream_times(const struct flow_record *r, json_field_fn fn, v
     /* nfstream's expiration_id: 1 active timeout, 0 every other end (its -1,
      * a plugin's own expiry, has no number here: end_reason 3 covers it and
      * the TCP close alike). */
-    put_u64_member(l, "expiration_id", r->end_reason == END_ACTIVE ? 1 : 0);
+    walk_number("expiration_id", has && r->end_reason == END_ACTIVE ? 1 : 0, has, fn, ctx);
 }
 
 void json_walk(const struct flow_record *r, json_field_fn fn, void *ctx)
