@@ -36,8 +36,11 @@ struct mqtt_out {
     int qos;
     struct mosquitto *mosq;
     bool loop_running;
-    /* libmosquitto's thread waits for a first connect that got under way;
-     * one refused at once (a broker down on this host) is retried here. */
+    /* Until a first connect is under way (one refused or failed at once:
+     * a broker down on this host, a TLS handshake that failed at once), it
+     * is retried here and libmosquitto's thread is not started: the client
+     * is not thread-safe, and that thread also reconnects by itself, so
+     * both at once corrupted it (a crash, under load, nothing said). */
     bool connect_started;
     uint64_t next_connect_us, connect_backoff_us;
     struct msgqueue queue;      /* messages not yet handed to libmosquitto */
@@ -229,8 +232,17 @@ static int setup_client(struct mqtt_out *m, const char *spec, bool tls,
     return 0;
 }
 
-/* The connection is made by libmosquitto's thread, retried there until
- * mqtt_close; a broker that is down now is said once by mqtt_poll. */
+/* libmosquitto's thread, once a connect is under way: it reconnects from
+ * then on until mqtt_close. */
+static int start_loop(struct mqtt_out *m)
+{
+    int rc = mosquitto_loop_start(m->mosq);
+    m->loop_running = rc == MOSQ_ERR_SUCCESS;
+    return rc;
+}
+
+/* The first connection; a broker that is down now is said once by
+ * mqtt_poll, which retries until a connect gets under way. */
 static int start_client(struct mqtt_out *m, const char *spec, const char *host, int port,
                         char *err, size_t errlen)
 {
@@ -244,13 +256,11 @@ static int start_client(struct mqtt_out *m, const char *spec, const char *host, 
     m->connect_started = rc == MOSQ_ERR_SUCCESS;
     m->connect_backoff_us = RECONNECT_MIN_S * 1000000ull;
     m->next_connect_us = now_mono_us() + m->connect_backoff_us;
-    rc = mosquitto_loop_start(m->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) {
+    if (m->connect_started && (rc = start_loop(m)) != MOSQ_ERR_SUCCESS) {
         snprintf(err, errlen, "collector '%s': cannot start the MQTT thread: %s", spec,
                  mosquitto_strerror(rc));
         return -1;
     }
-    m->loop_running = true;
     return 0;
 }
 
@@ -342,9 +352,8 @@ static int hand_over(struct mqtt_out *m, const struct queued_msg *msg)
     }
 }
 
-/* Until a first connect is under way, libmosquitto's thread only waits for
- * one: try again, 1 s doubling to 30 s. Once under way, the thread
- * reconnects by itself. */
+/* Until a first connect is under way, try again here, 1 s doubling to 30
+ * s (libmosquitto's thread is not running yet: see connect_started). */
 static void start_first_connect(struct mqtt_out *m)
 {
     uint64_t now = now_mono_us();
@@ -352,6 +361,10 @@ static void start_first_connect(struct mqtt_out *m)
         return;
     if (mosquitto_reconnect_async(m->mosq) == MOSQ_ERR_SUCCESS) {
         m->connect_started = true;
+        int rc = start_loop(m);
+        if (rc != MOSQ_ERR_SUCCESS)
+            log_error("collector %s: cannot start the MQTT thread: %s; its records will be dropped",
+                      m->name, mosquitto_strerror(rc));
         return;
     }
     if (m->connect_backoff_us < RECONNECT_MAX_S * 1000000ull)
