@@ -83,8 +83,7 @@ struct probe {
     struct dpi *dpi[MAX_WORKERS];   /* each worker's; none with --no-dissect */
     size_t dpi_offset;              /* of its state in a flow's extension block */
     struct capture *cap;            /* the file, or the one live socket */
-    struct capture *own[MAX_WORKERS];   /* several workers: a capture each (a live socket,
-                                           or the file opened again) */
+    struct capture *live[MAX_WORKERS];  /* live with several workers: a socket each */
     struct worker_pool pool;
     struct exporter exporter;
     struct stats_sources stats;
@@ -125,33 +124,11 @@ static int open_fanout(struct probe *p)
     uint16_t group = (uint16_t)getpid();
     for (int i = 0; i < p->opt.workers; i++) {
         char err[512];
-        p->own[i] = open_one(&p->opt);
-        if (!p->own[i])
+        p->live[i] = open_one(&p->opt);
+        if (!p->live[i])
             return -1;
-        if (capture_join_fanout(p->own[i], group, err, sizeof err) < 0) {
+        if (capture_join_fanout(p->live[i], group, err, sizeof err) < 0) {
             log_error("%s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* A file and several workers: each worker opens it too and reads all of it
- * (capture_keep_share()); the main thread's capture only tells its link
- * type and name. Stdin and pipes are read by the main thread alone. */
-static bool workers_share_file(const struct probe *p)
-{
-    return p->cap && p->opt.workers > 1 && capture_can_reopen(p->cap);
-}
-
-static int open_file_shares(struct probe *p)
-{
-    for (int i = 0; i < p->opt.workers; i++) {
-        p->own[i] = open_one(&p->opt);
-        if (!p->own[i])
-            return -1;
-        if (capture_datalink(p->own[i]) != capture_datalink(p->cap)) {
-            log_error("%s changed while it was opened (another link type)", p->opt.read_file);
             return -1;
         }
     }
@@ -165,8 +142,6 @@ static int open_input(struct probe *p)
             return -1;
     } else if (!(p->cap = open_one(&p->opt))) {
         return -1;
-    } else if (workers_share_file(p) && open_file_shares(p) < 0) {
-        return -1;
     }
     /* Tests and init scripts wait on this line: capture is running. */
     if (p->opt.interface)
@@ -178,7 +153,7 @@ static void close_input(struct probe *p)
 {
     capture_close(p->cap);
     for (int i = 0; i < MAX_WORKERS; i++)
-        capture_close(p->own[i]);
+        capture_close(p->live[i]);
 }
 
 static struct meter *single_meter(struct probe *p)
@@ -229,8 +204,6 @@ static void show_progress(struct probe *p, uint64_t mono)
         n.active_flows += m->cache.used;
         n.records += m->stats.records;
     }
-    if (p->pool.shared_file)
-        n.file_done = pool_file_done(&p->pool);
     progress_tick(&p->progress, p->cap, &n, mono);
 }
 
@@ -244,7 +217,7 @@ static void tick(struct probe *p)
         meter_advance(single_meter(p), now_wall_us());
     reopen_output_if_asked(p);
     if (p->pool.n > 1)
-        rotate_if_due(p, p->cap ? pool_file_clock_us(&p->pool) : now_wall_us());
+        rotate_if_due(p, p->cap ? p->pool.clock_us : now_wall_us());
     exporter_tick(&p->exporter, mono);
     /* stdout's reader went away (`nfprobe -r big.pcap | head`): it is done
      * with us, as with any filter; the flows metered so far still go to
@@ -367,24 +340,10 @@ static int run_live_workers(struct probe *p)
     return rc;
 }
 
-/* Several workers, each reading the whole file: the main thread exports. */
-static int run_file_workers(struct probe *p)
-{
-    wait_for_workers(p);
-    const struct worker *failed = pool_failed_worker(&p->pool);
-    if (failed) {
-        log_error("%s", capture_error(failed->cap));
-        return -1;
-    }
-    return 0;
-}
-
 static int run(struct probe *p)
 {
     if (p->pool.n == 1)
         return run_single(p);
-    if (p->pool.shared_file)
-        return run_file_workers(p);
     return p->cap ? run_reader(p) : run_live_workers(p);
 }
 
@@ -503,15 +462,14 @@ static int start_workers(struct probe *p)
     struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows,
                               p->opt.dynamic_timeouts};
     int dlt = p->cap ? capture_datalink(p->cap) : 0;
-    enum pool_input input = p->opt.interface ? POOL_LIVE : workers_share_file(p) ? POOL_SHARED_FILE : POOL_READER;
-    if (pool_init(&p->pool, p->opt.workers, &mc, input, dlt, &stop_requested,
+    if (pool_init(&p->pool, p->opt.workers, &mc, p->opt.interface != NULL, dlt, &stop_requested,
                   exporter_record, &p->exporter) < 0)
         return -1;
     pool_set_selection(&p->pool, &p->opt.select);
     for (int i = 0; i < p->pool.n; i++) {
         struct worker *w = &p->pool.w[i];
         w->dpi = p->dpi[i];
-        w->cap = p->own[i];
+        w->cap = p->live[i];
         if (extend_attach(&w->meter, i) < 0) {
             log_error("cannot attach the DPI and plugin extensions");
             return -1;

@@ -33,17 +33,13 @@ void progress_init(struct progress *pr, const struct capture *c, bool quiet, uin
 }
 
 /* "42.3%" of the file where its size is known, else the packets read. */
-static void describe_position(const struct capture *c, const struct progress_counts *n,
-                              char *out, size_t outlen)
+static void describe_position(const struct capture *c, uint64_t packets, char *out, size_t outlen)
 {
-    uint64_t done, size, packets = n->packets;
-    if (capture_file_progress(c, &done, &size)) {
-        if (n->file_done)       /* the workers read the file, not c */
-            done = n->file_done;
+    uint64_t done, size;
+    if (capture_file_progress(c, &done, &size))
         snprintf(out, outlen, "%.1f%%", size ? 100.0 * (double)done / (double)size : 100.0);
-    } else {
+    else
         snprintf(out, outlen, "%" PRIu64 " packets", packets);
-    }
 }
 
 void progress_tick(struct progress *pr, const struct capture *c, const struct progress_counts *n,
@@ -54,7 +50,7 @@ void progress_tick(struct progress *pr, const struct capture *c, const struct pr
     uint64_t packets = n->packets;
     double rate = (double)(packets - pr->last_packets) * 1e6 / (double)(now_mono - pr->last_us);
     char where[64], line[512];
-    describe_position(c, n, where, sizeof where);
+    describe_position(c, packets, where, sizeof where);
     const char *name = strrchr(capture_name(c), '/');
     int len = snprintf(line, sizeof line, "%s, %.2f Mpps, %" PRIu64 " active flows, %" PRIu64
                        " records exported (%s)", where, rate / 1e6, n->active_flows, n->records,

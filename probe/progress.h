@@ -22,8 +22,6 @@ struct progress_counts {
     uint64_t packets;           /* read */
     uint64_t active_flows;
     uint64_t records;           /* exported */
-    uint64_t file_done;         /* bytes of the file read, when the capture read
-                                   is not c's (workers reading it each); else 0 */
 };
 
 /* On when reading a file (not live), stderr is a terminal and not quiet.

@@ -13,11 +13,6 @@ struct entry_header {
     uint32_t unused;
 };
 enum { HEADER = sizeof(struct entry_header), ALIGN = 8 };
-/* The other thread's core last wrote (or read) the lines an entry goes to:
- * each first touch is a transfer between cores, which costs more than
- * handling the packet. Both sides ask for the lines this far ahead, so the
- * transfers overlap the work on the entries before. */
-enum { LINE = 64, WARM_AHEAD = 1024 };
 #define PAD_MARK UINT32_MAX
 
 int ring_init(struct ring *r, size_t size)
@@ -55,20 +50,6 @@ static bool has_room(struct ring *r, size_t bytes)
     return r->size - (r->reserved - r->cached_tail) >= bytes;
 }
 
-/* Ask for the lines of [*warmed, end) (positions in bytes), wrapping. */
-static void warm_lines(const struct ring *r, size_t *warmed, size_t end, int for_write)
-{
-    if (end - *warmed > WARM_AHEAD)     /* far behind (a start, a wrap): only what is ahead */
-        *warmed = end - WARM_AHEAD;
-    for (; *warmed < end; *warmed += LINE) {
-        const uint8_t *line = r->buf + (*warmed & (r->size - 1));
-        if (for_write)
-            __builtin_prefetch(line, 1);
-        else
-            __builtin_prefetch(line, 0);
-    }
-}
-
 void *ring_reserve(struct ring *r, size_t len)
 {
     size_t need = HEADER + align_up(len, ALIGN);
@@ -88,9 +69,6 @@ void *ring_reserve(struct ring *r, size_t len)
     struct entry_header *h = (struct entry_header *)(r->buf + at);
     h->len = (uint32_t)len;
     r->reserved += need;
-    size_t room_end = r->cached_tail + r->size;
-    size_t ahead = r->reserved + WARM_AHEAD;
-    warm_lines(r, &r->write_warmed, ahead < room_end ? ahead : room_end, 1);
     return h + 1;
 }
 
@@ -114,8 +92,6 @@ void *ring_next(struct ring *r, size_t *len)
             if (r->read == r->cached_head)
                 return NULL;
         }
-        size_t ahead = r->read + WARM_AHEAD;
-        warm_lines(r, &r->read_warmed, ahead < r->cached_head ? ahead : r->cached_head, 0);
         size_t at = r->read & (r->size - 1);
         struct entry_header *h = (struct entry_header *)(r->buf + at);
         if (h->len == PAD_MARK) {

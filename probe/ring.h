@@ -21,10 +21,8 @@ struct ring {
     _Alignas(64) _Atomic size_t tail;   /* bytes released (consumer) */
     _Alignas(64) size_t reserved;       /* producer: end of the published + written bytes */
     size_t cached_tail;             /* producer's last look at tail */
-    size_t write_warmed;            /* producer: lines asked for writing up to here */
     _Alignas(64) size_t read;           /* consumer: end of the entries read so far */
     size_t cached_head;             /* consumer's last look at head */
-    size_t read_warmed;             /* consumer: lines prefetched up to here */
 };
 
 /* size: at least twice the largest entry; rounded up to a power of two.

@@ -89,9 +89,7 @@ static void sum(const struct stats_sources *s, struct totals *t)
     }
     t->records_lost = pool_records_lost(p);
     add_select(&t->sel, &p->select.stats);
-    /* workers each reading the whole file all select over every packet:
-     * one's counts are the file's */
-    for (int i = 0; i < (p->shared_file ? 1 : p->n); i++)
+    for (int i = 0; i < p->n; i++)
         add_select(&t->sel, &p->w[i].select.stats);
 }
 

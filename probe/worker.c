@@ -101,16 +101,6 @@ static unsigned take_batch(struct worker *w, struct capture_packet *pkts, uint64
     return n;
 }
 
-/* Where a worker reading a whole file is: for the main thread's clock
- * (rotation) and progress line, read while the worker runs. */
-static void publish_file_position(struct worker *w)
-{
-    uint64_t done, size;
-    if (capture_file_progress(w->cap, &done, &size))
-        atomic_store_explicit(&w->file_done, done, memory_order_relaxed);
-    atomic_store_explicit(&w->clock_us, w->file_clock_us, memory_order_relaxed);
-}
-
 static void run_from_reader(struct worker *w, int dlt)
 {
     unsigned idle = 0;
@@ -136,14 +126,8 @@ static void run_from_reader(struct worker *w, int dlt)
     }
 }
 
-/* The worker reads a capture of its own: live, its socket in the fanout
- * group, its clock the wall clock; a file, the whole file, keeping its share
- * of the packets, its clock the file's (capture_keep_share()). Live, the
- * worker says what failed; every worker of a file meets the same error at
- * the same place, and the main thread says it once. */
-static void run_capture(struct worker *w, const atomic_bool *stop)
+static void run_live(struct worker *w, const atomic_bool *stop)
 {
-    bool live = capture_is_live(w->cap);
     int dlt = capture_datalink(w->cap);
     unsigned since_tick = 0;
     struct capture_packet pkts[CAPTURE_BATCH_MAX];
@@ -152,25 +136,18 @@ static void run_capture(struct worker *w, const atomic_bool *stop)
         unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
         if (w->pool->selecting)
             n = select_packets(&w->select, dlt, pkts, n);
-        if (!live)
-            n = capture_keep_share(pkts, n, dlt, w->index, w->pool->n, &w->file_clock_us);
         meter_packets(&w->meter, dlt, pkts, n);
-        if (!live) {        /* the packets skipped after the batch's last moved the clock too */
-            meter_advance(&w->meter, w->file_clock_us);
-            publish_file_position(w);
-        }
         ring_commit(&w->out);
         since_tick += n;
+        if (rc == CAPTURE_PACKET && since_tick < LIVE_TICK_PACKETS)
+            continue;
         if (rc == CAPTURE_ERROR) {
-            if (live)
-                log_error("%s", capture_error(w->cap));
+            log_error("%s", capture_error(w->cap));
             atomic_store(&w->failed, true);
             return;
         } else if (rc == CAPTURE_END) {
             return;
         }
-        if (!live || (rc == CAPTURE_PACKET && since_tick < LIVE_TICK_PACKETS))
-            continue;
         since_tick = 0;
         meter_advance(&w->meter, now_wall_us());
         ring_commit(&w->out);
@@ -182,7 +159,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct worker_pool *p = w->pool;
     if (w->cap)
-        run_capture(w, p->stop);
+        run_live(w, p->stop);
     else
         run_from_reader(w, p->dlt);
     meter_flush(&w->meter);
@@ -240,9 +217,23 @@ static int start_threads(struct worker_pool *p, const int *cpus, int ncpus)
 
 /* ---- the reader: packets -> workers -------------------------------------------- */
 
+/* The worker of a packet's flow, from a symmetric hash of its two IP
+ * addresses, as live capture spreads packets (capture_join_fanout()): the
+ * same for both directions and for every fragment, ports or not, and cheap
+ * enough for the one thread that reads for all workers (no full decode for
+ * plain Ethernet). Packets that are not IP go to worker 0, which counts them. */
 static int worker_of(const struct worker_pool *p, const struct capture_packet *pkt)
 {
-    return decode_flow_share(p->dlt, pkt->data, pkt->caplen, pkt->wirelen, p->n);
+    uint8_t src[16], dst[16];
+    if (!decode_address_pair(p->dlt, pkt->data, pkt->caplen, pkt->wirelen, src, dst))
+        return 0;
+    uint32_t sw[4], dw[4];      /* any byte order: only needs to be symmetric */
+    memcpy(sw, src, sizeof sw);
+    memcpy(dw, dst, sizeof dw);
+    uint32_t s = sw[0] + sw[1] + sw[2] + sw[3], d = dw[0] + dw[1] + dw[2] + dw[3];
+    uint32_t h = (s + d) * 0x9E3779B1u ^ (s ^ d) * 0x85EBCA77u;
+    h ^= h >> 15;
+    return (int)(((uint64_t)h * (uint32_t)p->n) >> 32);
 }
 
 static void commit_inputs(struct worker_pool *p)
@@ -301,7 +292,7 @@ void pool_input_done(struct worker_pool *p, record_sink_fn sink, void *ctx)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum pool_input input, int dlt,
+int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx)
 {
     memset(p, 0, sizeof *p);
@@ -312,8 +303,6 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum
     }
     p->n = n;
     p->stop = stop;
-    p->shared_file = input == POOL_SHARED_FILE;
-    bool live = input == POOL_LIVE;
     p->dlt = dlt;
     struct meter_config mc = *cfg;
     mc.max_flows = (cfg->max_flows + (uint32_t)n - 1) / (uint32_t)n;
@@ -328,7 +317,7 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum
             return -1;
         }
         meter_number_flows(&w->meter, (uint64_t)i, (uint64_t)n);
-        if (n > 1 && ((input == POOL_READER && ring_init(&w->in, IN_RING_BYTES) < 0) ||
+        if (n > 1 && ((!live && ring_init(&w->in, IN_RING_BYTES) < 0) ||
                       ring_init(&w->out, OUT_RING_BYTES) < 0)) {
             log_error("out of memory");
             return -1;
@@ -337,44 +326,12 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum
     return 0;
 }
 
-uint64_t pool_file_clock_us(const struct worker_pool *p)
-{
-    if (!p->shared_file)
-        return p->clock_us;
-    uint64_t t = UINT64_MAX;
-    for (int i = 0; i < p->n; i++) {
-        uint64_t c = atomic_load_explicit(&p->w[i].clock_us, memory_order_relaxed);
-        t = c < t ? c : t;
-    }
-    return t;
-}
-
-uint64_t pool_file_done(const struct worker_pool *p)
-{
-    uint64_t done = UINT64_MAX;
-    for (int i = 0; i < p->n; i++) {
-        uint64_t d = atomic_load_explicit(&p->w[i].file_done, memory_order_relaxed);
-        done = d < done ? d : done;
-    }
-    return done;
-}
-
-const struct worker *pool_failed_worker(const struct worker_pool *p)
-{
-    for (int i = 0; i < p->n; i++)
-        if (atomic_load(&p->w[i].failed))
-            return &p->w[i];
-    return NULL;
-}
-
 void pool_set_selection(struct worker_pool *p, const struct select_config *c)
 {
     p->selecting = select_active(c);
     select_init(&p->select, c, 0);
-    /* workers each reading the whole file draw the reader's numbers: every
-     * one makes the same choices over the same packets, then keeps its share */
     for (int i = 0; i < p->n; i++)
-        select_init(&p->w[i].select, c, p->shared_file ? 0 : (unsigned)i + 1);
+        select_init(&p->w[i].select, c, (unsigned)i + 1);
 }
 
 unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt)
@@ -402,7 +359,10 @@ uint64_t pool_records_lost(const struct worker_pool *p)
 
 bool pool_failed(const struct worker_pool *p)
 {
-    return pool_failed_worker(p) != NULL;
+    for (int i = 0; i < p->n; i++)
+        if (atomic_load(&p->w[i].failed))
+            return true;
+    return false;
 }
 
 void pool_join(struct worker_pool *p)

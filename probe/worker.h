@@ -5,12 +5,10 @@
  * packet path. Every packet of a flow, both directions and its non-first
  * fragments, reaches the same worker: live, the kernel spreads packets over
  * one capture socket per worker (PACKET_FANOUT, by a hash of the addresses:
- * capture_join_fanout()); reading a file, every worker reads all of it and
- * keeps the packets whose addresses hash to it the same way, while every
- * packet moves its clock, so every worker expires flows as the capture's
- * time moves (capture_keep_share()). Stdin or a pipe can be read only once:
- * then the main thread reads, hashes and hands each packet over through the
- * worker's ring, with the capture's clock. Finished records go back
+ * capture_join_fanout()); reading a file, the reader hashes the addresses
+ * the same way and hands the packet over through the worker's ring, with
+ * the capture's clock, so every
+ * worker expires flows as the capture's time moves. Finished records go back
  * through a second ring to the one exporter (the main thread). With one
  * worker none of this runs: the main thread meters and exports itself. */
 #ifndef NFPROBE_WORKER_H
@@ -43,10 +41,7 @@ struct worker {
     _Atomic uint64_t records_lost;  /* out was full (live) */
     atomic_bool input_done;     /* file: the reader handed over every packet */
     atomic_bool finished;       /* flushed: its last record is in out */
-    atomic_bool failed;         /* its capture failed (live: message printed) */
-    uint64_t file_clock_us;     /* reading the whole file: the latest packet time read */
-    _Atomic uint64_t clock_us;  /* the same, for the main thread */
-    _Atomic uint64_t file_done; /* reading the whole file: bytes read */
+    atomic_bool failed;         /* its capture failed (message printed) */
     int cpu;                    /* pinned to this CPU, or -1 */
     struct packet_select select;    /* live with several workers: its own selection */
     bool started;
@@ -60,25 +55,17 @@ struct worker_pool {
     const atomic_bool *stop;    /* live: set on SIGINT/SIGTERM */
     int dlt;                    /* file */
     uint64_t clock_us;          /* file: the latest packet time read */
-    bool shared_file;           /* file: each worker reads it all (capture_keep_share()) */
     unsigned since_commit, since_clock;
     bool selecting;             /* --sample / --hash-select */
     struct packet_select select;    /* the reading thread's (file, or one live socket) */
 };
 
-/* How packets reach several workers. */
-enum pool_input {
-    POOL_LIVE,          /* a socket per worker (set w->cap) */
-    POOL_READER,        /* the main thread reads and hands packets over (pool_dispatch()):
-                           stdin and pipes, which only one can read */
-    POOL_SHARED_FILE,   /* each worker reads the whole file, keeping its share (set w->cap) */
-};
 /* n workers with a meter each (cfg->max_flows is shared out between them).
  * One worker hands its records to sink itself; several hand them through
- * rings, drained by pool_drain(). Live, a full ring drops records (counted)
- * rather than wait; reading a file (of link type dlt) it waits. 0, or -1
- * with a message printed. */
-int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum pool_input input, int dlt,
+ * rings, drained by pool_drain(). live: a full ring drops records (counted)
+ * rather than wait; else (a file of link type dlt) it waits. 0, or -1 with
+ * a message printed. */
+int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx);
 /* Packet selection (select.h) where packets are read: in the reading thread
  * (a file, or one live socket), or in each live worker (stream = its index). */
@@ -98,13 +85,6 @@ void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkt,
 /* Every packet has been handed over (or the run stops): the workers flush
  * and finish. */
 void pool_input_done(struct worker_pool *p, record_sink_fn sink, void *ctx);
-
-/* Reading a file: the capture's clock as far as every worker has read it,
- * and the bytes every worker has read. */
-uint64_t pool_file_clock_us(const struct worker_pool *p);
-uint64_t pool_file_done(const struct worker_pool *p);
-/* The first worker whose capture failed, or NULL. */
-const struct worker *pool_failed_worker(const struct worker_pool *p);
 
 /* Hand every record waiting in the rings to sink; how many. */
 size_t pool_drain(struct worker_pool *p, record_sink_fn sink, void *ctx);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "decode.h"
 #include "unit.h"
 
 /* ---- writing test files ------------------------------------------------------ */
@@ -245,107 +244,6 @@ START_TEST(break_ends_the_input)
 }
 END_TEST
 
-/* Shares of a file (one per worker, capture_keep_share()): every packet of
- * the plain read is in exactly one share, in order, the share
- * decode_flow_share() names; its clock_us is the latest time read before
- * it, skipped packets included; each share's clock ends at the file's. */
-struct share_reader {
-    struct capture *c;
-    struct capture_packet pkts[CAPTURE_BATCH_MAX];
-    unsigned n, next;
-    uint64_t clock_us;
-};
-
-static bool next_of_share(struct share_reader *r, int dlt, int share, int shares, struct capture_packet *out)
-{
-    enum capture_result rc = CAPTURE_PACKET;
-    while (r->next == r->n && rc == CAPTURE_PACKET) {
-        r->n = capture_next_batch(r->c, r->pkts, 7, &rc);  /* odd batches: shares cross them */
-        r->n = capture_keep_share(r->pkts, r->n, dlt, share, shares, &r->clock_us);
-        r->next = 0;
-    }
-    if (r->next == r->n)
-        return false;
-    *out = r->pkts[r->next++];
-    return true;
-}
-
-static void check_shares(const char *path, int shares)
-{
-    char err[512];
-    struct capture *all = capture_open_file(path, NULL, err, sizeof err);
-    ck_assert_msg(all != NULL, "%s", err);
-    struct share_reader part[4];
-    ck_assert_int_le(shares, 4);
-    for (int i = 0; i < shares; i++) {
-        part[i] = (struct share_reader){capture_open_file(path, NULL, err, sizeof err), {{0}}, 0, 0, 0};
-        ck_assert_msg(part[i].c != NULL, "%s", err);
-    }
-    int dlt = capture_datalink(all);
-    uint64_t clock = 0;
-    unsigned n = 0;
-    struct capture_packet p, q;
-    while (capture_next(all, &p) == CAPTURE_PACKET) {
-        clock = p.ts_us > clock ? p.ts_us : clock;
-        int share = decode_flow_share(dlt, p.data, p.caplen, p.wirelen, shares);
-        ck_assert_msg(next_of_share(&part[share], dlt, share, shares, &q), "packet %u missing from share %d",
-                      n, share);
-        ck_assert_uint_eq(q.ts_us, p.ts_us);
-        ck_assert_uint_eq(q.clock_us, clock);
-        ck_assert_uint_eq(q.caplen, p.caplen);
-        ck_assert_int_eq(memcmp(q.data, p.data, p.caplen), 0);
-        n++;
-    }
-    ck_assert_uint_gt(n, 0);
-    for (int i = 0; i < shares; i++) {
-        ck_assert(!next_of_share(&part[i], dlt, i, shares, &q));
-        ck_assert_uint_eq(part[i].clock_us, clock);
-        capture_close(part[i].c);
-    }
-    capture_close(all);
-}
-
-START_TEST(shares_split_the_packets_and_keep_the_clock)
-{
-    check_shares(shared_capture("1kxun.pcap"), 2);             /* read in place */
-    check_shares(shared_capture("1kxun.pcap"), 3);
-    check_shares(shared_capture("dhcp_big_endian.pcapng"), 2);  /* read by libpcap */
-    check_shares(shared_capture("ipv6_in_gtp.pcap"), 4);
-}
-END_TEST
-
-/* Two mappings of one file (two workers): cut short under both, each ends
- * with the error, neither process-killing SIGBUS. */
-START_TEST(a_file_cut_under_two_readers_ends_both_with_an_error)
-{
-    const char *path = tmp_path("cut-two.pcap");
-    struct writer w = open_pcap(path, 0, 0, 65535, 1);
-    for (uint32_t i = 0; i < 20000; i++)
-        put_record(&w, 1700000000u + i / 100, i % 100, 200, 200, 200, (uint8_t)i);
-    fclose(w.fp);
-    char err[512];
-    struct capture *c[2];
-    struct capture_packet pkts[CAPTURE_BATCH_MAX];
-    enum capture_result rc;
-    for (int i = 0; i < 2; i++) {
-        c[i] = capture_open_file(path, NULL, err, sizeof err);
-        ck_assert_msg(c[i] != NULL, "%s", err);
-        capture_next_batch(c[i], pkts, 1, &rc);
-    }
-    ck_assert_int_eq(truncate(path, 4096), 0);
-    for (int i = 0; i < 2; i++) {
-        do
-            capture_next_batch(c[i], pkts, CAPTURE_BATCH_MAX, &rc);
-        while (rc == CAPTURE_PACKET);
-        ck_assert_int_eq(rc, CAPTURE_ERROR);
-        ck_assert_msg(strstr(capture_error(c[i]), "shrank") || strstr(capture_error(c[i]), "truncated"),
-                      "%s", capture_error(c[i]));
-        capture_close(c[i]);
-    }
-    unlink(path);
-}
-END_TEST
-
 Suite *capture_suite(void)
 {
     Suite *s = suite_create("capture");
@@ -355,7 +253,6 @@ Suite *capture_suite(void)
     tcase_add_test(tc, record_longer_than_snapshot_is_cut_as_libpcap_cuts_it);
     tcase_add_test(tc, damaged_files_end_with_libpcaps_error);
     tcase_add_test(tc, filter_keeps_what_libpcap_keeps);
-    tcase_add_test(tc, a_file_cut_under_two_readers_ends_both_with_an_error);
     suite_add_tcase(s, tc);
     /* These read ../shared captures: a build without them (a Debian package
      * build, debian/rules) leaves them out with CK_EXCLUDE_TAGS. */
@@ -364,7 +261,6 @@ Suite *capture_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, real_captures_as_libpcap);
     tcase_add_test(tc, break_ends_the_input);
-    tcase_add_test(tc, shares_split_the_packets_and_keep_the_clock);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,8 +2,7 @@
 # --workers N gives the same records as one worker (issue 11): for every
 # capture in ../shared/testdata/pcap, the records of N = 2 and N = 4, with
 # nDPI and the splt and flowstats plugins, equal N = 1's as a set: every
-# field but the flow id (unique in a run, given in export order); from a
-# file (each worker reads all of it) and from stdin (one reader). The flows
+# field but the flow id (unique in a run, given in export order). The flows
 # in tests/workers-dpi-cross-flow.txt may differ in their DPI fields only
 # (nDPI labels them from caches that span flows; the file says which and
 # why). Then IPFIX over TCP with two workers: collector-test sees gap-free
@@ -38,17 +37,6 @@ fi
 check "stun_signal.pcapng: without the allowance its DPI labels do differ" \
     bash -c '! python3 "$1" "$2" "$3" > /dev/null' _ "$TOOLS/records_equal.py" \
     "$work/stun_signal.pcapng.1" "$work/stun_signal.pcapng.2"
-
-# 1b. Stdin can be read only once: there the main thread reads and hands the
-# packets to the workers (every file above was read whole by each worker).
-for name in 1kxun.pcap stun_signal.pcapng; do
-    for n in 2 4; do
-        "$NFPROBE" -r - "${RUN[@]}" --workers "$n" < "$DATA/$name" > "$work/$name.stdin.$n" 2> /dev/null
-        check "$name from stdin, N=$n: exit 0" test $? -eq 0
-        check "$name from stdin, N=$n: the records of N = 1" python3 "$TOOLS/records_equal.py" \
-            "$work/$name.1" "$work/$name.stdin.$n" --allow "$ALLOW" "$name"
-    done
-done
 
 # 2. IPFIX over TCP from two workers: one stream, gap-free sequence numbers.
 "$top_builddir/bench/gen_pcap" "$work/synthetic.pcap" 200000 20000 7 30 2> /dev/null \

@@ -112,33 +112,20 @@ static int check_link(struct capture *c, char *err, size_t errlen)
 /* A file that shrinks while it is mapped (another program truncates it)
  * raises SIGBUS where it is read past its new end. The handler puts a page
  * of zeros there, so the read completes, and says so: the next batch ends the
- * input with an error instead of the process dying. Each worker reading a
- * file has a mapping of its own (capture_keep_share()); they are registered
- * before the workers start and unregistered after they stop. */
-enum { BUS_MAPS = 64 };
+ * input with an error instead of the process dying. nfprobe maps one file. */
 static struct {
     const uint8_t *base;
     size_t size;
-} bus_maps[BUS_MAPS];
-static uintptr_t bus_page;
-static _Atomic int bus_faulted;    /* lock-free: set in the handler, read by any reader */
-
-static bool on_file_page(uintptr_t at)
-{
-    for (int i = 0; i < BUS_MAPS; i++) {
-        uintptr_t base = (uintptr_t)bus_maps[i].base;
-        if (base && at >= base && at < base + bus_maps[i].size)
-            return true;
-    }
-    return false;
-}
+    uintptr_t page;
+} bus_map;
+static volatile sig_atomic_t bus_faulted;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    uintptr_t at = (uintptr_t)si->si_addr;
-    if (on_file_page(at) &&
-        mmap((void *)(at & ~(bus_page - 1)), bus_page, PROT_READ,
+    uintptr_t at = (uintptr_t)si->si_addr, base = (uintptr_t)bus_map.base;
+    if (base && at >= base && at < base + bus_map.size &&
+        mmap((void *)(at & ~(bus_map.page - 1)), bus_map.page, PROT_READ,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
         bus_faulted = 1;
         return;
@@ -148,14 +135,9 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 static void watch_for_shrinking(const struct mapped_file *m)
 {
-    int slot = 0;
-    while (slot < BUS_MAPS && bus_maps[slot].base)
-        slot++;
-    if (slot == BUS_MAPS)       /* more mappings than workers can have: not watched */
-        return;
-    bus_page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    bus_maps[slot].size = m->size;
-    bus_maps[slot].base = m->base;
+    bus_map.page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    bus_map.size = m->size;
+    bus_map.base = m->base;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
@@ -164,19 +146,12 @@ static void watch_for_shrinking(const struct mapped_file *m)
     sigaction(SIGBUS, &sa, NULL);
 }
 
-static void unwatch(const struct mapped_file *m)
-{
-    for (int i = 0; i < BUS_MAPS; i++)
-        if (bus_maps[i].base == m->base)
-            bus_maps[i].base = NULL;
-}
-
 static void unmap_file(struct mapped_file *m)
 {
     if (m->filtered)
         pcap_freecode(&m->filter);
-    if (m->base)
-        unwatch(m);
+    if (m->base && bus_map.base == m->base)
+        bus_map.base = NULL;
     if (m->base)
         munmap((void *)m->base, m->size);
     memset(m, 0, sizeof *m);
@@ -402,20 +377,14 @@ static bool wait_readable(struct capture *c)
 }
 
 /* libpcap at nanosecond precision: tv_usec holds nanoseconds. */
-static uint64_t record_time_us(const struct pcap_pkthdr *h)
-{
-    return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
-}
-
 static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-    pkt->ts_us = record_time_us(h);
+    pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
     pkt->clock_us = 0;
     pkt->caplen = h->caplen;
     pkt->wirelen = h->len;
     pkt->data = data;
 }
-
 
 /* A record's 32-bit time field as libpcap widens it: signed in our byte
  * order, unsigned when it swaps (its SWAPLONG is unsigned). Damaged times
@@ -499,7 +468,7 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
     *rc = CAPTURE_PACKET;
     while (n < max) {
         struct pcap_pkthdr h;
-        const uint8_t *data = NULL;
+        const uint8_t *data;
         *rc = read_record(c, &h, &data);
         if (bus_faulted) {
             snprintf(c->error, sizeof c->error, "%s: the file shrank while it was read "
@@ -567,27 +536,6 @@ enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
 {
     enum capture_result rc;
     return capture_next_batch(c, pkt, 1, &rc) ? CAPTURE_PACKET : rc;
-}
-
-unsigned capture_keep_share(struct capture_packet *pkts, unsigned n, int dlt, int share, int shares,
-                            uint64_t *clock_us)
-{
-    unsigned kept = 0;
-    for (unsigned i = 0; i < n; i++) {
-        const struct capture_packet *p = &pkts[i];
-        if (p->ts_us > *clock_us)
-            *clock_us = p->ts_us;
-        if (decode_flow_share(dlt, p->data, p->caplen, p->wirelen, shares) != share)
-            continue;
-        pkts[kept] = *p;
-        pkts[kept++].clock_us = *clock_us;
-    }
-    return kept;
-}
-
-bool capture_can_reopen(const struct capture *c)
-{
-    return !c->live && c->file_size && strcmp(c->name, "-") != 0;
 }
 
 const char *capture_error(const struct capture *c) { return c->error; }

@@ -37,19 +37,6 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
  * capture.c). 0, or -1 with a message in err. */
 int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t errlen);
 
-/* Reading a file with several workers, each worker opens it and reads all
- * of it, and keeps from each batch the packets of share `share` of `shares`
- * (decode_flow_share(): the packets of its flows); the others only move
- * *clock_us, the latest packet time read. The kept packets are moved to the
- * front, each with clock_us set to that clock; how many. No copy and no
- * handoff between threads: skipping a packet costs less than passing it to
- * another core. */
-unsigned capture_keep_share(struct capture_packet *pkts, unsigned n, int dlt, int share, int shares,
-                            uint64_t *clock_us);
-/* A file that each worker can open again by its name (a regular file, not
- * stdin or a pipe). */
-bool capture_can_reopen(const struct capture *c);
-
 /* Next packet; on CAPTURE_ERROR capture_error() says what happened. */
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt);
 /* Up to max (<= CAPTURE_BATCH_MAX) packets, in capture order; their data stay

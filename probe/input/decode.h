@@ -96,11 +96,6 @@ int decode_link_supported(int dlt);
  * finds. The IP version, or 0 when the frame is not IP. */
 int decode_address_pair(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
                         uint8_t src[16], uint8_t dst[16]);
-/* Which of n workers meters the frame's flow: a symmetric hash of its two IP
- * addresses (decode_address_pair()), as live capture spreads packets
- * (capture_join_fanout()), so both directions and every fragment of a flow
- * go to one worker, ports or not. A frame that is not IP goes to worker 0. */
-int decode_flow_share(int dlt, const uint8_t *pkt, uint32_t caplen, uint32_t wirelen, int n);
 
 /* Fill *pv from one captured frame. ts_us, caplen and wirelen are copied in;
  * pv->l3 etc. point into pkt, which must outlive pv. */

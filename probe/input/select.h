@@ -2,10 +2,8 @@
  * by count or at random, and hash-based selection over fields that do not
  * change hop to hop, so that probes on one path select the same packets.
  *
- * A selector runs where packets are read: reading a file, over every packet
- * in file order (the one reading thread, or each worker reading the whole
- * file with the same stream: the same choices, so the records are the same
- * for any --workers N); live with
+ * A selector runs where packets are read: reading a file, in the one thread
+ * that reads (so the records are the same for any --workers N); live with
  * several workers, each worker has its own (own count, own random stream).
  * Nothing here allocates or calls the system per packet. */
 #ifndef NFPROBE_SELECT_H
@@ -53,7 +51,7 @@ struct packet_select {
 bool select_active(const struct select_config *c);
 
 /* stream: a worker's index, so live workers draw different numbers from
- * one seed (0 for a thread that reads every packet of a file). */
+ * one seed (0 for the one reading thread). */
 void select_init(struct packet_select *s, const struct select_config *c, unsigned stream);
 
 /* Keep the selected ones of pkts[0..n), in order, at the front; how many. */
