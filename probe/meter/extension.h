@@ -51,6 +51,11 @@ struct extension {
      * (optional: a state without pointers travels as it is). */
     size_t (*flow_detach)(void *ctx, void *copy, uint8_t *out);
     size_t detach_max;
+    /* A zeroed state means the flow has nothing of this extension's (the
+     * tunnel extension on a flow in no tunnel): when every extension is done
+     * at the first packet and left its state so, the flow keeps no block,
+     * and its packets never touch one. */
+    bool zero_state_is_none;
 };
 
 #define EXT_MAX 16

@@ -97,6 +97,29 @@ static void ext_attach(struct meter *m, struct flow *f)
         m->stats.ext_unavailable++;
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* After the first packet: does the block hold anything (extension.h,
+ * zero_state_is_none)? */
+static bool block_unused(const struct meter *m, struct flow *f)
+{
+    const struct block_header *h = f->ext;
+    if (h->export_requested || h->done != (1u << m->next) - 1)
+        return false;
+    for (int i = 0; i < m->next; i++) {
+        const struct ext_slot *s = &m->ext[i];
+        if (!s->ext->zero_state_is_none || !all_zero(state_of(f, s), s->ext->state_size))
+            return false;
+    }
+    return true;
+}
+
 static void ext_verdict(struct flow *f, int i, enum ext_verdict v)
 {
     struct block_header *h = f->ext;
@@ -563,6 +586,11 @@ static void meter_keyed(struct meter *m, const struct packet_view *pv, const str
         ext_first_packet(m, f, pv);
     else
         ext_packet(m, f, pv, dir);
+    if (created && block_unused(m, f)) {
+        slab_free_zeroed(&m->blocks, f->ext);
+        f->ext = NULL;
+        return;
+    }
     if (((struct block_header *)f->ext)->export_requested) {
         m->stats.ext_exports++;
         expire_flow(m, f, END_OF_FLOW);

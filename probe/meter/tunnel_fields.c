@@ -70,6 +70,7 @@ static const struct extension tunnel_extension = {
     .state_size = sizeof(struct tunnel_state),
     .flow_init = tunnel_init,
     .flow_packet = tunnel_packet,
+    .zero_state_is_none = true,
 };
 
 static const struct tunnel_state *state_of(const struct flow_record *r)
