@@ -4,17 +4,10 @@
 # probe's sources are compiled again here with -fsanitize=fuzzer-no-link so
 # that libFuzzer sees their coverage. Called by `make fuzz` with:
 #   build.sh SRCDIR BUILDDIR OUTDIR CFLAGS-FOR-THE-LIBRARIES -- SOURCES...
+#   build.sh --check     exit 0 when clang can build them, else 77
 # Exit 77 (skip) when clang cannot link a libFuzzer program.
 set -euo pipefail
-srcdir=$1 builddir=$2 out=$3 libflags=$4
-shift 4
-[ "${1:-}" = -- ] && shift
 CLANG=${CLANG:-clang}
-san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-# -O1 -g: what libFuzzer's documentation recommends, with usable traces.
-cflags="-std=c11 -O1 -g $san -D_GNU_SOURCE -DNFPROBE_FUZZING \
-    -I$builddir -I$srcdir/include -I$srcdir/probe -I$srcdir/probe/input -I$srcdir/probe/meter \
-    -I$srcdir/probe/export -I$builddir/probe $libflags"
 
 fuzzer_available() {
     local t
@@ -29,6 +22,15 @@ if ! command -v "$CLANG" > /dev/null || ! fuzzer_available; then
     echo "fuzz/build.sh: $CLANG with libFuzzer (-fsanitize=fuzzer) is not available: apt-get install clang" >&2
     exit 77
 fi
+[ "${1:-}" = --check ] && exit 0
+srcdir=$1 builddir=$2 out=$3 libflags=$4
+shift 4
+[ "${1:-}" = -- ] && shift
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+# -O1 -g: what libFuzzer's documentation recommends, with usable traces.
+cflags="-std=c11 -O1 -g $san -D_GNU_SOURCE \
+    -I$builddir -I$srcdir/include -I$srcdir/probe -I$srcdir/probe/input -I$srcdir/probe/meter \
+    -I$srcdir/probe/export -I$builddir/probe $libflags"
 
 mkdir -p "$out/obj"
 # One object per source, rebuilt when the source or a header is newer.

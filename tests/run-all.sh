@@ -14,7 +14,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 PACKAGES="build-essential autoconf automake libtool pkg-config
     libpcap-dev libndpi-dev libfixbuf-dev check libssl-dev openssl
     nfdump pmacct tshark softflowd libndpi-bin libfixbuf-tools
-    python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay"
+    python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay
+    clang"
 
 install_packages() {
     local missing=() p
