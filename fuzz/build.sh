@@ -5,6 +5,8 @@
 # that libFuzzer sees their coverage. Called by `make fuzz` with:
 #   build.sh SRCDIR BUILDDIR OUTDIR CFLAGS-FOR-THE-LIBRARIES -- SOURCES...
 #   build.sh --check     exit 0 when clang can build them, else 77
+# FUZZ_EXTRA_CFLAGS: more flags for every file (fuzz/coverage.sh: clang's
+# source-based coverage).
 # Exit 77 (skip) when clang cannot link a libFuzzer program.
 set -euo pipefail
 CLANG=${CLANG:-clang}
@@ -28,7 +30,7 @@ shift 4
 [ "${1:-}" = -- ] && shift
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # -O1 -g: what libFuzzer's documentation recommends, with usable traces.
-cflags="-std=c11 -O1 -g $san -D_GNU_SOURCE \
+cflags="-std=c11 -O1 -g $san ${FUZZ_EXTRA_CFLAGS:-} -D_GNU_SOURCE \
     -I$builddir -I$srcdir/include -I$srcdir/probe -I$srcdir/probe/input -I$srcdir/probe/meter \
     -I$srcdir/probe/export -I$builddir/probe $libflags"
 
@@ -60,6 +62,6 @@ common="$out/obj/fuzz_common.o"
 for t in "$srcdir"/fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     # shellcheck disable=SC2086
-    "$CLANG" $cflags -fsanitize=fuzzer "$t" "$common" "${lib[@]}" -o "$out/$name" $LIBS
+    "$CLANG" $cflags -fsanitize=fuzzer "$t" "$common" "${lib[@]}" -o "$out/$name" $LIBS ${FUZZ_EXTRA_CFLAGS:-}
     echo "built $out/$name"
 done
