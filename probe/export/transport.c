@@ -5,10 +5,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>      /* SIOCOUTQ */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "udp_refused.h"
 #include "util.h"
 
 #define DEFAULT_PORT "4739"
@@ -31,6 +34,7 @@
 struct queued_msg {
     struct queued_msg *next;
     size_t len;
+    size_t wire;                /* bytes it took on the connection (TLS: ciphertext) */
     uint32_t nrecords;
     uint8_t bytes[];
 };
@@ -48,6 +52,11 @@ struct transport {
     /* TCP: messages waiting for a connection, oldest first. */
     struct queued_msg *head, *tail;
     size_t queued_bytes, queue_limit;
+    /* TCP, TLS: messages written that the collector's kernel has not
+     * acknowledged yet, oldest first: sent again on the next connection if
+     * this one breaks (see trim_acknowledged()). */
+    struct queued_msg *unacked_head, *unacked_tail;
+    size_t unacked_wire;
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
     uint8_t *templates;         /* the last templates message and the setup messages
@@ -60,6 +69,9 @@ struct transport {
     unsigned batch_count;
     size_t batch_len[UDP_BATCH];
     uint32_t batch_records[UDP_BATCH];
+    /* UDP: the datagrams sent last, to count those refused (ICMP). */
+    struct udp_refused refused;
+    uint64_t refused_warned_us;
     struct transport_stats stats;
 };
 
@@ -273,6 +285,8 @@ static int connect_any(struct transport *t)
         int rc = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
         if (rc == EINPROGRESS)
             rc = wait_connected(fd);
+        if (rc == 0 && t->kind == TRANSPORT_UDP && udp_refused_enable(fd, ai->ai_family) < 0)
+            rc = errno;
         if (rc == 0) {
             int flags = fcntl(fd, F_GETFL);
             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -347,6 +361,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+static void collect_refusals(struct transport *t);
+
 /* UDP: a refused datagram (no collector listening yet) is lost; a full
  * socket buffer is waited out briefly. */
 static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
@@ -358,6 +374,8 @@ static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
             break;
         if (errno == ECONNREFUSED && tries > 0)
             break;
+        if (errno == ECONNREFUSED)     /* an earlier datagram was refused: count it */
+            collect_refusals(t);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -369,6 +387,33 @@ static void count_sent(struct transport *t, uint32_t nrecords)
     t->stats.messages_sent++;
     t->stats.records_sent += nrecords;
     t->warned_down = false;
+}
+
+static void count_datagram_sent(struct transport *t, const uint8_t *msg, size_t len,
+                                uint32_t nrecords)
+{
+    udp_refused_note(&t->refused, msg, len, nrecords);
+    count_sent(t, nrecords);
+}
+
+/* Datagrams sent and then refused by the collector's host (ICMP port
+ * unreachable) were lost: their records move from sent to dropped. */
+static void collect_refusals(struct transport *t)
+{
+    unsigned messages;
+    uint64_t records = udp_refused_collect(&t->refused, t->fd, &messages);
+    if (!messages)
+        return;
+    records = records < t->stats.records_sent ? records : t->stats.records_sent;
+    t->stats.records_sent -= records;
+    t->stats.records_dropped += records;
+    t->stats.messages_sent -= messages < t->stats.messages_sent ? messages : t->stats.messages_sent;
+    uint64_t now = now_mono_us();
+    if (!t->refused_warned_us || now - t->refused_warned_us > 10000000) {
+        log_warning("collector %s: port unreachable (ICMP): records are lost until it listens",
+                    t->name);
+        t->refused_warned_us = now;
+    }
 }
 
 static void count_lost_datagram(struct transport *t, uint32_t nrecords)
@@ -394,16 +439,17 @@ static void flush_batch(struct transport *t)
         off += t->batch_len[i];
     }
     unsigned done = 0;
+    collect_refusals(t);
     while (done < t->batch_count) {
         int n = sendmmsg(t->fd, msgs + done, t->batch_count - done, 0);
         if (n > 0) {
-            for (int i = 0; i < n; i++)
-                count_sent(t, t->batch_records[done + (unsigned)i]);
+            for (unsigned i = done; i < done + (unsigned)n; i++)
+                count_datagram_sent(t, iov[i].iov_base, iov[i].iov_len, t->batch_records[i]);
             done += (unsigned)n;
             continue;
         }
         if (send_datagram(t, iov[done].iov_base, iov[done].iov_len) == 0)
-            count_sent(t, t->batch_records[done]);
+            count_datagram_sent(t, iov[done].iov_base, iov[done].iov_len, t->batch_records[done]);
         else
             count_lost_datagram(t, t->batch_records[done]);
         done++;
@@ -415,8 +461,9 @@ static void flush_batch(struct transport *t)
 static void send_udp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
 {
     if (!t->batching || len > UDP_BATCH_BYTES) {
+        collect_refusals(t);
         if (send_datagram(t, msg, len) == 0)
-            count_sent(t, nrecords);
+            count_datagram_sent(t, msg, len, nrecords);
         else
             count_lost_datagram(t, nrecords);
         return;
@@ -478,6 +525,101 @@ static void enqueue(struct transport *t, const uint8_t *msg, size_t len, uint32_
         drop_oldest(t);
 }
 
+/* ---- TCP, TLS: what the collector has acknowledged ------------------------------
+ * A message written to the socket may still be lost: the kernel holds it
+ * until the collector's kernel acknowledges it, and a reset (a collector
+ * that crashes or resets mid-message) throws away whatever is unacknowledged.
+ * So written messages are kept until SIOCOUTQ (bytes not yet acknowledged)
+ * shows them acknowledged, and only then counted sent; when the connection
+ * breaks, the ones kept are sent again on the next connection. A message
+ * acknowledged after the last look and before the break arrives twice (the
+ * exporter looks at every tick); one acknowledged by the collector's kernel
+ * but never read by the collector is lost uncounted (IPFIX has no
+ * application-level acknowledgement). SCTP is not tracked. */
+
+static bool tracks_acks(const struct transport *t)
+{
+    return t->kind == TRANSPORT_TCP || t->kind == TRANSPORT_TLS;
+}
+
+static void append_unacked(struct transport *t, struct queued_msg *m)
+{
+    m->next = NULL;
+    if (t->unacked_tail)
+        t->unacked_tail->next = m;
+    else
+        t->unacked_head = m;
+    t->unacked_tail = m;
+    t->unacked_wire += m->wire;
+}
+
+static struct queued_msg *pop_unacked(struct transport *t)
+{
+    struct queued_msg *m = t->unacked_head;
+    t->unacked_head = m->next;
+    if (!t->unacked_head)
+        t->unacked_tail = NULL;
+    t->unacked_wire -= m->wire;
+    return m;
+}
+
+/* Count sent the messages the collector's kernel has acknowledged. Only on
+ * an established connection: a reset empties the socket's queue, which
+ * would look like everything acknowledged. */
+static void trim_acknowledged(struct transport *t)
+{
+    int outq = 0;
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    if (!t->unacked_head || t->fd < 0 || ioctl(t->fd, SIOCOUTQ, &outq) < 0 || outq < 0 ||
+        getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 || ti.tcpi_state != TCP_ESTABLISHED)
+        return;
+    size_t acked = t->unacked_wire > (size_t)outq ? t->unacked_wire - (size_t)outq : 0;
+    while (t->unacked_head && t->unacked_head->wire <= acked) {
+        struct queued_msg *m = pop_unacked(t);
+        acked -= m->wire;
+        count_sent(t, m->nrecords);
+        free(m);
+    }
+}
+
+/* The connection broke: the unacknowledged data messages go back to the
+ * front of the queue (templates and setup messages are sent first on every
+ * connection anyway). */
+static void requeue_unacked(struct transport *t)
+{
+    struct queued_msg *first = NULL, *last = NULL;
+    while (t->unacked_head) {
+        struct queued_msg *m = pop_unacked(t);
+        if (!m->nrecords) {
+            free(m);
+            continue;
+        }
+        m->next = NULL;
+        if (last)
+            last->next = m;
+        else
+            first = m;
+        last = m;
+        t->queued_bytes += m->len;
+    }
+    if (!first)
+        return;
+    last->next = t->head;
+    t->head = first;
+    if (!t->tail)
+        t->tail = last;
+}
+
+static void drop_unacked(struct transport *t)
+{
+    while (t->unacked_head) {
+        struct queued_msg *m = pop_unacked(t);
+        t->stats.records_dropped += m->nrecords;
+        free(m);
+    }
+}
+
 static void schedule_retry(struct transport *t)
 {
     t->backoff_us = t->backoff_us ? t->backoff_us * 2 : BACKOFF_MIN_US;
@@ -491,6 +633,7 @@ static void connection_lost(struct transport *t, int err)
     if (!t->warned_down)
         log_warning("collector %s: %s; queueing records and retrying", t->name, strerror(err));
     t->warned_down = true;
+    requeue_unacked(t);
     close_fd(t);
     schedule_retry(t);
 }
@@ -520,28 +663,43 @@ static void try_connect(struct transport *t)
     connection_lost(t, rc ? rc : errno);
 }
 
+/* Bytes written on the connection so far (TLS: ciphertext, records and all). */
+static uint64_t wire_written(const struct transport *t)
+{
+    return t->tls ? BIO_number_written(SSL_get_wbio(t->tls)) : 0;
+}
+
 static void drain(struct transport *t)
 {
     while (t->head && t->fd >= 0) {
         errno = 0;
+        uint64_t before = wire_written(t);
         if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
         struct queued_msg *m = t->head;
-        count_sent(t, m->nrecords);
         t->head = m->next;
         if (!t->head)
             t->tail = NULL;
         t->queued_bytes -= m->len;
-        free(m);
+        m->wire = t->tls ? (size_t)(wire_written(t) - before) : m->len;
+        if (tracks_acks(t)) {
+            append_unacked(t, m);
+        } else {
+            count_sent(t, m->nrecords);
+            free(m);
+        }
     }
+    trim_acknowledged(t);
 }
 
 void transport_poll(struct transport *t)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
+    if (t->kind == TRANSPORT_UDP && t->fd >= 0)
+        collect_refusals(t);
     /* On the clock, not per message: what was exported reaches the file
      * within a tick, for readers that follow it. */
     if (t->file && fflush(t->file) != 0 && !t->warned_down) {
@@ -747,17 +905,20 @@ void transport_close(struct transport *t, unsigned wait_ms)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
+    if (t->kind == TRANSPORT_UDP && t->fd >= 0)
+        collect_refusals(t);
     if (is_stream(t)) {
         uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
-        while (t->head && now_mono_us() < deadline) {
+        while ((t->head || t->unacked_head) && now_mono_us() < deadline) {
             transport_poll(t);
-            if (t->head) {
+            if (t->head || t->unacked_head) {
                 struct timespec ts = {0, 20000000};
                 nanosleep(&ts, NULL);
             }
         }
         while (t->head)
             drop_oldest(t);
+        drop_unacked(t);    /* not acknowledged in time: counted lost */
         if (t->tls)
             SSL_shutdown(t->tls);   /* close_notify: a clean end, not a truncation */
         if (t->fd >= 0)
@@ -776,6 +937,7 @@ void transport_free(struct transport *t)
     close_fd(t);
     while (t->head)
         drop_oldest(t);
+    drop_unacked(t);
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);
