@@ -122,4 +122,46 @@ else
         test "$rss" -le "$bound"
 fi
 
+# ---- 4. DNS: the collector's name stops resolving, then resolves elsewhere ------------------------
+# nfprobe runs in a mount namespace of its own where /etc/hosts is a file of
+# the test and /etc/nsswitch.conf says "files" only: no real DNS is asked.
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare > /dev/null; then
+    echo "# not root or no unshare: the DNS case is skipped"
+    finish; exit
+fi
+name=collector.nfprobe.test
+printf '127.0.0.1 %s\n' "$name" > "$work/hosts"
+printf 'hosts: files\n' > "$work/nsswitch.conf"
+port=$(free_port tcp)
+start_collector tcp "$port" "$work/dns1.jsonl"
+first=${collector_pids[-1]}
+unshare -m sh -c 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' sh \
+    "$work/hosts" "$work/nsswitch.conf" "$NFPROBE" -r "$pcap" --no-dissect -c "tcp://$name:$port" \
+    --export-rate 100 --drain-timeout 30 > /dev/null 2> "$work/dns.err" &
+probe=$!
+wait_for_records "$work/dns1.jsonl" 50 20
+# The name stops resolving (the file is rewritten in place: the bind mount
+# shows the same inode) and the collector goes away.
+: > "$work/hosts"
+kill -TERM "$first"; wait "$first" 2> /dev/null
+collector_pids=()
+if wait_for_line "$work/dns.err" "cannot resolve '$name'" 20; then ok "DNS: nfprobe says the name does not resolve"
+else not_ok "DNS: no message: $(tail -3 "$work/dns.err")"; fi
+# It resolves again, to where the collector now listens.
+"$COLLECTOR" -l "tcp://127.0.0.2:$port" > "$work/dns2.jsonl" 2> "$work/dns2.err" &
+collector_pids+=($!)
+wait_for_line "$work/dns2.err" "listening on" 10 || fail_setup "collector on 127.0.0.2 did not start: $(cat "$work/dns2.err")"
+printf '127.0.0.2 %s\n' "$name" > "$work/hosts"
+back=$SECONDS
+rc=0; wait $probe || rc=$?
+sent=$(export_sent "$work/dns.err") dropped=$(export_dropped "$work/dns.err")
+wait_for_records "$work/dns2.jsonl" $((want - dropped - $(grep -vc '"_options"' "$work/dns1.jsonl"))) 10
+stop_collectors
+got1=$(grep -vc '"_options"' "$work/dns1.jsonl") got2=$(grep -vc '"_options"' "$work/dns2.jsonl")
+echo "# DNS: $got1 records before, $got2 after the move, $dropped counted lost; nfprobe done $((SECONDS - back)) s after the name resolved again"
+check "DNS: reconnected to the new address" grep -q "resolves again" "$work/dns.err"
+check "DNS: delivery resumed ($got2 records at 127.0.0.2)" test "$got2" -gt 0
+check "DNS: $got1 + $got2 received + $dropped dropped = $want" test $((got1 + got2 + dropped)) -eq "$want"
+check "DNS: every packet metered" test "$(packets_seen "$work/dns.err")" = "$all_packets"
+
 finish

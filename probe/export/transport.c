@@ -47,6 +47,9 @@ struct transport {
     char *file_path;            /* the file open now, when not the name (--rotate) */
     struct addrinfo *addrs;
     char host[256];             /* as given: TLS checks the certificate against it */
+    char port[8];
+    bool resolve_again;         /* a name, not an address: looked up on each reconnect */
+    bool warned_unresolved;
     SSL_CTX *tls_ctx;           /* tls:// only */
     SSL *tls;                   /* the TLS session of the open connection */
     /* TCP: messages waiting for a connection, oldest first. */
@@ -647,10 +650,45 @@ static int send_templates(struct transport *t)
     return write_stream(t, t->templates, t->templates_len);
 }
 
+static int lookup(const char *host, const char *port, enum transport_kind kind, int flags,
+                  struct addrinfo **res)
+{
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = kind == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    hints.ai_protocol = kind == TRANSPORT_SCTP ? IPPROTO_SCTP : 0;
+    hints.ai_flags = flags;
+    return getaddrinfo(host, port, &hints, res);
+}
+
+/* A collector named by a DNS name may move: each reconnect looks the name
+ * up again. A name that stops resolving keeps the last addresses (said
+ * once); the lookup runs in the exporter, so a slow resolver delays the
+ * export (records then wait in the rings, counted if lost). */
+static void resolve_again(struct transport *t)
+{
+    struct addrinfo *res = NULL;
+    int rc = lookup(t->host, t->port, t->kind, 0, &res);
+    if (rc != 0) {
+        if (!t->warned_unresolved)
+            log_warning("collector %s: cannot resolve '%s' (%s); retrying with the last addresses",
+                        t->name, t->host, gai_strerror(rc));
+        t->warned_unresolved = true;
+        return;
+    }
+    if (t->warned_unresolved)
+        log_info("collector %s: '%s' resolves again", t->name, t->host);
+    t->warned_unresolved = false;
+    freeaddrinfo(t->addrs);
+    t->addrs = res;
+}
+
 static void try_connect(struct transport *t)
 {
     if (t->fd >= 0 || now_mono_us() < t->next_attempt_us)
         return;
+    if (t->resolve_again && t->backoff_us)     /* not the first attempt */
+        resolve_again(t);
     int rc = connect_any(t);
     if (rc == 0 && send_templates(t) == 0) {
         if (t->warned_down)
@@ -821,11 +859,8 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     SSL_CTX *tls_ctx = NULL;
     if (kind == TRANSPORT_TLS && !(tls_ctx = tls_context(spec, to, err, errlen)))
         return NULL;
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = kind == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    hints.ai_protocol = kind == TRANSPORT_SCTP ? IPPROTO_SCTP : 0;
-    int rc = getaddrinfo(host, port, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = lookup(host, port, kind, 0, &res);
     if (rc != 0) {
         snprintf(err, errlen, "collector '%s': cannot resolve '%s': %s", spec, host, gai_strerror(rc));
         SSL_CTX_free(tls_ctx);
@@ -841,6 +876,11 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->addrs = res;
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
+    snprintf(t->port, sizeof t->port, "%s", port);
+    struct addrinfo *numeric = NULL;
+    t->resolve_again = lookup(host, port, kind, AI_NUMERICHOST, &numeric) != 0;
+    if (numeric)
+        freeaddrinfo(numeric);
     t->queue_limit = to->queue_bytes;
     if (is_stream(t)) {
         transport_poll(t);

@@ -40,16 +40,26 @@ def count_v5(port):
     bound(s)
     records = datagrams = 0
     first = None
+
+    def take(data):
+        nonlocal records, datagrams
+        version, count = struct.unpack("!HH", data[:4])
+        if version == 5 and len(data) == 24 + 48 * count:
+            records += count
+            datagrams += 1
     try:
         while True:
             data = s.recv(65536)
             if first is None:
                 first = time.monotonic() - start
-            version, count = struct.unpack("!HH", data[:4])
-            if version == 5 and len(data) == 24 + 48 * count:
-                records += count
-                datagrams += 1
+            take(data)
     except KeyboardInterrupt:
+        pass
+    s.setblocking(False)    # what arrived before SIGTERM counts too
+    try:
+        while True:
+            take(s.recv(65536))
+    except BlockingIOError:
         pass
     print("records %d datagrams %d first_after %.3f" % (records, datagrams, first if first is not None else -1),
           flush=True)
