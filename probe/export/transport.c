@@ -567,15 +567,17 @@ static struct queued_msg *pop_unacked(struct transport *t)
 }
 
 /* Count sent the messages the collector's kernel has acknowledged. Only on
- * an established connection: a reset empties the socket's queue, which
- * would look like everything acknowledged. */
+ * a connection that is established, or that the collector closed cleanly
+ * (its FIN: what it acknowledged, it read): a reset empties the socket's
+ * queue, which would look like everything acknowledged. */
 static void trim_acknowledged(struct transport *t)
 {
     int outq = 0;
     struct tcp_info ti;
     socklen_t tl = sizeof ti;
     if (!t->unacked_head || t->fd < 0 || ioctl(t->fd, SIOCOUTQ, &outq) < 0 || outq < 0 ||
-        getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 || ti.tcpi_state != TCP_ESTABLISHED)
+        getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 ||
+        (ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT))
         return;
     size_t acked = t->unacked_wire > (size_t)outq ? t->unacked_wire - (size_t)outq : 0;
     while (t->unacked_head && t->unacked_head->wire <= acked) {
@@ -636,6 +638,7 @@ static void connection_lost(struct transport *t, int err)
     if (!t->warned_down)
         log_warning("collector %s: %s; queueing records and retrying", t->name, strerror(err));
     t->warned_down = true;
+    trim_acknowledged(t);
     requeue_unacked(t);
     close_fd(t);
     schedule_retry(t);
@@ -711,6 +714,7 @@ static void drain(struct transport *t)
 {
     while (t->head && t->fd >= 0) {
         errno = 0;
+        trim_acknowledged(t);   /* each time: a break re-sends only what is newer */
         uint64_t before = wire_written(t);
         if (peer_gone(t->fd) || write_stream(t, t->head->bytes, t->head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
