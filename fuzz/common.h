@@ -21,7 +21,9 @@ uint64_t fuzz_u64(struct fuzz_input *in);
 const uint8_t *fuzz_bytes(struct fuzz_input *in, size_t n, size_t *got);
 
 /* The data as the contents of a file: a path that reads them back (one
- * memfd, rewritten each call), or NULL with errno set. */
+ * memfd, rewritten each call; aborts when that fails). The runners close
+ * the target's stderr (-close_fd_mask), so the parsers' messages cost
+ * nothing to read. */
 const char *fuzz_as_file(const uint8_t *data, size_t size);
 
 /* The data as a C string (a copy with a NUL; free() it). */

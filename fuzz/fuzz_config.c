@@ -11,7 +11,6 @@
 
 #include "common.h"
 #include "options.h"
-#include "util.h"
 
 #define MAX_WORDS 32
 
@@ -33,14 +32,9 @@ static void check_options(const struct options *o)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool quiet;
-    if (!quiet)
-        log_set_quiet(quiet = true);
     const uint8_t *nul = memchr(data, '\0', size);
     size_t file_len = nul ? (size_t)(nul - data) : size;
     const char *path = fuzz_as_file(data, file_len);
-    if (!path)
-        abort();
     /* The words after the file, each a string of its own (the parser may
      * keep pointers to them: they live until the next input). */
     char *rest = fuzz_as_string(nul ? nul + 1 : data + size, nul ? size - file_len - 1 : 0);

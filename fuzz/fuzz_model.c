@@ -13,7 +13,6 @@
 
 #include "common.h"
 #include "plugins/builtin.h"
-#include "util.h"
 
 static void classify(const struct nfp_plugin *p, const uint8_t *tail, size_t n)
 {
@@ -41,12 +40,7 @@ static void classify(const struct nfp_plugin *p, const uint8_t *tail, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool quiet;
-    if (!quiet)
-        log_set_quiet(quiet = true);
     const char *path = fuzz_as_file(data, size);
-    if (!path)
-        abort();
     char args[128], err[1024] = "";
     snprintf(args, sizeof args, "model=%s", path);
     struct nfp_plugin p = nfp_builtin_early_classify;

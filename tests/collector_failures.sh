@@ -26,6 +26,16 @@ set -u
 pcap="$top_srcdir/samples/sample.pcap"
 FAKE="$TOOLS/fake_collector.py"
 # The records an export line counts sent and dropped, and the packets seen.
+# The collector is back: wait for nfprobe, then for the records it counted
+# sent; sets rc, got, sent and dropped.
+resume_with_collector() {   # jsonl nfprobe-err seconds
+    start_collector tcp "$port" "$1"
+    rc=0; wait $probe || rc=$?
+    wait_for_records "$1" "$(export_sent "$2")" "$3"
+    stop_collectors
+    got=$(grep -vc '"_options"' "$1")
+    sent=$(export_sent "$2") dropped=$(export_dropped "$2")
+}
 export_sent() { sed -nE 's/^nfprobe: export [^ ]+: [0-9]+ messages, ([0-9]+) records sent.*/\1/p' "$1" | tail -1; }
 export_dropped() { sed -nE 's/^nfprobe: export [^ ]+: .*, ([0-9]+) records dropped$/\1/p' "$1" | tail -1; }
 packets_seen() { sed -nE 's/^nfprobe: packets: ([0-9]+) seen.*/\1/p' "$1" | tail -1; }
@@ -66,13 +76,7 @@ wait_for_line "$work/reset.err" "^listening" 10 || fail_setup "resetting collect
     > /dev/null 2> "$work/tcp.err" &
 probe=$!
 wait_for_line "$work/reset.out" "^reset after" 20 || fail_setup "the collector did not reset"
-reset_at=$SECONDS
-start_collector tcp "$port" "$work/tcp.jsonl"
-rc=0; wait $probe || rc=$?
-wait_for_records "$work/tcp.jsonl" "$(export_sent "$work/tcp.err")" 10
-stop_collectors
-got=$(grep -vc '"_options"' "$work/tcp.jsonl")
-sent=$(export_sent "$work/tcp.err") dropped=$(export_dropped "$work/tcp.err")
+resume_with_collector "$work/tcp.jsonl" "$work/tcp.err" 10
 dups=$(grep -v '"_options"' "$work/tcp.jsonl" | sort | uniq -d | wc -l)
 echo "# TCP reset: $got of $want records arrived, $dropped counted lost, $((want - got - dropped)) lost uncounted"
 check "TCP reset: reconnected" grep -q "collector tcp://127.0.0.1:$port: connected" "$work/tcp.err"
@@ -100,12 +104,7 @@ probe=$!
 if wait_for_line "$work/stall.nf" "queueing records and retrying" 30; then ok "stalled collector: nfprobe gives the connection up"
 else not_ok "stalled collector: no give-up: $(tail -3 "$work/stall.nf")"; fi
 kill -TERM $stall; wait $stall 2> /dev/null
-start_collector tcp "$port" "$work/stall.jsonl"
-rc=0; wait $probe || rc=$?
-wait_for_records "$work/stall.jsonl" "$(export_sent "$work/stall.nf")" 20
-stop_collectors
-got=$(grep -vc '"_options"' "$work/stall.jsonl")
-sent=$(export_sent "$work/stall.nf") dropped=$(export_dropped "$work/stall.nf")
+resume_with_collector "$work/stall.jsonl" "$work/stall.nf" 20
 behind=$(sed -nE 's/^nfprobe: export: ([0-9]+) flow records lost: the exporter fell behind.*/\1/p' "$work/stall.nf" | tail -1)
 rss=$(sed -nE 's/^maxrss ([0-9]+)$/\1/p' "$work/stall.nf")
 echo "# stalled collector: $got of $flood_want records arrived, $dropped dropped by the queue, ${behind:-0} lost behind the exporter, $((flood_want - got - dropped - ${behind:-0})) uncounted; max RSS $rss KiB"
