@@ -21,7 +21,7 @@ fuzzer_available() {
     return $rc
 }
 if ! command -v "$CLANG" > /dev/null || ! fuzzer_available; then
-    echo "fuzz/build.sh: $CLANG with libFuzzer (-fsanitize=fuzzer) is not available: apt-get install clang" >&2
+    echo "fuzz/build.sh: $CLANG with libFuzzer (-fsanitize=fuzzer) is not available: apt-get install clang libclang-rt-dev" >&2
     exit 77
 fi
 [ "${1:-}" = --check ] && exit 0

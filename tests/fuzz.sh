@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 if ! bash "$top_srcdir/fuzz/build.sh" --check; then
-    echo "# clang with libFuzzer is not installed: fuzz targets not run (skipped; apt-get install clang)"
+    echo "# clang with libFuzzer is not installed: fuzz targets not run (skipped; apt-get install clang libclang-rt-dev)"
     exit 77
 fi
 if "$top_builddir/config.status" --config 2>/dev/null | grep -q -- '--enable-sanitizers'; then

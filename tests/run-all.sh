@@ -15,7 +15,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
     libpcap-dev libndpi-dev libfixbuf-dev check libssl-dev openssl
     nfdump pmacct tshark softflowd libndpi-bin libfixbuf-tools
     python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay
-    clang"
+    clang libclang-rt-dev"
 
 install_packages() {
     local missing=() p
