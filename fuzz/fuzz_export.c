@@ -439,7 +439,12 @@ static void merge_v5_parts(const struct oneway_list *want, struct oneway_list *g
             const struct oneway *part = &got->w[k++];
             if (memcmp(part->src, sum.src, 16) || memcmp(part->dst, sum.dst, 16) ||
                 part->first_ms != sum.first_ms || part->last_ms != sum.last_ms)
-                fuzz_fail("v5: record %zu: a part of another flow", i);
+                fuzz_fail("v5: record %zu (%llu packets %llu octets, %llu-%llu ms): a part of another flow "
+                          "(%llu packets %llu octets, %llu-%llu ms)", i,
+                          (unsigned long long)want->w[i].packets, (unsigned long long)want->w[i].octets,
+                          (unsigned long long)sum.first_ms, (unsigned long long)sum.last_ms,
+                          (unsigned long long)part->packets, (unsigned long long)part->octets,
+                          (unsigned long long)part->first_ms, (unsigned long long)part->last_ms);
             sum.packets += part->packets, sum.octets += part->octets;
         }
         got->w[n++] = sum;
