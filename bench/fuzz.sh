@@ -4,7 +4,7 @@
 # that a later run goes on from there.
 #   bench/fuzz.sh [-b BUILD] [-t SECONDS] [TARGET...]
 # BUILD: a configured build tree (default build/ beside this script's tree);
-# TARGETs: decode pipeline export template model config (default: all).
+# TARGETs: decode pipeline export template model config flow_filter (default: all).
 # Prints, and appends to BUILD/fuzz/runs.tsv, each run's executions, new
 # inputs, corpus size and findings (BUILD/fuzz/findings/TARGET-crash-*).
 # Two at a time on two cores: run two of these with different targets.
@@ -20,7 +20,7 @@ while getopts b:t: o; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode pipeline export template model config)
+[ ${#targets[@]} -gt 0 ] || targets=(decode pipeline export template model config flow_filter)
 data=${DATA:-$top/../shared/testdata/pcap}
 
 make -s -C "$build" fuzz

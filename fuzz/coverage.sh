@@ -21,7 +21,7 @@ command -v "$LLVM_COV" > /dev/null || LLVM_COV=llvm-cov
 make -s -C "$build" fuzz FUZZ_OUT="$cov" FUZZ_EXTRA_CFLAGS="-fprofile-instr-generate -fcoverage-mapping"
 rm -f "$cov"/*.profraw
 objects=()
-for t in decode pipeline export template model config; do
+for t in decode pipeline export template model config flow_filter; do
     dirs=("$fuzzdir/seed-corpus/$t")
     [ -d "$fuzzdir/corpus/$t" ] && dirs+=("$fuzzdir/corpus/$t")
     LLVM_PROFILE_FILE="$cov/$t-%p.profraw" nice -n 19 "$cov/fuzz_$t" -runs=0 -close_fd_mask=3 \

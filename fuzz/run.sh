@@ -2,7 +2,7 @@
 # Run one fuzz target on its corpus, with its dictionary and seeds:
 #   fuzz/run.sh SRCDIR FUZZDIR TARGET CORPUS [libFuzzer options...]
 # TARGET is the name without "fuzz_" (decode, pipeline, export, template,
-# model, config). New inputs go to CORPUS (created), the seeds are read from
+# model, config, flow_filter). New inputs go to CORPUS (created), the seeds are read from
 # FUZZDIR/seed-corpus/TARGET (fuzz/seeds.sh), a crash is written to
 # FUZZDIR/findings/TARGET-crash-* and makes the exit status non-zero. The
 # target's own output (nfprobe's messages) is closed; libFuzzer's report is

@@ -28,9 +28,10 @@ runs_of() {
     case $1 in
         decode) echo 40000 ;; pipeline) echo 600 ;; export) echo 1500 ;;
         template) echo 10000 ;; model) echo 20000 ;; config) echo 20000 ;;
+        flow_filter) echo 20000 ;;
     esac
 }
-for t in decode pipeline export template model config; do
+for t in decode pipeline export template model config flow_filter; do
     log=$work/$t.log
     rc=0
     bash "$top_srcdir/fuzz/run.sh" "$top_srcdir" "$fuzzdir" "$t" "$work/corpus-$t" \
