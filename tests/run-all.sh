@@ -17,7 +17,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
     python3 iproute2 procps time groff-base man-db systemd util-linux passwd tcpreplay
     python3-pytest python3-pandas python3-sklearn
     libzmq3-dev zlib1g-dev python3-zmq redis-server
-    libmosquitto-dev mosquitto python3-paho-mqtt"
+    libmosquitto-dev mosquitto python3-paho-mqtt
+    clang libclang-rt-dev"
 
 install_packages() {
     local missing=() p

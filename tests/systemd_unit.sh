@@ -28,10 +28,14 @@ check "make install: ExecStart=$bindir/nfprobe --config $sysconfdir/nfprobe/%i.c
 check "make install: no @...@ left" sh -c "! grep -q '@[a-z]*@' '$installed'"
 check "make install: $sysconfdir/nfprobe/nfprobe.conf.example" test -f "$work/dest$sysconfdir/nfprobe/nfprobe.conf.example"
 
-# The example parses (its collector replaced: nothing is sent anywhere).
+# The example parses (its collector replaced by one of the test's: records
+# refused by a closed port would count as lost, exit 1).
+port=$(free_port udp)
+start_collector udp "$port" "$work/example.jsonl"
 rc=0
 "$NFPROBE" --config "$top_srcdir/systemd/nfprobe.conf.example" -r "$top_srcdir/samples/sample.pcap" \
-    -o "$work/example.ipfix" -c "udp://127.0.0.1:$(free_port udp)" -q > /dev/null 2> "$work/example.err" || rc=$?
+    -o "$work/example.ipfix" -c "udp://127.0.0.1:$port" -q > /dev/null 2> "$work/example.err" || rc=$?
+stop_collectors
 check "the example config is valid (exit $rc: $(head -1 "$work/example.err"))" test "$rc" -eq 0
 
 if ! command -v systemd-analyze > /dev/null; then

@@ -354,6 +354,37 @@ START_TEST(v5_big_counters_split_exactly)
 }
 END_TEST
 
+/* Counts just under a multiple of 2^32 (found by fuzz/fuzz_export.c):
+ * 2^34 - 9 packets go in 4 records, none of them past 32 bits (the whole
+ * remainder on the first made it 2^32, written as 0). */
+START_TEST(v5_split_parts_fit_32_bits)
+{
+    static struct captured cap;
+    memset(&cap, 0, sizeof cap);
+    struct nf5_config cfg = {0, 1500};
+    char err[256];
+    struct nf5_encoder *e = nf5_new(&cfg, capture_msg, &cap, err, sizeof err);
+    ck_assert_ptr_nonnull(e);
+    struct flow_record r;
+    ipv4_record(&r, 1700000000000ull, 1700000001234ull, 1);
+    r.packets[1] = 0;
+    r.packets[0] = (1ull << 34) - 9;
+    r.ip_octets[0] = (1ull << 34) - 5;
+    ck_assert_int_eq(nf5_add_flow(e, &r), 0);
+    ck_assert_int_eq(nf5_flush(e), 0);
+    uint64_t octets = 0, packets = 0;
+    uint16_t n = rd16(cap.msg[0] + 2);
+    ck_assert_uint_eq(n, 4);
+    for (uint16_t i = 0; i < n; i++) {
+        packets += rd32(cap.msg[0] + 24 + 48 * i + 16);
+        octets += rd32(cap.msg[0] + 24 + 48 * i + 20);
+    }
+    ck_assert_uint_eq(packets, (1ull << 34) - 9);
+    ck_assert_uint_eq(octets, (1ull << 34) - 5);
+    nf5_free(e);
+}
+END_TEST
+
 /* A v9 string field (fixed length) from bytes that are not UTF-8, cut in
  * the middle of a character by that length: '?' for each stray byte. */
 static bool get_raw_name(const struct element *el, const struct flow_record *r, int view,
@@ -412,6 +443,7 @@ Suite *netflow_suite(void)
     tcase_add_test(tc, v9_strings_that_are_not_utf8_go_out_scrubbed);
     tcase_add_test(tc, v5_ipv4_records_ipv6_counted_sequence);
     tcase_add_test(tc, v5_big_counters_split_exactly);
+    tcase_add_test(tc, v5_split_parts_fit_32_bits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,8 @@
 #     file readable by root alone);
 #   - a collector certificate from another CA is refused (records counted as
 #     dropped, exit 1); tls:// without --tls-key is a one-line error;
+#   - a collector certificate that expired is refused with the reason given,
+#     the records wait, and a renewed certificate on the same port gets them;
 #   - sctp://: where the kernel has SCTP, records arrive through it is not
 #     tested here (collector-test has no SCTP); without it, a one-line error
 #     naming the missing protocol (checked, or skipped with a message);
@@ -134,6 +136,42 @@ check "tls: exporter certificate from an unknown CA: the collector refused the h
     grep -q "TLS handshake failed" "$work/stranger.jsonl.err"
 got=$(grep -vc '"_options"' "$work/stranger.jsonl" || true)
 check "tls: exporter certificate from an unknown CA: nothing accepted" test "$got" -eq 0
+
+# ---- 2d. the collector's certificate expired, then renewed (issue 16) -------------------------
+# The handshake is refused and the records wait, counted when dropped; the
+# collector restarted with a valid certificate on the same port gets the
+# rest. openssl ca sets dates in the past (x509 -req cannot).
+expired_cert() {   # ca name subjectAltName: a certificate valid for one day in 2020
+    mkdir -p "$pki/db" && : > "$pki/db/index.txt" && echo 1000 > "$pki/db/serial" &&
+    printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s\nnew_certs_dir=%s\nserial=%s\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n' \
+        "$pki/db/index.txt" "$pki/db" "$pki/db/serial" > "$pki/db/ca.cnf" &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -addext "subjectAltName=$3" \
+        -keyout "$pki/$2.key" -out "$pki/$2.csr" 2> /dev/null &&
+    openssl ca -batch -config "$pki/db/ca.cnf" -cert "$pki/$1.pem" -keyfile "$pki/$1.key" -in "$pki/$2.csr" \
+        -startdate 20200101000000Z -enddate 20200102000000Z -out "$pki/$2.pem" > /dev/null 2>&1
+}
+expired_cert ca expired "IP:127.0.0.1" || fail_setup "openssl could not make an expired certificate"
+port=$(free_port tcp)
+start_tls_collector "$port" "$work/expired.jsonl" expired
+expired_pid=${collector_pids[-1]}
+"$NFPROBE" -r "$pcap" --no-dissect -c "tls://127.0.0.1:$port" "${TLS_ARGS[@]}" --export-rate 100 --drain-timeout 30 \
+    > /dev/null 2> "$work/expired.nfprobe.err" &
+probe=$!
+if wait_for_line "$work/expired.nfprobe.err" "expired" 20; then ok "tls: expired collector certificate: the reason is given"
+else not_ok "tls: expired collector certificate: no reason: $(head -3 "$work/expired.nfprobe.err")"; fi
+kill -TERM "$expired_pid"; wait "$expired_pid" 2> /dev/null
+collector_pids=()
+start_tls_collector "$port" "$work/renewed.jsonl" collector
+rc=0; wait $probe || rc=$?
+dropped=$(sed -n 's/^nfprobe: \([0-9]*\) flow records could not be delivered.*/\1/p' "$work/expired.nfprobe.err")
+dropped=${dropped:-0}
+wait_for_records "$work/renewed.jsonl" $((want - dropped)) 10
+stop_collectors
+got=$(grep -vc '"_options"' "$work/renewed.jsonl" || true)
+echo "# tls: expired certificate: $dropped records counted lost, $got delivered after renewal"
+check "tls: expired collector certificate: nothing accepted" test "$(grep -vc '"_options"' "$work/expired.jsonl" || true)" -eq 0
+check "tls: renewed certificate: reconnected" grep -q "collector tls://127.0.0.1:$port: connected" "$work/expired.nfprobe.err"
+check "tls: renewed certificate: $got received + $dropped dropped = $want" test $((got + dropped)) -eq "$want" -a "$got" -gt 0
 
 # ---- 2c. TLS to an IPv6 collector address -------------------------------------------------------
 if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2> /dev/null; then

@@ -10,14 +10,46 @@ void msgqueue_init(struct msgqueue *q, size_t limit, uint64_t *dropped)
     q->dropped = dropped;
 }
 
-void msgqueue_pop(struct msgqueue *q)
+struct queued_msg *msgqueue_take(struct msgqueue *q)
 {
     struct queued_msg *m = q->head;
+    if (!m)
+        return NULL;
     q->head = m->next;
     if (!q->head)
         q->tail = NULL;
     q->bytes -= m->len;
-    free(m);
+    m->next = NULL;
+    return m;
+}
+
+void msgqueue_pop(struct msgqueue *q)
+{
+    free(msgqueue_take(q));
+}
+
+void msgqueue_append(struct msgqueue *q, struct queued_msg *m)
+{
+    m->next = NULL;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    q->bytes += m->len;
+}
+
+void msgqueue_prepend(struct msgqueue *q, struct msgqueue *front)
+{
+    if (!front->head)
+        return;
+    front->tail->next = q->head;
+    q->head = front->head;
+    if (!q->tail)
+        q->tail = front->tail;
+    q->bytes += front->bytes;
+    front->head = front->tail = NULL;
+    front->bytes = 0;
 }
 
 void msgqueue_drop_oldest(struct msgqueue *q)
@@ -39,16 +71,11 @@ void msgqueue_push(struct msgqueue *q, const void *msg, size_t len, uint32_t nre
         *q->dropped += nrecords;
         return;
     }
-    m->next = NULL;
     m->len = len;
+    m->wire = 0;
     m->nrecords = nrecords;
     memcpy(m->bytes, msg, len);
-    if (q->tail)
-        q->tail->next = m;
-    else
-        q->head = m;
-    q->tail = m;
-    q->bytes += len;
+    msgqueue_append(q, m);
     while (q->bytes > q->limit && q->head != m)
         msgqueue_drop_oldest(q);
 }

@@ -127,9 +127,12 @@ static int add_direction(struct nf5_encoder *e, const struct flow_record *r, int
     uint64_t parts = packets / NF5_COUNTER_MAX + 1;
     if (octets / NF5_COUNTER_MAX + 1 > parts)
         parts = octets / NF5_COUNTER_MAX + 1;
+    /* The remainder one by one over the first parts: all of it on the first
+     * part could pass 32 bits (2^34 - 9 packets in 4 parts put 2^32 in the
+     * first, written as 0; found by fuzz/fuzz_export.c). */
     for (uint64_t i = 0; i < parts; i++) {
-        uint64_t p = packets / parts + (i == 0 ? packets % parts : 0);
-        uint64_t o = octets / parts + (i == 0 ? octets % parts : 0);
+        uint64_t p = packets / parts + (i < packets % parts);
+        uint64_t o = octets / parts + (i < octets % parts);
         if (e->nrec == e->maxrec && nf5_flush(e) < 0)
             return -1;
         put_record(e, r, dir, (uint32_t)p, (uint32_t)o);

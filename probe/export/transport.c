@@ -5,10 +5,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>      /* SIOCOUTQ */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "msgqueue.h"
+#include "udp_refused.h"
 #include "util.h"
 #include "zmq_link.h"
 
@@ -38,9 +41,17 @@ struct transport {
     char *file_path;            /* the file open now, when not the name (--rotate) */
     struct addrinfo *addrs;
     char host[256];             /* as given: TLS checks the certificate against it */
+    char port[8];
+    bool resolve_again;         /* a name, not an address: looked up on each reconnect */
+    bool warned_unresolved;
     SSL_CTX *tls_ctx;           /* tls:// only */
     SSL *tls;                   /* the TLS session of the open connection */
     struct msgqueue queue;      /* TCP: messages waiting for a connection */
+    /* TCP, TLS: messages written that the collector's kernel has not
+     * acknowledged yet, oldest first: sent again on the next connection if
+     * this one breaks (see trim_acknowledged()). */
+    struct msgqueue unacked;
+    size_t unacked_wire;        /* the sum of their wire bytes */
     uint64_t next_attempt_us, backoff_us;
     bool warned_down;
     uint8_t *templates;         /* the last templates message and the setup messages
@@ -54,6 +65,9 @@ struct transport {
     size_t batch_len[UDP_BATCH];
     uint32_t batch_records[UDP_BATCH];
     struct zmq_link *zmq;       /* zmq://: messages wait in the queue until ntopng subscribes */
+    /* UDP: the datagrams sent last, to count those refused (ICMP). */
+    struct udp_refused refused;
+    uint64_t refused_warned_us;
     struct transport_stats stats;
 };
 
@@ -272,6 +286,8 @@ static int connect_any(struct transport *t)
         int rc = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
         if (rc == EINPROGRESS)
             rc = wait_connected(fd);
+        if (rc == 0 && t->kind == TRANSPORT_UDP && udp_refused_enable(fd, ai->ai_family) < 0)
+            rc = errno;
         if (rc == 0) {
             int flags = fcntl(fd, F_GETFL);
             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -346,6 +362,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+static void collect_refusals(struct transport *t);
+
 /* UDP: a refused datagram (no collector listening yet) is lost; a full
  * socket buffer is waited out briefly. */
 static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
@@ -357,6 +375,8 @@ static int send_datagram(struct transport *t, const uint8_t *msg, size_t len)
             break;
         if (errno == ECONNREFUSED && tries > 0)
             break;
+        if (errno == ECONNREFUSED)     /* an earlier datagram was refused: count it */
+            collect_refusals(t);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -368,6 +388,33 @@ static void count_sent(struct transport *t, uint32_t nrecords)
     t->stats.messages_sent++;
     t->stats.records_sent += nrecords;
     t->warned_down = false;
+}
+
+static void count_datagram_sent(struct transport *t, const uint8_t *msg, size_t len,
+                                uint32_t nrecords)
+{
+    udp_refused_note(&t->refused, msg, len, nrecords);
+    count_sent(t, nrecords);
+}
+
+/* Datagrams sent and then refused by the collector's host (ICMP port
+ * unreachable) were lost: their records move from sent to dropped. */
+static void collect_refusals(struct transport *t)
+{
+    unsigned messages;
+    uint64_t records = udp_refused_collect(&t->refused, t->fd, &messages);
+    if (!messages)
+        return;
+    records = records < t->stats.records_sent ? records : t->stats.records_sent;
+    t->stats.records_sent -= records;
+    t->stats.records_dropped += records;
+    t->stats.messages_sent -= messages < t->stats.messages_sent ? messages : t->stats.messages_sent;
+    uint64_t now = now_mono_us();
+    if (!t->refused_warned_us || now - t->refused_warned_us > 10000000) {
+        log_warning("collector %s: port unreachable (ICMP): records are lost until it listens",
+                    t->name);
+        t->refused_warned_us = now;
+    }
 }
 
 static void count_lost_datagram(struct transport *t, uint32_t nrecords)
@@ -393,16 +440,17 @@ static void flush_batch(struct transport *t)
         off += t->batch_len[i];
     }
     unsigned done = 0;
+    collect_refusals(t);
     while (done < t->batch_count) {
         int n = sendmmsg(t->fd, msgs + done, t->batch_count - done, 0);
         if (n > 0) {
-            for (int i = 0; i < n; i++)
-                count_sent(t, t->batch_records[done + (unsigned)i]);
+            for (unsigned i = done; i < done + (unsigned)n; i++)
+                count_datagram_sent(t, iov[i].iov_base, iov[i].iov_len, t->batch_records[i]);
             done += (unsigned)n;
             continue;
         }
         if (send_datagram(t, iov[done].iov_base, iov[done].iov_len) == 0)
-            count_sent(t, t->batch_records[done]);
+            count_datagram_sent(t, iov[done].iov_base, iov[done].iov_len, t->batch_records[done]);
         else
             count_lost_datagram(t, t->batch_records[done]);
         done++;
@@ -414,8 +462,9 @@ static void flush_batch(struct transport *t)
 static void send_udp(struct transport *t, const uint8_t *msg, size_t len, uint32_t nrecords)
 {
     if (!t->batching || len > UDP_BATCH_BYTES) {
+        collect_refusals(t);
         if (send_datagram(t, msg, len) == 0)
-            count_sent(t, nrecords);
+            count_datagram_sent(t, msg, len, nrecords);
         else
             count_lost_datagram(t, nrecords);
         return;
@@ -443,6 +492,81 @@ void transport_set_batching(struct transport *t, bool on)
     t->batching = t->batch != NULL;
 }
 
+/* ---- TCP, TLS: what the collector has acknowledged ------------------------------
+ * A message written to the socket may still be lost: the kernel holds it
+ * until the collector's kernel acknowledges it, and a reset (a collector
+ * that crashes or resets mid-message) throws away whatever is unacknowledged.
+ * So written messages are kept until SIOCOUTQ (bytes not yet acknowledged)
+ * shows them acknowledged, and only then counted sent; when the connection
+ * breaks, the ones kept are sent again on the next connection. A message
+ * acknowledged after the last look and before the break arrives twice (the
+ * exporter looks at every tick); one acknowledged by the collector's kernel
+ * but never read by the collector is lost uncounted (IPFIX has no
+ * application-level acknowledgement). SCTP is not tracked. */
+
+static bool tracks_acks(const struct transport *t)
+{
+    return t->kind == TRANSPORT_TCP || t->kind == TRANSPORT_TLS;
+}
+
+static void append_unacked(struct transport *t, struct queued_msg *m)
+{
+    msgqueue_append(&t->unacked, m);
+    t->unacked_wire += m->wire;
+}
+
+static struct queued_msg *take_unacked(struct transport *t)
+{
+    struct queued_msg *m = msgqueue_take(&t->unacked);
+    t->unacked_wire -= m->wire;
+    return m;
+}
+
+/* Count sent the messages the collector's kernel has acknowledged. Only on
+ * a connection that is established, or that the collector closed cleanly
+ * (its FIN: what it acknowledged, it read): a reset empties the socket's
+ * queue, which would look like everything acknowledged. */
+static void trim_acknowledged(struct transport *t)
+{
+    int outq = 0;
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    if (!t->unacked.head || t->fd < 0 || ioctl(t->fd, SIOCOUTQ, &outq) < 0 || outq < 0 ||
+        getsockopt(t->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 ||
+        (ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT))
+        return;
+    size_t acked = t->unacked_wire > (size_t)outq ? t->unacked_wire - (size_t)outq : 0;
+    while (t->unacked.head && t->unacked.head->wire <= acked) {
+        struct queued_msg *m = take_unacked(t);
+        acked -= m->wire;
+        count_sent(t, m->nrecords);
+        free(m);
+    }
+}
+
+/* The connection broke: the unacknowledged data messages go back to the
+ * front of the queue (templates and setup messages are sent first on every
+ * connection anyway). */
+static void requeue_unacked(struct transport *t)
+{
+    struct msgqueue resend;
+    msgqueue_init(&resend, SIZE_MAX, &t->stats.records_dropped);
+    while (t->unacked.head) {
+        struct queued_msg *m = take_unacked(t);
+        if (m->nrecords)
+            msgqueue_append(&resend, m);
+        else
+            free(m);
+    }
+    msgqueue_prepend(&t->queue, &resend);
+}
+
+static void drop_unacked(struct transport *t)
+{
+    msgqueue_drop_all(&t->unacked);
+    t->unacked_wire = 0;
+}
+
 /* ---- TCP queue ---------------------------------------------------------------- */
 
 static void schedule_retry(struct transport *t)
@@ -458,6 +582,8 @@ static void connection_lost(struct transport *t, int err)
     if (!t->warned_down)
         log_warning("collector %s: %s; queueing records and retrying", t->name, strerror(err));
     t->warned_down = true;
+    trim_acknowledged(t);
+    requeue_unacked(t);
     close_fd(t);
     schedule_retry(t);
 }
@@ -471,10 +597,45 @@ static int send_templates(struct transport *t)
     return write_stream(t, t->templates, t->templates_len);
 }
 
+static int lookup(const char *host, const char *port, enum transport_kind kind, int flags,
+                  struct addrinfo **res)
+{
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = kind == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    hints.ai_protocol = kind == TRANSPORT_SCTP ? IPPROTO_SCTP : 0;
+    hints.ai_flags = flags;
+    return getaddrinfo(host, port, &hints, res);
+}
+
+/* A collector named by a DNS name may move: each reconnect looks the name
+ * up again. A name that stops resolving keeps the last addresses (said
+ * once); the lookup runs in the exporter, so a slow resolver delays the
+ * export (records then wait in the rings, counted if lost). */
+static void resolve_again(struct transport *t)
+{
+    struct addrinfo *res = NULL;
+    int rc = lookup(t->host, t->port, t->kind, 0, &res);
+    if (rc != 0) {
+        if (!t->warned_unresolved)
+            log_warning("collector %s: cannot resolve '%s' (%s); retrying with the last addresses",
+                        t->name, t->host, gai_strerror(rc));
+        t->warned_unresolved = true;
+        return;
+    }
+    if (t->warned_unresolved)
+        log_info("collector %s: '%s' resolves again", t->name, t->host);
+    t->warned_unresolved = false;
+    freeaddrinfo(t->addrs);
+    t->addrs = res;
+}
+
 static void try_connect(struct transport *t)
 {
     if (t->fd >= 0 || now_mono_us() < t->next_attempt_us)
         return;
+    if (t->resolve_again && t->backoff_us)     /* not the first attempt */
+        resolve_again(t);
     int rc = connect_any(t);
     if (rc == 0 && send_templates(t) == 0) {
         if (t->warned_down)
@@ -487,17 +648,32 @@ static void try_connect(struct transport *t)
     connection_lost(t, rc ? rc : errno);
 }
 
+/* Bytes written on the connection so far (TLS: ciphertext, records and all). */
+static uint64_t wire_written(const struct transport *t)
+{
+    return t->tls ? BIO_number_written(SSL_get_wbio(t->tls)) : 0;
+}
+
 static void drain(struct transport *t)
 {
     while (t->queue.head && t->fd >= 0) {
         errno = 0;
+        trim_acknowledged(t);   /* each time: a break re-sends only what is newer */
+        uint64_t before = wire_written(t);
         if (peer_gone(t->fd) || write_stream(t, t->queue.head->bytes, t->queue.head->len) < 0) {
             connection_lost(t, errno ? errno : ECONNRESET);
             return;
         }
-        count_sent(t, t->queue.head->nrecords);
-        msgqueue_pop(&t->queue);
+        struct queued_msg *m = msgqueue_take(&t->queue);
+        m->wire = t->tls ? (size_t)(wire_written(t) - before) : m->len;
+        if (tracks_acks(t)) {
+            append_unacked(t, m);
+        } else {
+            count_sent(t, m->nrecords);
+            free(m);
+        }
     }
+    trim_acknowledged(t);
 }
 
 /* ---- ZeroMQ (zmq://, for ntopng) ---------------------------------------------- */
@@ -560,6 +736,8 @@ void transport_poll(struct transport *t)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
+    if (t->kind == TRANSPORT_UDP && t->fd >= 0)
+        collect_refusals(t);
     /* On the clock, not per message: what was exported reaches the file
      * within a tick, for readers that follow it. */
     if (t->file && fflush(t->file) != 0 && !t->warned_down) {
@@ -687,11 +865,8 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     SSL_CTX *tls_ctx = NULL;
     if (kind == TRANSPORT_TLS && !(tls_ctx = tls_context(spec, to, err, errlen)))
         return NULL;
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = kind == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    hints.ai_protocol = kind == TRANSPORT_SCTP ? IPPROTO_SCTP : 0;
-    int rc = getaddrinfo(host, port, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = lookup(host, port, kind, 0, &res);
     if (rc != 0) {
         snprintf(err, errlen, "collector '%s': cannot resolve '%s': %s", spec, host, gai_strerror(rc));
         SSL_CTX_free(tls_ctx);
@@ -707,7 +882,13 @@ struct transport *transport_open_collector(const char *spec, const struct transp
     t->addrs = res;
     t->tls_ctx = tls_ctx;
     snprintf(t->host, sizeof t->host, "%s", host);
+    snprintf(t->port, sizeof t->port, "%s", port);
+    struct addrinfo *numeric = NULL;
+    t->resolve_again = lookup(host, port, kind, AI_NUMERICHOST, &numeric) != 0;
+    if (numeric)
+        freeaddrinfo(numeric);
     msgqueue_init(&t->queue, to->queue_bytes, &t->stats.records_dropped);
+    msgqueue_init(&t->unacked, SIZE_MAX, &t->stats.records_dropped);
     if (kind == TRANSPORT_ZMQ && open_zmq(t, spec, res, err, errlen) < 0) {
         transport_free(t);
         return NULL;
@@ -775,16 +956,19 @@ void transport_close(struct transport *t, unsigned wait_ms)
 {
     if (t->kind == TRANSPORT_UDP && t->batch_count)
         flush_batch(t);
+    if (t->kind == TRANSPORT_UDP && t->fd >= 0)
+        collect_refusals(t);
     uint64_t deadline = now_mono_us() + (uint64_t)wait_ms * 1000;
     if (is_stream(t) || t->kind == TRANSPORT_ZMQ) {
-        while (t->queue.head && now_mono_us() < deadline) {
+        while ((t->queue.head || t->unacked.head) && now_mono_us() < deadline) {
             transport_poll(t);
-            if (t->queue.head) {
+            if (t->queue.head || t->unacked.head) {
                 struct timespec ts = {0, 20000000};
                 nanosleep(&ts, NULL);
             }
         }
         msgqueue_drop_all(&t->queue);
+        drop_unacked(t);    /* not acknowledged in time: counted lost */
     }
     if (t->zmq) {
         uint64_t now = now_mono_us();
@@ -810,6 +994,7 @@ void transport_free(struct transport *t)
     close_fd(t);
     zmq_link_close(t->zmq, 0);
     msgqueue_drop_all(&t->queue);
+    drop_unacked(t);
     if (t->addrs)
         freeaddrinfo(t->addrs);
     free(t->templates);
