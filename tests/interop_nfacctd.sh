@@ -26,7 +26,7 @@ marker_pcap "$work/marker.pcap" 9 || fail_setup "cannot write the marker capture
 
 run_one() {   # name pcap want_packets want_bytes
     local name=$1 pcap=$2 want_p=$3 want_b=$4
-    local dir="$work/nfacctd.$name" port rc=0 got deadline marks=0
+    local dir="$work/nfacctd.$name" port rc=0 got marks=0
     mkdir -p "$dir"
     port=$(free_port udp)
     start_nfacctd "$dir" "$port" "src_host, dst_host, src_port, dst_port, proto" || { not_ok "$name: nfacctd not listening on $port: $(tail -3 "$dir/nfacctd.log")"; stop_nfacctd; return; }
@@ -40,15 +40,8 @@ run_one() {   # name pcap want_packets want_bytes
         return
     fi
     # Push everything through to the plugin, then wait for the totals.
-    deadline=$(deadline_in 20)
     marks=$(push_through_nfacctd "$port" "$dir/print.csv" 20)
-    while :; do
-        got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER" 2> /dev/null)
-        read -r gp gb _ <<< "$got"
-        [ "${gp:-0}" -ge "$want_p" ] && [ "${gb:-0}" -ge "$want_b" ] && break
-        [ $SECONDS -lt $deadline ] || break
-        sleep 0.1
-    done
+    wait_for_nfacctd_totals "$dir/print.csv" "$want_p" "$want_b" 20
     stop_nfacctd
     # Read again after nfacctd stopped: anything written late counts too.
     got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER")

@@ -259,6 +259,22 @@ push_through_nfacctd() {   # port csv seconds [nfprobe options, e.g. -V 9]
     echo "$marks"
 }
 
+# After push_through_nfacctd: wait until the print plugin's totals (the
+# markers left out) reach PACKETS and BYTES, or SECONDS (x PATIENCE) pass;
+# nfacctd writes its CSV on a timer, so the totals grow in steps. A CSV not
+# written yet reads as zero totals.
+wait_for_nfacctd_totals() {   # csv packets bytes seconds
+    local csv=$1 want_p=$2 want_b=$3 deadline got gp gb
+    deadline=$(deadline_in "$4")
+    while :; do
+        got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$csv" --exclude-src "$MARKER" 2> /dev/null)
+        read -r gp gb _ <<< "$got"
+        [ "${gp:-0}" -ge "$want_p" ] && [ "${gb:-0}" -ge "$want_b" ] && return 0
+        [ $SECONDS -lt $deadline ] || return 0
+        sleep 0.1
+    done
+}
+
 # nfcapd (daemonised, its pid in nfcapd_pid) writes its file when it exits on
 # SIGTERM: stop it and wait for that.
 nfcapd_pid=

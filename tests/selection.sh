@@ -56,14 +56,7 @@ nfacctd_totals() {   # name port csv -- nfprobe export options: "packets bytes"
     "$NFPROBE" -r "$work/s.pcap" -q --no-dissect --export-rate 20000 -c "udp://127.0.0.1:$port" \
         --sample $N --sample-mode count "$@" > /dev/null 2> "$work/$name.err" || echo "# nfprobe failed: $(head -2 "$work/$name.err")"
     push_through_nfacctd "$port" "$csv" 20 "$@" > /dev/null
-    local deadline=$(deadline_in 20) got
-    while :; do
-        got=$(python3 "$TOOLS/interop_check.py" pmacct-totals "$csv" --exclude-src "$MARKER" 2> /dev/null)
-        read -r gp gb _ <<< "$got"
-        [ "${gp:-0}" -ge "$want_p" ] && [ "${gb:-0}" -ge "$want_b" ] && break
-        [ $SECONDS -lt $deadline ] || break
-        sleep 0.1
-    done
+    wait_for_nfacctd_totals "$csv" "$want_p" "$want_b" 20
     stop_nfacctd
     python3 "$TOOLS/interop_check.py" pmacct-totals "$csv" --exclude-src "$MARKER" | cut -d' ' -f1,2
 }
@@ -124,9 +117,7 @@ if command -v nfacctd > /dev/null; then
         "$NFPROBE" -r "$work/big.pcap" -q --no-dissect --export-rate 20000 -c "udp://127.0.0.1:$port" --sample $R --sample-seed 3 \
             --json > "$work/seed3.json" 2> /dev/null
         push_through_nfacctd "$port" "$dir/print.csv" 20 > /dev/null
-        deadline=$(deadline_in 20)
-        while read -r gp gb _ < <(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER" 2> /dev/null) &&
-              { [ "${gp:-0}" -lt "$want_p" ] || [ "${gb:-0}" -lt "$want_b" ]; } && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+        wait_for_nfacctd_totals "$dir/print.csv" "$want_p" "$want_b" 20
         stop_nfacctd
         read -r gp gb _ < <(python3 "$TOOLS/interop_check.py" pmacct-totals "$dir/print.csv" --exclude-src "$MARKER")
         echo "# random 1 in $R: truth $true_p packets $true_b bytes (sd $sd_p, $sd_b); nfacctd renormalized $gp $gb"
