@@ -69,7 +69,7 @@ run_suite() {   # name, configure flags...
     mkdir -p "$dir"
     (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" && make -s -j"$jobs" check) || {
         echo "=== $name: FAILED"; for f in "$dir"/tests/*.log; do
-            [ -f "$f" ] && case "$f" in */test-suite.log) ;; *) grep -q "^FAIL\|^ERROR" "${f%.log}.trs" 2>/dev/null && { echo "--- $f"; tail -50 "$f"; } ;; esac
+            [ -f "$f" ] && case "$f" in */test-suite.log) ;; *) grep -q "^:test-result: \(FAIL\|ERROR\|XPASS\)" "${f%.log}.trs" 2>/dev/null && { echo "--- $f"; tail -50 "$f"; } ;; esac
         done; return 1; }
     sed -n '1,12p' "$dir/test-suite.log" 2>/dev/null
 }
