@@ -32,13 +32,8 @@ check "late collector: same records as the file written in the same run" diff -q
 
 # 2. Collector goes away mid-run and comes back: nfprobe notices, retries,
 # sends templates again on the new connection, and every record that was not
-# reported as dropped arrives exactly once. A message the collector's kernel
-# acknowledged but the collector never read is lost uncounted (IPFIX has no
-# application-level acknowledgement; README says so), so the collector dies
-# at a moment when it has read and written out all it was sent: nfprobe is
-# paused, the connection's queues are empty both ways and the collector
-# waits in poll(). On a loaded machine a kill at any other moment can fall
-# in that window.
+# reported as dropped arrives exactly once (the collector dies when it has
+# read all it was sent: kill_collector_between_messages in lib.sh).
 port=$(free_port tcp)
 start_collector tcp "$port" "$work/first.jsonl"
 first_pid=${collector_pids[-1]}
@@ -46,20 +41,8 @@ first_pid=${collector_pids[-1]}
     -P flowstats > /dev/null 2> "$work/away.err" &
 probe=$!
 wait_for_records "$work/first.jsonl" 20 30
-kill -STOP "$probe"
-connection_idle() {   # port collector-pid: nothing queued either way, collector in poll()
-    local queued
-    queued=$(ss -tnH state established "( sport = :$1 or dport = :$1 )" | awk '{ s += $1 + $2 } END { print s + 0 }')
-    [ "$queued" -eq 0 ] && grep -q poll "/proc/$2/wchan" 2>/dev/null
-}
-deadline=$(deadline_in 10)
-until connection_idle "$port" "$first_pid"; do
-    [ $SECONDS -lt $deadline ] || fail_setup "the connection to the first collector never emptied: $(ss -tn "( sport = :$port or dport = :$port )")"
-    sleep 0.05
-done
-kill -KILL "$first_pid"; wait "$first_pid" 2>/dev/null
+kill_collector_between_messages "$probe" "$first_pid" "$port"
 collector_pids=()
-kill -CONT "$probe"
 start_collector tcp "$port" "$work/second.jsonl"
 rc=0; wait $probe || rc=$?
 wait_for_records "$work/second.jsonl" 1 10
