@@ -22,7 +22,9 @@ mkdir -p "$pki"
   openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$pki/broker.key" -out "$pki/broker.csr" &&
   printf 'subjectAltName=IP:127.0.0.1\n' > "$pki/broker.ext" &&
   openssl x509 -req -in "$pki/broker.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial -days 2 \
-      -extfile "$pki/broker.ext" -out "$pki/broker.pem"; } > /dev/null 2>&1 || fail_setup "openssl could not make the test CA"
+      -extfile "$pki/broker.ext" -out "$pki/broker.pem" &&
+  openssl x509 -req -in "$pki/broker.csr" -CA "$pki/other.pem" -CAkey "$pki/other.key" -CAcreateserial -days 2 \
+      -extfile "$pki/broker.ext" -out "$pki/stranger.pem"; } > /dev/null 2>&1 || fail_setup "openssl could not make the test CA"
 
 port=$(free_port tcp)
 tls_port=$(free_port tcp)
@@ -30,15 +32,16 @@ broker_starts=0
 # mosquitto on PORT (and TLS on TLS_PORT), ready once it says it runs; its
 # pid in mosquitto_pid. It keeps its state (our subscriber's session and the
 # messages queued for it) across a restart: persistence, saved when it stops;
-# and queues without bound for a subscriber that lags.
+# and queues without bound for a subscriber that lags. BROKER_CERT (default
+# broker.pem) is its certificate, BROKER_STATE where it keeps its state.
 run_mosquitto() {   # port [tls_port]
     broker_starts=$((broker_starts + 1))
     local conf="$work/mosquitto.$broker_starts.conf" log="$work/broker.$broker_starts.log"
     {
         echo "listener $1 127.0.0.1"
         [ -z "${2:-}" ] || printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n' \
-            "$2" "$pki/ca.pem" "$pki/broker.pem" "$pki/broker.key"
-        printf 'allow_anonymous true\npersistence true\npersistence_location %s/\n' "$work"
+            "$2" "$pki/ca.pem" "$pki/${BROKER_CERT:-broker.pem}" "$pki/broker.key"
+        printf 'allow_anonymous true\npersistence true\npersistence_location %s/\n' "${BROKER_STATE:-$work}"
         printf 'user %s\nmax_queued_messages 0\n' "$(id -un)"
     } > "$conf"
     mosquitto -c "$conf" > "$log" 2>&1 &
@@ -125,6 +128,34 @@ check "mqtts:// with another CA: refused, said once with the reason, exit 1, the
     bash -c "[ $rc -eq 1 ] && [ \$(grep -c 'queueing records and retrying' '$work/err.badca') -eq 1 ] &&
              grep -q 'certificate verify failed' '$work/err.badca' &&
              grep -q '1 flow records could not be delivered' '$work/err.badca'"
+
+# A broker restarted with a certificate that does not verify (another CA
+# signed it: a renewal gone wrong), then with the right one again, on the
+# same port, mid-run: nfprobe keeps trying through the failed handshakes and
+# delivers every record (QoS 1: the broker acknowledges each) once one
+# succeeds. libmosquitto's own thread gave up for good after a failed
+# handshake, and the records waited for nothing until --drain-timeout.
+fix_port=$(free_port tcp) fix_tls=$(free_port tcp)
+mkdir -p "$work/fix"
+BROKER_STATE=$work/fix run_mosquitto "$fix_port" "$fix_tls"
+good_pid=$mosquitto_pid good_log=$work/broker.$broker_starts.log
+"$NFPROBE" -r "$DATA/1kxun.pcap" --json -c "mqtts://127.0.0.1:$fix_tls/nfprobe/fixed" --tls-ca "$pki/ca.pem" \
+    --export-rate 20 --drain-timeout 60 > "$work/want.fixed" 2> "$work/err.fixed" &
+probe=$!
+wait_for_line "$good_log" "New client connected" 10 || fail_setup "nfprobe did not connect: $(cat "$work/err.fixed")"
+kill -TERM "$good_pid"
+wait_pid_gone "$good_pid" 10 || fail_setup "mosquitto did not stop"
+BROKER_CERT=stranger.pem BROKER_STATE=$work/fix run_mosquitto "$fix_port" "$fix_tls"
+stranger_pid=$mosquitto_pid stranger_log=$work/broker.$broker_starts.log
+wait_for_line "$stranger_log" "unknown ca" 20 || fail_setup "nfprobe did not try the stranger broker: $(cat "$stranger_log")"
+kill -TERM "$stranger_pid"
+wait_pid_gone "$stranger_pid" 10 || fail_setup "mosquitto did not stop"
+BROKER_STATE=$work/fix run_mosquitto "$fix_port" "$fix_tls"
+rc=0; wait "$probe" || rc=$?
+fixed=$(grep -c '' "$work/want.fixed")
+check "certificate wrong, then right again: exit 0 (got $rc), all $fixed records acknowledged by the broker" \
+    bash -c "[ $rc -eq 0 ] && [ $fixed -gt 0 ] &&
+             grep -q 'export mqtts://127.0.0.1:$fix_tls/nfprobe/fixed: [0-9]* messages, $fixed records sent, 0 records dropped' '$work/err.fixed'"
 
 # A broker that is down at start and comes up later: the records wait and
 # arrive, exit 0.

@@ -18,8 +18,9 @@
 #define MQTT_PORT "1883"
 #define MQTTS_PORT "8883"
 #define KEEPALIVE_S 30
-#define RECONNECT_MIN_S 1       /* libmosquitto waits 1, 4, 9, ... s, at most 30 */
+#define RECONNECT_MIN_S 1       /* a reconnect waits 1 s doubling to 30 s */
 #define RECONNECT_MAX_S 30
+#define LOOP_TIMEOUT_MS 100     /* how long the MQTT thread waits for the socket */
 /* Messages handed to libmosquitto and not yet taken by the broker. Its own
  * queue has no bound: ours does, so it is given only this many at a time.
  * Of those, libmosquitto has at most 20 QoS 1 or 2 PUBLISHes unacknowledged
@@ -35,10 +36,12 @@ struct mqtt_out {
     char topic[256];
     int qos;
     struct mosquitto *mosq;
+    pthread_t thread;           /* ours, running libmosquitto's loop */
     bool loop_running;
+    atomic_bool stop_loop;
     /* Until a first connect is under way (one refused or failed at once:
      * a broker down on this host, a TLS handshake that failed at once), it
-     * is retried here and libmosquitto's thread is not started: the client
+     * is retried here and the MQTT thread is not started: the client
      * is not thread-safe, and that thread also reconnects by itself, so
      * both at once corrupted it (a crash, under load, nothing said). */
     bool connect_started;
@@ -52,7 +55,7 @@ struct mqtt_out {
     bool closing;               /* our own disconnect is no news */
     uint64_t opened_us;
     struct transport_stats stats;
-    /* set by libmosquitto's thread (its callbacks hold its locks: atomics only) */
+    /* set by the MQTT thread (its callbacks hold its locks: atomics only) */
     atomic_uint_fast64_t completed;     /* on_publish: the broker has it */
     atomic_uint_fast64_t connects, disconnects;
     atomic_bool connected;
@@ -70,7 +73,7 @@ bool mqtt_is_spec(const char *spec)
     return strncmp(spec, "mqtt://", 7) == 0 || strncmp(spec, "mqtts://", 8) == 0;
 }
 
-/* ---- libmosquitto's thread -------------------------------------------------- */
+/* ---- libmosquitto's callbacks, in the MQTT thread ---------------------------- */
 
 static void on_connect(struct mosquitto *mosq, void *ctx, int rc)
 {
@@ -226,19 +229,73 @@ static int setup_client(struct mqtt_out *m, const char *spec, bool tls,
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
-    mosquitto_reconnect_delay_set(m->mosq, RECONNECT_MIN_S, RECONNECT_MAX_S, true);
     if (tls && setup_tls(m, spec, to, err, errlen) < 0)
         return -1;
     return 0;
 }
 
-/* libmosquitto's thread, once a connect is under way: it reconnects from
- * then on until mqtt_close. */
+/* ---- the MQTT thread ---------------------------------------------------------
+ * Ours, not mosquitto_loop_start()'s: that one reconnects after a lost
+ * connection but ends for good after a failed TLS handshake (a certificate
+ * unknown or expired) or a protocol error, and the records then wait for a
+ * broker nobody tries again (seen: two attempts, then none in 30 s). This
+ * one keeps trying whatever the cause, 1 s doubling to 30 s, until
+ * mqtt_close. Started once a connect is under way. */
+
+/* false when mqtt_close stopped the wait */
+static bool wait_unless_stopped(struct mqtt_out *m, unsigned seconds)
+{
+    for (unsigned i = 0; i < seconds * 1000 / LOOP_TIMEOUT_MS; i++) {
+        if (atomic_load(&m->stop_loop))
+            return false;
+        struct timespec ts = {0, LOOP_TIMEOUT_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return !atomic_load(&m->stop_loop);
+}
+
+static void *run_loop(void *arg)
+{
+    struct mqtt_out *m = arg;
+    unsigned wait_s = RECONNECT_MIN_S;
+    while (!atomic_load(&m->stop_loop)) {
+        if (mosquitto_loop(m->mosq, LOOP_TIMEOUT_MS, 1) == MOSQ_ERR_SUCCESS) {
+            if (atomic_load(&m->connected))
+                wait_s = RECONNECT_MIN_S;
+            continue;
+        }
+        if (!wait_unless_stopped(m, wait_s))
+            break;
+        wait_s = wait_s * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : wait_s * 2;
+        mosquitto_reconnect_async(m->mosq);     /* a failure shows in the next loop */
+    }
+    return NULL;
+}
+
 static int start_loop(struct mqtt_out *m)
 {
-    int rc = mosquitto_loop_start(m->mosq);
-    m->loop_running = rc == MOSQ_ERR_SUCCESS;
-    return rc;
+    int rc = mosquitto_threaded_set(m->mosq, true);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return rc;
+    if (pthread_create(&m->thread, NULL, run_loop, m) != 0)
+        return MOSQ_ERR_ERRNO;
+    m->loop_running = true;
+    return MOSQ_ERR_SUCCESS;
+}
+
+/* A connected client says DISCONNECT first (the thread sends it). */
+static void stop_loop(struct mqtt_out *m)
+{
+    if (!m->loop_running)
+        return;
+    if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+        for (int i = 0; i < 20 && atomic_load(&m->connected); i++) {
+            struct timespec ts = {0, 50000000L};
+            nanosleep(&ts, NULL);
+        }
+    atomic_store(&m->stop_loop, true);
+    pthread_join(m->thread, NULL);
+    m->loop_running = false;
 }
 
 /* The first connection; a broker that is down now is said once by
@@ -353,7 +410,7 @@ static int hand_over(struct mqtt_out *m, const struct queued_msg *msg)
 }
 
 /* Until a first connect is under way, try again here, 1 s doubling to 30
- * s (libmosquitto's thread is not running yet: see connect_started). */
+ * s (the MQTT thread is not running yet: see connect_started). */
 static void start_first_connect(struct mqtt_out *m)
 {
     uint64_t now = now_mono_us();
@@ -424,11 +481,7 @@ void mqtt_close(struct mqtt_out *m, unsigned wait_ms)
         nanosleep(&ts, NULL);
     }
     m->closing = true;
-    if (m->loop_running) {
-        mosquitto_disconnect(m->mosq);
-        mosquitto_loop_stop(m->mosq, false);
-        m->loop_running = false;
-    }
+    stop_loop(m);
     note_connection_changes(m);
     write_off(m);
     msgqueue_drop_all(&m->queue);
@@ -450,8 +503,7 @@ void mqtt_free(struct mqtt_out *m)
 {
     if (!m)
         return;
-    if (m->loop_running)
-        mosquitto_loop_stop(m->mosq, true);
+    stop_loop(m);
     msgqueue_drop_all(&m->queue);
     mosquitto_destroy(m->mosq);
     pthread_mutex_destroy(&m->error_lock);
