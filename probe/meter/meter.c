@@ -462,15 +462,21 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
     uint64_t ts = pv->ts_us;
+    uint16_t sub = pv->ts_sub_ns;
     if (f->c.packets[dir] == 0) {
         f->c.first_us[dir] = ts;
         f->c.last_us[dir] = ts;
+        f->first_sub_ns[dir] = f->last_sub_ns[dir] = sub;
         f->icmp_type_code[dir] = pv->icmp_type_code;
     }
-    if (ts < f->c.first_us[dir])
+    if (ts < f->c.first_us[dir] || (ts == f->c.first_us[dir] && sub < f->first_sub_ns[dir])) {
         f->c.first_us[dir] = ts;
-    if (ts > f->c.last_us[dir])
+        f->first_sub_ns[dir] = sub;
+    }
+    if (ts > f->c.last_us[dir] || (ts == f->c.last_us[dir] && sub > f->last_sub_ns[dir])) {
         f->c.last_us[dir] = ts;
+        f->last_sub_ns[dir] = sub;
+    }
     f->c.packets[dir]++;
     f->c.ip_octets[dir] += pv->ip_len;
     f->c.l2_octets[dir] += pv->wirelen;
@@ -642,6 +648,7 @@ static void stage_packet(struct meter *m, int dlt, const struct capture_packet *
     s->src_end = -1;
     s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
     enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
+    s->pv.ts_sub_ns = pkt->ts_sub_ns;
     if (!count_packet(m, st, &s->pv))
         return;
     s->src_end = flowkey_from_packet(&s->pv, &s->key);
