@@ -27,23 +27,36 @@ static uint64_t us_back(uint64_t ntp)
     return ((ntp & 0xffffffffu) * 1000000u) >> 32;
 }
 
+/* What a decoder computing in doubles reads (tshark 4.0: nanoseconds). */
+static uint64_t ns_back_double(uint64_t ntp)
+{
+    return (uint64_t)((double)(ntp & 0xffffffffu) * (1e9 / 4294967296.0));
+}
+
+/* A whole second: the fraction is one unit (2^-32 s; 2^-21 s for
+ * microseconds), which reads back as 0. */
 START_TEST(ntp_whole_seconds)
 {
-    ck_assert_uint_eq(ntp_from_unix_ns(0), NTP_1970);
-    ck_assert_uint_eq(ntp_from_unix_us(0), NTP_1970);
-    ck_assert_uint_eq(ntp_from_unix_ns(1700000000ull * 1000000000u), (uint64_t)(1700000000u + NTP_UNIX_OFFSET) << 32);
-    ck_assert_uint_eq(ntp_from_unix_us(1700000000ull * 1000000u), (uint64_t)(1700000000u + NTP_UNIX_OFFSET) << 32);
+    ck_assert_uint_eq(ntp_from_unix_ns(0), NTP_1970 | 1);
+    ck_assert_uint_eq(ntp_from_unix_us(0), NTP_1970 | 1u << 11);
+    ck_assert_uint_eq(ns_back(ntp_from_unix_ns(0)), 0);
+    ck_assert_uint_eq(us_back(ntp_from_unix_us(0)), 0);
+    uint64_t s = (uint64_t)(1700000000u + NTP_UNIX_OFFSET) << 32;
+    ck_assert_uint_eq(ntp_from_unix_ns(1700000000ull * 1000000000u), s | 1);
+    ck_assert_uint_eq(ntp_from_unix_us(1700000000ull * 1000000u), s | 1u << 11);
     /* era 1 starts 2036-02-07 06:28:16 UTC: the seconds wrap to 0 */
-    ck_assert_uint_eq(ntp_from_unix_ns(2085978496ull * 1000000000u), 0);
+    ck_assert_uint_eq(ntp_from_unix_ns(2085978496ull * 1000000000u) >> 32, 0);
 }
 END_TEST
 
 START_TEST(ntp_fraction_edges)
 {
     uint64_t s = 1700000000ull;
-    /* half a second is exact in binary */
-    ck_assert_uint_eq(ntp_from_unix_ns(s * 1000000000u + 500000000u) & 0xffffffffu, 0x80000000u);
-    ck_assert_uint_eq(ntp_from_unix_us(s * 1000000u + 500000u) & 0xffffffffu, 0x80000000u);
+    /* half a second, exact in binary: one unit above, so that a decoder
+     * multiplying by 10^9 / 2^32 in floating point does not read .499999999 */
+    ck_assert_uint_eq(ntp_from_unix_ns(s * 1000000000u + 500000000u) & 0xffffffffu, 0x80000001u);
+    ck_assert_uint_eq(ntp_from_unix_us(s * 1000000u + 500000u) & 0xffffffffu, 0x80000800u);
+    ck_assert_uint_eq((uint64_t)((double)0x80000001u * (1e9 / 4294967296.0)), 500000000u);
     /* the last nanosecond and microsecond of a second stay in it */
     uint64_t last_ns = ntp_from_unix_ns(s * 1000000000u + 999999999u);
     ck_assert_uint_eq(last_ns >> 32, s + NTP_UNIX_OFFSET);
@@ -58,20 +71,21 @@ START_TEST(ntp_fraction_edges)
 END_TEST
 
 /* Every microsecond of a second: the low 11 bits zero (RFC 7011 §6.1.9),
- * and the microsecond reads back; nanoseconds at both ends of the second
- * and spread over it read back too. */
+ * and the microsecond reads back, exactly or through doubles; nanoseconds
+ * at both ends of the second and spread over it read back too. */
 START_TEST(ntp_reads_back)
 {
     uint64_t base_us = 1700000000ull * 1000000u, base_ns = base_us * 1000u;
     for (uint64_t us = 0; us < 1000000u; us++) {
         uint64_t ntp = ntp_from_unix_us(base_us + us);
-        if ((ntp & 0x7ffu) != 0 || us_back(ntp) != us)
+        if ((ntp & 0x7ffu) != 0 || us_back(ntp) != us || ns_back_double(ntp) / 1000 != us)
             ck_abort_msg("microsecond %llu: ntp %016llx", (unsigned long long)us, (unsigned long long)ntp);
     }
     for (uint64_t i = 0; i < 1000000u; i++) {
         uint64_t ns[3] = {i, 999999999u - i, i * 999u + 7};
         for (int k = 0; k < 3; k++)
-            if (ns_back(ntp_from_unix_ns(base_ns + ns[k])) != ns[k])
+            if (ns_back(ntp_from_unix_ns(base_ns + ns[k])) != ns[k] ||
+                ns_back_double(ntp_from_unix_ns(base_ns + ns[k])) != ns[k])
                 ck_abort_msg("nanosecond %llu", (unsigned long long)ns[k]);
     }
 }

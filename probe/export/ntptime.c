@@ -1,9 +1,13 @@
 #include "ntptime.h"
 
-/* ceil(part x 2^bits / per_second), part < per_second: below 2^bits. */
+/* floor(part x 2^bits / per_second) + 1, part < per_second: at most 2^bits - 1
+ * (per_second < 2^bits). One unit above the time's floor, less than one unit
+ * above the time, so that a decoder that truncates reads the time back even
+ * where it computes in floating point: tshark 4.0 reads the exact half second
+ * (fraction 2^31) as .499999999. */
 static uint64_t fraction_up(uint64_t part, uint64_t per_second, unsigned bits)
 {
-    return ((part << bits) + per_second - 1) / per_second;
+    return (part << bits) / per_second + 1;
 }
 
 /* Seconds wrap at 2^32 (NTP era 1 begins in 2036), as the format does. */
