@@ -24,10 +24,11 @@ enum { LIVE_TICK_PACKETS = 4096 };
 
 /* One packet handed from the reader to a worker. */
 struct packet_entry {
-    uint64_t ts_ns;         /* capture time in nanoseconds (the packet's ts_us and ts_sub_ns) */
+    uint64_t ts_us;
     uint64_t clock_us;      /* the capture's time at this packet (>= ts_us) */
     uint32_t caplen;        /* CLOCK_ONLY: no packet, clock_us only */
     uint32_t wirelen;
+    uint16_t ts_sub_ns;     /* (apart: a damaged file's times overflow 64 bits of ns) */
     uint8_t data[];
 };
 
@@ -96,8 +97,8 @@ static unsigned take_batch(struct worker *w, struct capture_packet *pkts, uint64
             *clock_us = e->clock_us;
             break;
         }
-        pkts[n++] = (struct capture_packet){e->ts_ns / 1000, e->clock_us, e->caplen, e->wirelen, e->data,
-                                            (uint16_t)(e->ts_ns % 1000)};
+        pkts[n++] = (struct capture_packet){e->ts_us, e->clock_us, e->caplen, e->wirelen, e->data,
+                                            e->ts_sub_ns};
     }
     return n;
 }
@@ -275,7 +276,7 @@ void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkt, reco
         p->clock_us = pkt->ts_us;
     struct worker *w = &p->w[worker_of(p, pkt)];
     struct packet_entry *e = reserve_input(p, w, pkt->caplen, sink, ctx);
-    *e = (struct packet_entry){pkt->ts_us * 1000 + pkt->ts_sub_ns, p->clock_us, pkt->caplen, pkt->wirelen};
+    *e = (struct packet_entry){pkt->ts_us, p->clock_us, pkt->caplen, pkt->wirelen, pkt->ts_sub_ns};
     memcpy(e->data, pkt->data, pkt->caplen);
     if (++p->since_clock == CLOCK_EVERY)
         send_clock(p, sink, ctx);
