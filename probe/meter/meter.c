@@ -457,8 +457,9 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
 
 /* A capture can hold packets out of time order (merged files, several capture
  * queues, a clock stepped back): a direction's first and last times are the
- * earliest and the latest of its packets, so a record never ends before it
- * starts. */
+ * earliest and the latest of its packets (to the nanosecond: µs time, then
+ * the ns past it), so a record never ends before it starts. A packet later
+ * than the last cannot be earlier than the first: in order, one comparison. */
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
     uint64_t ts = pv->ts_us;
@@ -468,14 +469,12 @@ static void account(struct flow *f, int dir, const struct packet_view *pv)
         f->c.last_us[dir] = ts;
         f->first_sub_ns[dir] = f->last_sub_ns[dir] = sub;
         f->icmp_type_code[dir] = pv->icmp_type_code;
-    }
-    if (ts < f->c.first_us[dir] || (ts == f->c.first_us[dir] && sub < f->first_sub_ns[dir])) {
-        f->c.first_us[dir] = ts;
-        f->first_sub_ns[dir] = sub;
-    }
-    if (ts > f->c.last_us[dir] || (ts == f->c.last_us[dir] && sub > f->last_sub_ns[dir])) {
+    } else if (ts > f->c.last_us[dir] || (ts == f->c.last_us[dir] && sub > f->last_sub_ns[dir])) {
         f->c.last_us[dir] = ts;
         f->last_sub_ns[dir] = sub;
+    } else if (ts < f->c.first_us[dir] || (ts == f->c.first_us[dir] && sub < f->first_sub_ns[dir])) {
+        f->c.first_us[dir] = ts;
+        f->first_sub_ns[dir] = sub;
     }
     f->c.packets[dir]++;
     f->c.ip_octets[dir] += pv->ip_len;
