@@ -111,8 +111,9 @@ static bool several_live(const struct options *o)
 static struct capture *open_one(const struct options *o)
 {
     char err[512];
+    const struct live_config live = {o->snaplen, o->bpf, o->capture_buffer_mib};
     struct capture *c = o->read_file ? capture_open_file(o->read_file, o->bpf, err, sizeof err)
-                                     : capture_open_live(o->interface, o->snaplen, o->bpf, err, sizeof err);
+                                     : capture_open_live(o->interface, &live, err, sizeof err);
     if (!c)
         log_error("%s", err);
     return c;

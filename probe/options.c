@@ -28,7 +28,8 @@ enum {
     OPT_FLOW_SAMPLE, OPT_DYNAMIC_TIMEOUTS,
     OPT_ZMQ_NOW = 1600, OPT_ZMQ_COMPRESS,
     OPT_CSV = 1500, OPT_JSON_FORMAT,
-    OPT_TIMESTAMP_TYPE = 1700,
+    OPT_CAPTURE_BUFFER = 1700,
+    OPT_TIMESTAMP_TYPE = 1800,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
     {"early-expire", no_argument, NULL, OPT_EARLY_EXPIRE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"cpus", required_argument, NULL, OPT_CPUS},
+    {"capture-buffer", required_argument, NULL, OPT_CAPTURE_BUFFER},
     {"export-version", required_argument, NULL, 'V'},
     {"user", required_argument, NULL, 'u'},
     {"no-decode-tunnels", no_argument, NULL, OPT_NO_DECODE_TUNNELS},
@@ -102,6 +104,7 @@ static void usage(FILE *out)
 "  -r, --read FILE           read a capture file (pcap or pcapng)\n"
 "  -f, --filter EXPR         BPF filter\n"
 "  -s, --snaplen N           bytes captured per packet, live (default 65535)\n"
+"      --capture-buffer MIB  the kernel's ring of each capture socket, live (default 64)\n"
 "      --timestamp-type TYPE live: the clock that stamps packets, e.g. adapter (the\n"
 "                            NIC's); 'list' prints what the interface offers\n"
 "output (with neither -c nor -o, JSON lines go to stdout):\n"
@@ -187,6 +190,7 @@ static void set_defaults(struct options *o)
 {
     memset(o, 0, sizeof *o);
     o->snaplen = 65535;
+    o->capture_buffer_mib = 64;
     o->idle_us = 30ull * 1000000;
     o->active_us = 300ull * 1000000;
     o->tcp_close_us = 2ull * 1000000;
@@ -552,6 +556,10 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->workers = (int)n;
         return 0;
     case OPT_CPUS: return parse_cpus(arg, o);
+    case OPT_CAPTURE_BUFFER:
+        if (parse_number("--capture-buffer", arg, 1, 2047, &n) < 0) return -1;
+        o->capture_buffer_mib = (uint32_t)n;
+        return 0;
     case OPT_SAMPLE:
     case OPT_SAMPLE_MODE:
     case OPT_SAMPLE_SEED:

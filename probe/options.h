@@ -15,6 +15,7 @@ struct options {
     const char *read_file;      /* -r */
     const char *bpf;            /* -f */
     uint32_t snaplen;           /* -s */
+    uint32_t capture_buffer_mib;    /* --capture-buffer: each socket's kernel ring */
     const char *collectors[MAX_COLLECTORS];   /* -c */
     int ncollectors;
     const char *ipfix_file;     /* -o (with --rotate: a strftime pattern) */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "feeds.h"
+#include "options.h"
 
 /* What every worker counted, added up. */
 struct totals {
@@ -120,6 +121,24 @@ static void print_selection(FILE *out, const struct totals *t, const struct expo
                 flows_not_selected(x), x->flows_filtered, x->flows_unsampled);
 }
 
+_Static_assert(MAX_WORKERS <= STATS_WORKERS_MAX, "a worker without its statistics record");
+
+/* A worker's own counters; the one shared socket (live, one worker) counts
+ * as that worker's. */
+static void worker_to_record(const struct stats_sources *s, int i, struct worker_stats_record *r)
+{
+    const struct worker *w = &s->pool->w[i];
+    struct capture_stats cs = {0};
+    if (w->cap)
+        add_capture(&cs, w->cap);
+    else if (s->capture && s->pool->n == 1)
+        add_capture(&cs, s->capture);
+    r->packets_observed = w->meter.stats.packets;
+    r->packets_ignored = undecoded_total(&w->meter.stats);
+    r->packets_dropped = cs.dropped + cs.if_dropped;
+    r->flows_observed = w->meter.stats.flows_created;
+}
+
 void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r)
 {
     struct totals t;
@@ -134,6 +153,9 @@ void stats_to_record(const struct stats_sources *s, struct probe_stats_record *r
     r->sel_packets_selected = t.sel.observed - t.sel.hash_rejected - t.sel.sample_rejected;
     r->sel_flows_observed = s->exporter->flows;
     r->sel_flows_selected = s->exporter->flows - flows_not_selected(s->exporter);
+    r->nworkers = (unsigned)s->pool->n;
+    for (int i = 0; i < s->pool->n; i++)
+        worker_to_record(s, i, &r->worker[i]);
 }
 
 static void print_dpi(FILE *out, const struct totals *t)

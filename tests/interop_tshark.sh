@@ -106,15 +106,15 @@ for run in "${runs[@]}"; do
     IFS=: read -r d name sent <<< "$run"
     line=$(grep "^domain $d " "$work/summary.txt")
     echo "# $name (domain $d): tshark: ${line#domain $d }; expected records ${want_r[$d]} packets ${want_p[$d]} octets ${want_b[$d]}; nfprobe sent $sent"
-    read -r _ _ _ recs _ pk _ oc _ nopt _ fexp _ optp <<< "$line"
+    read -r _ _ _ recs _ pk _ oc _ nopt _ fexp _ optp _ wp <<< "$line"
     if [ "${recs:-x}" = "$sent" ] && [ "$sent" = "${want_r[$d]}" ]; then ok "$name: tshark records = nfprobe's = expected ($sent)"
     else not_ok "$name: tshark decoded ${recs:-no} records, nfprobe sent $sent, expected ${want_r[$d]}"; fi
     if [ "${pk:-x}" = "${want_p[$d]}" ] && [ "${oc:-x}" = "${want_b[$d]}" ]; then ok "$name: tshark Packets/Octets sums = expected"
     else not_ok "$name: tshark sums ${pk:-?} packets ${oc:-?} octets, expected ${want_p[$d]} ${want_b[$d]}"; fi
-    if [ "${nopt:-0}" -ge 1 ] && [ "$fexp" = "$sent" ] && [ "$optp" = "${pkts_of[$d]}" ]; then
-        ok "$name: options record: exportedFlowRecordTotalCount $fexp, packetTotalCount $optp = packets seen"
+    if [ "${nopt:-0}" -ge 1 ] && [ "$fexp" = "$sent" ] && [ "$optp" = "${pkts_of[$d]}" ] && [ "$wp" = "$optp" ]; then
+        ok "$name: options record: exportedFlowRecordTotalCount $fexp, packetTotalCount $optp = packets seen = the workers' records"
     else
-        not_ok "$name: options record: ${nopt:-0} decoded, FlowsExp $fexp (want $sent), Permanent Packets $optp (want ${pkts_of[$d]}, nfprobe's packets seen)"
+        not_ok "$name: options record: ${nopt:-0} decoded, FlowsExp $fexp (want $sent), Permanent Packets $optp (want ${pkts_of[$d]}, nfprobe's packets seen), the workers' records $wp"
     fi
 done
 

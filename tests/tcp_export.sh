@@ -32,8 +32,8 @@ check "late collector: same records as the file written in the same run" diff -q
 
 # 2. Collector goes away mid-run and comes back: nfprobe notices, retries,
 # sends templates again on the new connection, and every record that was not
-# reported as dropped arrives exactly once (paced, so the collector is killed
-# between messages rather than with one half-read).
+# reported as dropped arrives exactly once (the collector dies when it has
+# read all it was sent: kill_collector_between_messages in lib.sh).
 port=$(free_port tcp)
 start_collector tcp "$port" "$work/first.jsonl"
 first_pid=${collector_pids[-1]}
@@ -41,7 +41,7 @@ first_pid=${collector_pids[-1]}
     -P flowstats > /dev/null 2> "$work/away.err" &
 probe=$!
 wait_for_records "$work/first.jsonl" 20 30
-kill -KILL "$first_pid"; wait "$first_pid" 2>/dev/null
+kill_collector_between_messages "$probe" "$first_pid" "$port"
 collector_pids=()
 start_collector tcp "$port" "$work/second.jsonl"
 rc=0; wait $probe || rc=$?

@@ -86,7 +86,7 @@ first_pid=${collector_pids[-1]}
     "${run_as[@]}" > /dev/null 2> "$work/away.err" &
 probe=$!
 wait_for_records "$work/first.jsonl" 20 30
-kill -KILL "$first_pid"; wait "$first_pid" 2> /dev/null
+kill_collector_between_messages "$probe" "$first_pid" "$port"
 collector_pids=()
 start_tls_collector "$port" "$work/second.jsonl" collector
 rc=0; wait $probe || rc=$?

@@ -93,4 +93,62 @@ for k in bad[:10]:
 print(len(off), "flows offline,", len(live), "live")
 sys.exit(1 if bad or len(off) != 50 else 0)
 PY
+
+# Kernel drops, per worker: nfprobe is stopped (SIGSTOP) while tcpreplay sends
+# more frames than the two sockets' rings (--capture-buffer 1: 1 MiB each)
+# hold. The drops each socket's kernel counters show are in --stats per worker
+# and in that worker's options record (template 263, scoped by
+# meteringProcessId), and every frame sent is metered or counted dropped.
+synthetic_pcap "$work/burst.pcap" 60000 2000 5 1 || fail_setup "cannot write the burst capture"
+burst=60000
+ip netns exec "$cap_ns" "$NFPROBE" -i vc --workers 2 --capture-buffer 1 --no-dissect --stats 0.2 \
+    -o "$work/burst.ipfix" > /dev/null 2> "$work/burst.err" &
+nfprobe_pid=$!
+pids+=($nfprobe_pid)
+wait_for_line "$work/burst.err" "capturing on vc" 20 || fail_setup "nfprobe did not start: $(head -3 "$work/burst.err")"
+kill -STOP "$nfprobe_pid"
+ip netns exec "$send_ns" tcpreplay -q --topspeed -i vs "$work/burst.pcap" > "$work/tcpreplay.out" 2>&1 \
+    || fail_setup "tcpreplay failed: $(cat "$work/tcpreplay.out")"
+kill -CONT "$nfprobe_pid"
+# Done when the kernel's counters (dropped frames included) have every frame
+# and nfprobe has metered all that were not dropped.
+all_accounted() {
+    tail -n 50 "$work/burst.err" | awk -v sent=$burst '
+        /^nfprobe: kernel: / { recv = $3; drop = $5 }
+        /^nfprobe: packets: / { seen = $3 }
+        END { exit !(recv == sent && seen + drop == sent) }'
+}
+deadline=$(deadline_in 60)
+until all_accounted; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.1
+done
+check "burst: every frame metered or counted dropped ($(grep '^nfprobe: kernel: ' "$work/burst.err" | tail -1))" all_accounted
+kill -TERM "$nfprobe_pid"
+wait "$nfprobe_pid"
+check "burst: nfprobe exits 0" test $? -eq 0
+"$COLLECTOR" -r "$work/burst.ipfix" 2> /dev/null | grep '"_tid":263' > "$work/workers.jsonl"
+check "burst: each worker's last options record has its socket's drops and its packets" \
+    python3 - "$work/workers.jsonl" "$work/burst.err" "$burst" <<'PY'
+import json, re, sys
+last = {}
+for r in map(json.loads, open(sys.argv[1])):
+    last[r["meteringProcessId"]] = r
+kernel = {}
+for line in open(sys.argv[2]):
+    m = re.match(r"nfprobe: kernel \(worker (\d)\): (\d+) received, (\d+) dropped", line)
+    if m:
+        kernel[int(m[1])] = (int(m[2]), int(m[3]))
+sent = int(sys.argv[3])
+for w in sorted(last):
+    r = last[w]
+    print("worker", w, "record: packets", r["packetTotalCount"], "dropped", r["droppedPacketTotalCount"],
+          "kernel:", kernel.get(w))
+drops = sum(r["droppedPacketTotalCount"] for r in last.values())
+metered = sum(r["packetTotalCount"] for r in last.values())
+ok = (sorted(last) == [0, 1] and sorted(kernel) == [0, 1] and drops > 0 and metered + drops == sent
+      and all(last[w]["droppedPacketTotalCount"] == kernel[w][1] and
+              last[w]["packetTotalCount"] == kernel[w][0] - kernel[w][1] for w in (0, 1)))
+sys.exit(0 if ok else 1)
+PY
 finish

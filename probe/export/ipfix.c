@@ -43,6 +43,7 @@ struct ipfix_encoder {
     uint32_t sequence;          /* data records appended so far, options included (RFC 7011) */
     struct encoded_template v4, v6;
     uint16_t stats_tid;
+    uint16_t worker_stats_tid;
     const struct ipfix_app_table *apps; /* application names, NULL: none */
     uint16_t apps_tid;
     struct ietype *ietypes;     /* enterprise elements of the flow templates */
@@ -80,6 +81,22 @@ static const char *const stats_fields[] = {
     "selectorIDTotalFlowsSelected",
 };
 enum { STATS_SCOPE_COUNT = 1, STATS_NFIELDS = sizeof stats_fields / sizeof stats_fields[0] };
+
+/* Each worker's own counters (its socket's kernel drops above all): RFC 7011
+ * §4.1's metering process statistics, one record per worker, scoped by the
+ * domain and the worker's meteringProcessId (its index). */
+static const char *const worker_stats_fields[] = {
+    "observationDomainId",          /* scope */
+    "meteringProcessId",            /* scope */
+    "packetTotalCount",
+    "ignoredPacketTotalCount",
+    "droppedPacketTotalCount",
+    "observedFlowTotalCount",
+};
+enum {
+    WORKER_STATS_SCOPE_COUNT = 2,
+    WORKER_STATS_NFIELDS = sizeof worker_stats_fields / sizeof worker_stats_fields[0]
+};
 
 static void set_err(char *err, size_t errlen, const char *what, GError *gerr)
 {
@@ -184,7 +201,7 @@ static fbTemplate_t *build_template(fbInfoModel_t *model, const struct template_
 
 /* Fixed template ids keep a collector's view stable across refreshes and
  * restarts. */
-enum { TID_IPV4 = 256, TID_IPV6 = 257, TID_STATS = 258 };
+enum { TID_IPV4 = 256, TID_IPV6 = 257, TID_STATS = 258, TID_WORKER_STATS = 263 };
 
 static int add_template(struct ipfix_encoder *e, fbTemplate_t *t, uint16_t want, uint16_t *tid,
                         char *err, size_t errlen)
@@ -228,12 +245,15 @@ static int setup_flow_template(struct ipfix_encoder *e, const struct template_de
     return add_template(e, t, tid, &et->tid, err, errlen);
 }
 
-static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errlen)
+/* An options template of IANA elements, the first SCOPE of them the scope. */
+static int setup_options_template(struct ipfix_encoder *e, const char *const *fields, size_t n,
+                                  uint16_t scope, uint16_t tid, uint16_t *tid_out, char *err,
+                                  size_t errlen)
 {
     fbTemplate_t *t = fbTemplateAlloc(e->model);
-    for (size_t i = 0; i < STATS_NFIELDS; i++) {
-        const fbInfoElement_t *ie = fbInfoModelGetElementByName(e->model, stats_fields[i]);
-        fbInfoElementSpec_t spec = {(char *)stats_fields[i], ie ? ie->len : 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const fbInfoElement_t *ie = fbInfoModelGetElementByName(e->model, fields[i]);
+        fbInfoElementSpec_t spec = {(char *)fields[i], ie ? ie->len : 0, 0};
         GError *gerr = NULL;
         if (!ie || !fbTemplateAppendSpec(t, &spec, 0, &gerr)) {
             set_err(err, errlen, "statistics options template", gerr);
@@ -241,8 +261,18 @@ static int setup_stats_template(struct ipfix_encoder *e, char *err, size_t errle
             return -1;
         }
     }
-    fbTemplateSetOptionsScope(t, STATS_SCOPE_COUNT);
-    return add_template(e, t, TID_STATS, &e->stats_tid, err, errlen);
+    fbTemplateSetOptionsScope(t, scope);
+    return add_template(e, t, tid, tid_out, err, errlen);
+}
+
+static int setup_stats_templates(struct ipfix_encoder *e, char *err, size_t errlen)
+{
+    if (setup_options_template(e, stats_fields, STATS_NFIELDS, STATS_SCOPE_COUNT, TID_STATS,
+                               &e->stats_tid, err, errlen) < 0)
+        return -1;
+    return setup_options_template(e, worker_stats_fields, WORKER_STATS_NFIELDS,
+                                  WORKER_STATS_SCOPE_COUNT, TID_WORKER_STATS, &e->worker_stats_tid,
+                                  err, errlen);
 }
 
 /* ---- RFC 5610: the names and types of our enterprise elements --------------- */
@@ -464,7 +494,7 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     fbSessionSetDomain(e->session, cfg->domain);
     if (setup_flow_template(e, cfg->tmpl, 4, TID_IPV4, &e->v4, err, errlen) < 0 ||
         setup_flow_template(e, cfg->tmpl, 6, TID_IPV6, &e->v6, err, errlen) < 0 ||
-        setup_stats_template(e, err, errlen) < 0 || setup_ietype_template(e, err, errlen) < 0 ||
+        setup_stats_templates(e, err, errlen) < 0 || setup_ietype_template(e, err, errlen) < 0 ||
         setup_selector_templates(e, err, errlen) < 0) {
         fbSessionFree(e->session);
         e->session = NULL;
@@ -635,7 +665,8 @@ static int send_ietype_overflow(struct ipfix_encoder *e, size_t next)
  * asking again then succeeds. */
 static int export_templates(struct ipfix_encoder *e, size_t *len)
 {
-    const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->apps_tid, e->ietype_tid};
+    const uint16_t tids[] = {e->v4.tid, e->v6.tid, e->stats_tid, e->worker_stats_tid, e->apps_tid,
+                             e->ietype_tid};
     size_t held = 0;    /* templates in the open message */
     for (size_t i = 0; i < sizeof tids / sizeof tids[0]; i++) {
         if (!tids[i])
@@ -720,11 +751,11 @@ int ipfix_withdraw_templates(struct ipfix_encoder *e)
         return -1;
     uint8_t msg[16 + 4 + 4 * 4 + 4 + 6 * 4];
     const uint16_t data_tids[] = {e->v4.tid, e->v6.tid};
-    const uint16_t options_tids[] = {e->stats_tid, e->apps_tid, e->selector_tids[0], e->selector_tids[1],
-                                     e->ietype_tid};
+    const uint16_t options_tids[] = {e->stats_tid, e->worker_stats_tid, e->apps_tid, e->selector_tids[0],
+                                     e->selector_tids[1], e->ietype_tid};
     size_t len = 16;
     len += put_withdrawal_set(msg + len, 2, data_tids, 2);
-    len += put_withdrawal_set(msg + len, 3, options_tids, 5);
+    len += put_withdrawal_set(msg + len, 3, options_tids, sizeof options_tids / sizeof options_tids[0]);
     msg[0] = 0, msg[1] = 10;
     msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
     put_u32(msg + 4, (uint32_t)time(NULL));
@@ -1113,6 +1144,17 @@ int ipfix_add_flow(struct ipfix_encoder *e, const struct flow_record *r)
     return 0;
 }
 
+static int add_worker_stats(struct ipfix_encoder *e, unsigned id, const struct worker_stats_record *w)
+{
+    struct {
+        uint32_t domain, process;
+        uint64_t packets, ignored, dropped, flows;
+    } __attribute__((packed)) rec = {
+        e->domain, id, w->packets_observed, w->packets_ignored, w->packets_dropped, w->flows_observed,
+    };
+    return append(e, e->worker_stats_tid, (const uint8_t *)&rec, sizeof rec, false);
+}
+
 int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s)
 {
     /* Counters as of this record: what was exported before it. */
@@ -1126,7 +1168,12 @@ int ipfix_add_stats(struct ipfix_encoder *e, const struct probe_stats_record *s)
         e->counters.octets, s->sel_packets_observed, s->sel_packets_selected, s->sel_flows_observed,
         s->sel_flows_selected,
     };
-    return append(e, e->stats_tid, (const uint8_t *)&rec, sizeof rec, false);
+    if (append(e, e->stats_tid, (const uint8_t *)&rec, sizeof rec, false) < 0)
+        return -1;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (add_worker_stats(e, i, &s->worker[i]) < 0)
+            return -1;
+    return 0;
 }
 
 /* ---- application names (RFC 6759 options data) ----------------------------- */

@@ -52,6 +52,16 @@ struct export_counters {
     uint64_t octets;            /* message bytes */
 };
 
+/* What one worker (a metering process of its own: its socket, its flow
+ * cache) counted, for its options record scoped by meteringProcessId. */
+struct worker_stats_record {
+    uint64_t packets_observed;
+    uint64_t packets_ignored;
+    uint64_t packets_dropped;   /* its socket's kernel drops */
+    uint64_t flows_observed;
+};
+#define STATS_WORKERS_MAX 64
+
 /* Metering process statistics sent as an options record. */
 struct probe_stats_record {
     uint64_t packets_observed;
@@ -65,6 +75,8 @@ struct probe_stats_record {
      * --flow-sample */
     uint64_t sel_packets_observed, sel_packets_selected;
     uint64_t sel_flows_observed, sel_flows_selected;
+    unsigned nworkers;          /* one record each after the totals' */
+    struct worker_stats_record worker[STATS_WORKERS_MAX];
 };
 
 struct ipfix_encoder;

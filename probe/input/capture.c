@@ -18,7 +18,6 @@
 #include "tstamp.h"
 
 #define LIVE_TIMEOUT_MS 100
-#define LIVE_BUFFER_BYTES (64 * 1024 * 1024)
 
 enum {
     PCAP_FILE_HEADER = 24,
@@ -283,12 +282,12 @@ bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *si
     return true;
 }
 
-static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t errlen)
+static int live_setup(struct capture *c, const struct live_config *cfg, char *err, size_t errlen)
 {
-    pcap_set_snaplen(c->p, (int)snaplen);
+    pcap_set_snaplen(c->p, (int)cfg->snaplen);
     pcap_set_promisc(c->p, 1);
     pcap_set_timeout(c->p, LIVE_TIMEOUT_MS);
-    pcap_set_buffer_size(c->p, LIVE_BUFFER_BYTES);
+    pcap_set_buffer_size(c->p, (int)(cfg->buffer_mib * 1024u * 1024u));
     pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);    /* else micro: see below */
     if (tstamp_request(c->p, c->name, err, errlen) < 0)
         return -1;
@@ -313,8 +312,8 @@ static int live_setup(struct capture *c, uint32_t snaplen, char *err, size_t err
     return 0;
 }
 
-struct capture *capture_open_live(const char *iface, uint32_t snaplen, const char *bpf,
-                                  char *err, size_t errlen)
+struct capture *capture_open_live(const char *iface, const struct live_config *cfg, char *err,
+                                  size_t errlen)
 {
     struct capture *c = capture_alloc(iface, true);
     if (!c) {
@@ -327,8 +326,8 @@ struct capture *capture_open_live(const char *iface, uint32_t snaplen, const cha
         snprintf(err, errlen, "cannot capture on %s: %s", iface, ebuf);
         return fail(c);
     }
-    if (live_setup(c, snaplen, err, errlen) < 0 || check_link(c, err, errlen) < 0 ||
-        alloc_stage(c, err, errlen) < 0 || apply_filter(c, bpf, err, errlen) < 0)
+    if (live_setup(c, cfg, err, errlen) < 0 || check_link(c, err, errlen) < 0 ||
+        alloc_stage(c, err, errlen) < 0 || apply_filter(c, cfg->bpf, err, errlen) < 0)
         return fail(c);
     return c;
 }

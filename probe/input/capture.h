@@ -31,8 +31,15 @@ enum { CAPTURE_BATCH_MAX = 64 };
 struct capture;
 
 struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen);
-struct capture *capture_open_live(const char *iface, uint32_t snaplen, const char *bpf,
-                                  char *err, size_t errlen);
+/* What a live capture asks of libpcap and the kernel. */
+struct live_config {
+    uint32_t snaplen;
+    const char *bpf;            /* NULL: every packet */
+    uint32_t buffer_mib;        /* the kernel's ring of each socket (--capture-buffer) */
+};
+
+struct capture *capture_open_live(const char *iface, const struct live_config *cfg, char *err,
+                                  size_t errlen);
 /* Join the live capture's socket to the kernel's fanout group (Linux
  * PACKET_FANOUT with a program of ours: the packets of a flow, both
  * directions and every fragment, go to one socket of the group; see

@@ -13,8 +13,9 @@
   interop_check.py tshark-records TSHARK-V.txt
       Reads `tshark -V` output of IPFIX messages and prints, per observation
       domain, "domain D records R packets P octets O opt_records N
-      opt_flows_exp F opt_packets K" (opt_*: the last options record, template
-      258), then a line "problem: ..." for every data record whose field names
+      opt_flows_exp F opt_packets K worker_packets W" (opt_*: the last options
+      record, template 258; W: the packets of the last per-worker records,
+      template 263, added up), then a line "problem: ..." for every data record whose field names
       are not exactly the expected ones, and for every message tshark could not
       decode ("no template found", "Malformed", unknown sets).
 Python 3 standard library only.
@@ -90,6 +91,9 @@ for _sid in ("256", "257"):
 APP_NAMES = {"Observation Domain Id", "Classification Engine ID", "Selector ID", "ApplicationName",
              "ApplicationDesc", "Application Category Name"}
 NAMES["259"] = APP_NAMES
+# Each worker's statistics (one metering process each), template 263.
+NAMES["263"] = {"Observation Domain Id", "Metering Process Id", "Permanent Packets", "Ignored Packets",
+                "Dropped Total Packets", "Flows"}
 BITS = re.compile(r"^[01. ]+ = ")
 FIELD = re.compile(r"^(\s*)(\[?[^:\[\]]+?): (.*)$")
 
@@ -124,6 +128,9 @@ def tshark_records(path):
             d["opt"] += 1
             d["flows_exp"] = fields.get("FlowsExp")
             d["opt_packets"] = fields.get("Permanent Packets")
+            d["workers"] = {}
+        elif sid == "263":
+            d.setdefault("workers", {})[fields.get("Metering Process Id")] = int(fields.get("Permanent Packets", "0"))
         else:
             d["records"] += 1
             try:
@@ -177,8 +184,9 @@ def main():
         doms, problems = tshark_records(sys.argv[2])
         for d in sorted(doms, key=lambda x: int(x or 0)):
             v = doms[d]
-            print("domain %s records %d packets %d octets %d opt_records %d opt_flows_exp %s opt_packets %s" % (
-                d, v["records"], v["packets"], v["octets"], v["opt"], v["flows_exp"], v["opt_packets"]))
+            print("domain %s records %d packets %d octets %d opt_records %d opt_flows_exp %s opt_packets %s "
+                  "worker_packets %s" % (d, v["records"], v["packets"], v["octets"], v["opt"], v["flows_exp"],
+                                         v["opt_packets"], sum(v.get("workers", {}).values())))
         for p in problems:
             print("problem: " + p)
         return 0

@@ -382,7 +382,9 @@ def cmd_elements(argv):
             if sid in (2, 3):
                 while t + 4 <= end:
                     tid, count = struct.unpack_from("!HH", data, t)
-                    t += 6 if sid == 3 else 4
+                    # a withdrawal (field count 0) has no scope count, even
+                    # in an options template set (RFC 7011 §8.1)
+                    t += 6 if sid == 3 and count else 4
                     spec = []
                     for _ in range(count):
                         fid, flen = struct.unpack_from("!HH", data, t)
