@@ -110,17 +110,15 @@ static void write_pcap(const char *path, int nano, const uint32_t (*stamps)[2], 
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static void read_stamps(int nano)
+/* The file's records (seconds, fraction in its unit) come out as ts_us and
+ * the nanoseconds past it. */
+static void read_stamps(int nano, const uint32_t (*stamps)[2], int n)
 {
-    static const uint32_t stamps[][2] = {{1700000000u, 0}, {1700000000u, 999999999u}, {1700000001u, 123456789u},
-                                         {1700000001u, 999999u}};
     char path[] = "/tmp/nfprobe-tstamp-XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    int n = nano ? 4 : 2;
-    static const uint32_t us_stamps[][2] = {{1700000000u, 999999u}, {1700000001u, 1u}};
-    write_pcap(path, nano, nano ? stamps : us_stamps, n);
+    write_pcap(path, nano, stamps, n);
     char err[512];
     struct capture *c = capture_open_file(path, NULL, err, sizeof err);
     ck_assert_msg(c != NULL, "%s", err);
@@ -128,8 +126,7 @@ static void read_stamps(int nano)
     enum capture_result rc;
     ck_assert_uint_eq(capture_next_batch(c, pkts, 8, &rc), (unsigned)n);
     for (int i = 0; i < n; i++) {
-        const uint32_t *s = nano ? stamps[i] : us_stamps[i];
-        uint64_t want_ns = (uint64_t)s[0] * 1000000000u + (uint64_t)s[1] * (nano ? 1 : 1000);
+        uint64_t want_ns = (uint64_t)stamps[i][0] * 1000000000u + (uint64_t)stamps[i][1] * (nano ? 1 : 1000);
         ck_assert_uint_eq(pkts[i].ts_us * 1000 + pkts[i].ts_sub_ns, want_ns);
         ck_assert_uint_lt(pkts[i].ts_sub_ns, 1000);
     }
@@ -137,10 +134,19 @@ static void read_stamps(int nano)
     unlink(path);
 }
 
-START_TEST(nanosecond_file) { read_stamps(1); }
+START_TEST(nanosecond_file)
+{
+    static const uint32_t ns[][2] = {{1700000000u, 0}, {1700000000u, 999999999u}, {1700000001u, 123456789u},
+                                     {1700000001u, 999999u}};
+    read_stamps(1, ns, 4);
+}
 END_TEST
 
-START_TEST(microsecond_file) { read_stamps(0); }
+START_TEST(microsecond_file)
+{
+    static const uint32_t us[][2] = {{1700000000u, 999999u}, {1700000001u, 1u}};
+    read_stamps(0, us, 2);
+}
 END_TEST
 
 /* ---- a flow's times ------------------------------------------------------------ */
