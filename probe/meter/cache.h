@@ -136,7 +136,7 @@ static inline const struct flow *cache_chain_first(const struct flow_cache *c, u
     return i == FLOW_NONE ? NULL : &c->flows[i];
 }
 
-/* Ask for all the lines of a flow a packet reads and writes (216 bytes
+/* Ask for all the lines of a flow a packet reads and writes (224 bytes
  * straddle up to five lines). Read prefetches: for writes gcc emits nothing
  * unless the target has prefetchw (-march=x86-64 has not). always_inline:
  * gcc 12 takes a plain inline function that only loads and prefetches for
