@@ -26,7 +26,8 @@
  * "_options": true for options records), then one member per field, keyed
  * by the element's name (IANA's, or an enterprise element's as announced by
  * the exporter, else "_PEN_ID"; repeated elements get "#2", "#3"...).
- * Values: integers and times (milliseconds since the epoch) as numbers,
+ * Values: integers and times (milliseconds since the epoch; micro- and
+ * nanosecond times in their own unit) as numbers,
  * float32/float64 as the shortest JSON number that reads back as the same
  * value (null for NaN and infinities), addresses and strings as strings,
  * octet arrays as hex strings.  A basicList (RFC 6313) is keyed by the name
@@ -403,13 +404,16 @@ static void json_value(GString *out, const fbInfoElement_t *canon,
 static bool json_fields(GString *out, fbTemplate_t *tmpl,
                         const uint8_t *rec, size_t reclen, int depth);
 
-/* dateTimeMicroseconds/Nanoseconds are NTP timestamps: 32.32 fixed point */
-static int64_t ntp_to_epoch_ms(uint64_t ntp)
+/* dateTimeMicroseconds/Nanoseconds are NTP timestamps: 32.32 fixed point,
+ * printed at their own precision (units per second: 10^6 or 10^9), the
+ * fraction truncated (RFC 7011 §6.1.9: a microsecond time's low 11 bits
+ * carry nothing). */
+static int64_t ntp_to_epoch_units(uint64_t ntp, uint64_t per_second)
 {
     uint64_t sec = ntp >> 32;
-    uint64_t frac_ms = ((ntp & 0xffffffffULL) * 1000ULL) >> 32;
-    return ((int64_t)sec - (int64_t)NTP_EPOCH_OFFSET) * 1000 +
-           (int64_t)frac_ms;
+    uint64_t frac = ((ntp & 0xffffffffULL) * per_second) >> 32;
+    return ((int64_t)sec - (int64_t)NTP_EPOCH_OFFSET) * (int64_t)per_second +
+           (int64_t)frac;
 }
 
 static void json_varlen_value(GString *out, const fbInfoElement_t *canon,
@@ -573,7 +577,9 @@ static void json_fixed_value(GString *out, const fbInfoElement_t *canon,
     case FB_DT_MICROSEC: case FB_DT_NANOSEC:
         if (len == 8) {
             g_string_append_printf(out, "%" PRId64,
-                                   ntp_to_epoch_ms(read_uint(p, 8, host)));
+                ntp_to_epoch_units(read_uint(p, 8, host),
+                                   canon->type == FB_DT_MICROSEC ? UINT64_C(1000000)
+                                                                 : UINT64_C(1000000000)));
             return;
         }
         break;

@@ -18,6 +18,7 @@
 #include "plugin.h"
 #include "privdrop.h"
 #include "progress.h"
+#include "tstamp.h"
 #include "tunnel_fields.h"
 #include "stats.h"
 #include "util.h"
@@ -443,6 +444,29 @@ static int start_tunnels(const struct options *o)
     return 0;
 }
 
+/* --timestamp-type: every live capture asks for it; a type the interface
+ * does not offer is a bad command line. 'list' prints what it offers.
+ * 0 to go on, 1 when done (listed), -1 on error (said). */
+static int start_timestamps(const struct options *o)
+{
+    if (!o->timestamp_type || !o->interface)
+        return 0;
+    char err[512];
+    if (strcmp(o->timestamp_type, "list") == 0) {
+        if (tstamp_list(o->interface, stdout, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+        return 1;
+    }
+    tstamp_set_type(o->timestamp_type);
+    if (tstamp_check(o->interface, err, sizeof err) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_plugins(const struct options *o)
 {
     unsigned flags = o->early_expire ? NFP_RUN_EARLY_EXPIRE : 0;
@@ -532,6 +556,9 @@ int main(int argc, char **argv)
     log_set_quiet(p.opt.quiet);
     if (lookup_user(&p) < 0)
         return EXIT_USAGE;
+    int trc = start_timestamps(&p.opt);
+    if (trc != 0)
+        return trc < 0 ? EXIT_USAGE : 0;
 
     if (start_tunnels(&p.opt) < 0 || start_dpi(&p) < 0 || load_plugins(&p.opt) < 0) {
         stop_extensions(&p);
@@ -550,7 +577,7 @@ int main(int argc, char **argv)
     if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0 ||
         start_workers(&p) < 0 || send_app_names(&p) < 0) {
         stop_all(&p);
-        return EXIT_RUN_FAILED;
+        return tstamp_was_refused() ? EXIT_USAGE : EXIT_RUN_FAILED;
     }
     p.exporter.flow_select = p.flow_select;
     start_rotation(&p);

@@ -29,6 +29,7 @@ enum {
     OPT_ZMQ_NOW = 1600, OPT_ZMQ_COMPRESS,
     OPT_CSV = 1500, OPT_JSON_FORMAT,
     OPT_CAPTURE_BUFFER = 1700,
+    OPT_TIMESTAMP_TYPE = 1800,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +89,7 @@ static const struct option long_opts[] = {
     {"zmq-compress", no_argument, NULL, OPT_ZMQ_COMPRESS},
     {"csv", no_argument, NULL, OPT_CSV},
     {"json-format", required_argument, NULL, OPT_JSON_FORMAT},
+    {"timestamp-type", required_argument, NULL, OPT_TIMESTAMP_TYPE},
     {NULL, 0, NULL, 0},
 };
 
@@ -103,6 +105,8 @@ static void usage(FILE *out)
 "  -f, --filter EXPR         BPF filter\n"
 "  -s, --snaplen N           bytes captured per packet, live (default 65535)\n"
 "      --capture-buffer MIB  the kernel's ring of each capture socket, live (default 64)\n"
+"      --timestamp-type TYPE live: the clock that stamps packets, e.g. adapter (the\n"
+"                            NIC's); 'list' prints what the interface offers\n"
 "output (with neither -c nor -o, JSON lines go to stdout):\n"
 "  -c, --collector [udp://|tcp://|tls://|sctp://]HOST[:PORT]   collector (port 4739;\n"
 "                            up to 8: every record to each, or see --collector-mode)\n"
@@ -327,13 +331,25 @@ static int check_csv(struct options *o)
     return 0;
 }
 
+/* Live captures choose their clock; a file's stamps are already taken. */
+static int check_timestamp_type(const struct options *o)
+{
+    if (o->timestamp_type && o->read_file) {
+        log_error("--timestamp-type chooses the clock of a live capture (-i); the packets of "
+                  "-r %s were stamped when captured", o->read_file);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_consistency(struct options *o)
 {
     if (o->list_fields)
         return 0;
     if (check_csv(o) < 0)
         return -1;
-    if (check_export_options(o) < 0 || check_rotation(o) < 0 || check_selection(o) < 0)
+    if (check_export_options(o) < 0 || check_rotation(o) < 0 || check_selection(o) < 0 ||
+        check_timestamp_type(o) < 0)
         return -1;
     if (!!o->interface == !!o->read_file) {
         log_error("give exactly one input: -i IFACE or -r FILE (see --help)");
@@ -560,6 +576,7 @@ static int parse_one(int c, const char *arg, struct options *o)
             return bad("--json-format", arg, "expected 'nfstream' or 'ecs'");
         o->json_format = strcmp(arg, "ecs") == 0 ? JSON_FORMAT_ECS : JSON_FORMAT_NFSTREAM;
         return 0;
+    case OPT_TIMESTAMP_TYPE: o->timestamp_type = arg; return 0;
     case OPT_DPI_HOT_FLOWS:
         if (parse_number("--dpi-hot-flows", arg, 1, 65535, &n) < 0) return -1;
         o->dpi_hot_flows = (uint32_t)n;

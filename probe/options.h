@@ -67,6 +67,7 @@ struct options {
     bool csv;                   /* --csv */
     const char *csv_file;       /* --csv -o FILE (-o then writes no IPFIX) */
     int json_format;            /* --json-format: enum json_format */
+    const char *timestamp_type; /* --timestamp-type TYPE ("list": print the interface's) */
 };
 
 enum json_format { JSON_FORMAT_NFSTREAM, JSON_FORMAT_ECS };

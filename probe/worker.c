@@ -28,6 +28,7 @@ struct packet_entry {
     uint64_t clock_us;      /* the capture's time at this packet (>= ts_us) */
     uint32_t caplen;        /* CLOCK_ONLY: no packet, clock_us only */
     uint32_t wirelen;
+    uint16_t ts_sub_ns;     /* (apart: a damaged file's times overflow 64 bits of ns) */
     uint8_t data[];
 };
 
@@ -96,7 +97,8 @@ static unsigned take_batch(struct worker *w, struct capture_packet *pkts, uint64
             *clock_us = e->clock_us;
             break;
         }
-        pkts[n++] = (struct capture_packet){e->ts_us, e->clock_us, e->caplen, e->wirelen, e->data};
+        pkts[n++] = (struct capture_packet){e->ts_us, e->clock_us, e->caplen, e->wirelen, e->data,
+                                            e->ts_sub_ns};
     }
     return n;
 }
@@ -274,7 +276,7 @@ void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkt, reco
         p->clock_us = pkt->ts_us;
     struct worker *w = &p->w[worker_of(p, pkt)];
     struct packet_entry *e = reserve_input(p, w, pkt->caplen, sink, ctx);
-    *e = (struct packet_entry){pkt->ts_us, p->clock_us, pkt->caplen, pkt->wirelen};
+    *e = (struct packet_entry){pkt->ts_us, p->clock_us, pkt->caplen, pkt->wirelen, pkt->ts_sub_ns};
     memcpy(e->data, pkt->data, pkt->caplen);
     if (++p->since_clock == CLOCK_EVERY)
         send_clock(p, sink, ctx);

@@ -233,6 +233,8 @@ static struct flow_record sample_v4(void)
     r.vlan = 12;
     r.first_ms[0] = 5000, r.last_ms[0] = 9000;
     r.first_ms[1] = 4000, r.last_ms[1] = 9500;     /* after an active restart */
+    r.first_ns[0] = 5000123456, r.last_ns[0] = 9000654321;
+    r.first_ns[1] = 4000000001, r.last_ns[1] = 9500999999;
     r.packets[0] = 10, r.packets[1] = 8;
     r.ip_octets[0] = 1000, r.ip_octets[1] = 8000;
     r.l2_octets[0] = 1140, r.l2_octets[1] = 8112;

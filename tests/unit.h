@@ -43,6 +43,7 @@ Suite *tunnel_suite(void);
 Suite *ntopng_suite(void);
 Suite *csv_suite(void);
 Suite *msgqueue_suite(void);
+Suite *tstamp_suite(void);
 
 /* An IPv4 TCP flow 192.0.2.HOST:40000 -> 198.51.100.1:443, 3 and 2 packets
  * (180 and 120 bytes), flags 0x1b and 0x12, from first_ms to last_ms

@@ -35,6 +35,7 @@ int main(void)
     srunner_add_suite(sr, ntopng_suite());
     srunner_add_suite(sr, csv_suite());
     srunner_add_suite(sr, msgqueue_suite());
+    srunner_add_suite(sr, tstamp_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

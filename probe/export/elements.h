@@ -24,6 +24,8 @@ enum elem_type {
     ET_STRING,          /* UTF-8, variable length unless len says otherwise */
     ET_OCTETS,
     ET_FLOAT64,         /* IEEE 754 double, 8 bytes */
+    ET_DATETIME_US,     /* dateTimeMicroseconds: 8 bytes NTP on the wire; value: µs since 1970 */
+    ET_DATETIME_NS,     /* dateTimeNanoseconds: 8 bytes NTP on the wire; value: ns since 1970 */
 };
 
 /* A value read from a record. Strings and octets point into the record.

@@ -17,6 +17,8 @@ static const char *type_name(const struct element *el)
     case ET_IPV4: return "ipv4Address";
     case ET_IPV6: return "ipv6Address";
     case ET_DATETIME_MS: return "dateTimeMilliseconds";
+    case ET_DATETIME_US: return "dateTimeMicroseconds";
+    case ET_DATETIME_NS: return "dateTimeNanoseconds";
     case ET_STRING: return "string";
     case ET_OCTETS: return "octetArray";
     case ET_FLOAT64: return "float64";

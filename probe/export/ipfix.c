@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ntptime.h"
 #include "selector.h"
 #include "util.h"
 
@@ -124,6 +125,8 @@ static uint8_t fb_type_of(const struct element *el)
     case ET_IPV4: return FB_IP4_ADDR;
     case ET_IPV6: return FB_IP6_ADDR;
     case ET_DATETIME_MS: return FB_DT_MILSEC;
+    case ET_DATETIME_US: return FB_DT_MICROSEC;
+    case ET_DATETIME_NS: return FB_DT_NANOSEC;
     case ET_FLOAT64: return FB_FLOAT_64;
     case ET_UNSIGNED: break;
     }
@@ -149,7 +152,7 @@ static void ensure_in_model(fbInfoModel_t *model, const struct element *el)
      * flagged as endian-sensitive, and put_value() and list items hold them
      * in host order. */
     if (el->type == ET_UNSIGNED || el->type == ET_DATETIME_MS || el->type == ET_FLOAT64 ||
-        el->type == ET_IPV4)
+        el->type == ET_IPV4 || el->type == ET_DATETIME_US || el->type == ET_DATETIME_NS)
         ie.flags |= FB_IE_F_ENDIAN;
     ie.type = fb_type_of(el);
     fbInfoModelAddElement(model, &ie);
@@ -911,6 +914,8 @@ static void w_value(struct wire *w, const struct element *el, const struct elem_
         return;
     }
     case ET_UNSIGNED: case ET_DATETIME_MS: w_uint(w, v->u, el->len); return;
+    case ET_DATETIME_US: w_uint(w, ntp_from_unix_us(v->u), 8); return;
+    case ET_DATETIME_NS: w_uint(w, ntp_from_unix_ns(v->u), 8); return;
     }
 }
 

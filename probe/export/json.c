@@ -52,7 +52,7 @@ void json_put_value(struct textbuf *l, const struct element *el, const struct el
         tb_put_hex(l, v->bytes, v->nbytes);
         tb_put_char(l, '"');
         return;
-    case ET_UNSIGNED: case ET_DATETIME_MS:
+    case ET_UNSIGNED: case ET_DATETIME_MS: case ET_DATETIME_US: case ET_DATETIME_NS:
         tb_put_u64(l, v->u);
         return;
     case ET_FLOAT64:

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "tstamp.h"
 
 #define LIVE_TIMEOUT_MS 100
 
@@ -48,6 +49,7 @@ struct capture {
     pcap_t *p;
     int dlt;
     bool live;
+    uint32_t ns_per_tick;       /* libpcap's tv_usec unit: 1 (nanosecond precision) or 1000 */
     volatile sig_atomic_t stopped;  /* capture_break() */
     struct mapped_file map;
     /* libpcap's packets (live, pcapng) stay valid during its callback only:
@@ -67,6 +69,7 @@ static struct capture *capture_alloc(const char *name, bool live)
     struct capture *c = calloc(1, sizeof *c);
     if (c) {
         c->live = live;
+        c->ns_per_tick = 1;
         snprintf(c->name, sizeof c->name, "%s", name);
     }
     return c;
@@ -285,8 +288,14 @@ static int live_setup(struct capture *c, const struct live_config *cfg, char *er
     pcap_set_promisc(c->p, 1);
     pcap_set_timeout(c->p, LIVE_TIMEOUT_MS);
     pcap_set_buffer_size(c->p, (int)(cfg->buffer_mib * 1024u * 1024u));
-    pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
+    pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);    /* else micro: see below */
+    if (tstamp_request(c->p, c->name, err, errlen) < 0)
+        return -1;
     int rc = pcap_activate(c->p);
+    if (tstamp_refused(c->p, rc, c->name, err, errlen))
+        return -1;
+    if (rc >= 0 && pcap_get_tstamp_precision(c->p) != PCAP_TSTAMP_PRECISION_NANO)
+        c->ns_per_tick = 1000;
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     /* libpcap's read timeout does not fire on an idle Linux ring (TPACKET_V3
      * waits in poll forever), so read without blocking and wait ourselves. */
@@ -375,10 +384,14 @@ static bool wait_readable(struct capture *c)
     return pfd.fd >= 0 && poll(&pfd, 1, LIVE_TIMEOUT_MS) > 0;
 }
 
-/* libpcap at nanosecond precision: tv_usec holds nanoseconds. */
-static void fill_packet(struct capture_packet *pkt, const struct pcap_pkthdr *h, const uint8_t *data)
+/* libpcap at nanosecond precision: tv_usec holds nanoseconds (and
+ * microseconds where a live capture could not have nanoseconds). */
+static void fill_packet(const struct capture *c, struct capture_packet *pkt, const struct pcap_pkthdr *h,
+                        const uint8_t *data)
 {
-    pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u;
+    uint64_t ns = (uint64_t)h->ts.tv_usec * c->ns_per_tick;
+    pkt->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + ns / 1000u;
+    pkt->ts_sub_ns = (uint16_t)(ns % 1000u);
     pkt->clock_us = 0;
     pkt->caplen = h->caplen;
     pkt->wirelen = h->len;
@@ -479,7 +492,7 @@ static unsigned mapped_batch(struct capture *c, struct capture_packet *pkts, uns
             break;
         if (c->map.filtered && !pcap_offline_filter(&c->map.filter, &h, data))
             continue;
-        fill_packet(&pkts[n++], &h, data);
+        fill_packet(c, &pkts[n++], &h, data);
     }
     return n;
 }
@@ -494,7 +507,7 @@ static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
     uint8_t *copy = c->stage + c->stage_used;
     memcpy(copy, data, kept.caplen);
     c->stage_used += kept.caplen;
-    fill_packet(&c->batch[c->batched++], &kept, copy);
+    fill_packet(c, &c->batch[c->batched++], &kept, copy);
 }
 
 static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max,

@@ -13,6 +13,8 @@ struct capture_packet {
     uint32_t caplen;
     uint32_t wirelen;
     const uint8_t *data;
+    uint16_t ts_sub_ns;     /* nanoseconds past ts_us (0-999): files and live
+                               captures are read at nanosecond precision */
 };
 
 struct capture_stats {

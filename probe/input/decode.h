@@ -73,6 +73,8 @@ struct packet_view {
     uint16_t dport;
     uint16_t vlan;          /* outer 802.1Q/802.1ad id, 0 if untagged */
     uint16_t icmp_type_code;/* type << 8 | code for ICMP/ICMPv6 */
+    uint16_t ts_sub_ns;     /* nanoseconds past ts_us (0-999); decode_packet() leaves
+                               it 0: the caller sets it from the capture */
     uint8_t ip_version;     /* 4 or 6 */
     uint8_t proto;          /* IP protocol after IPv6 extension headers */
     uint8_t tcp_flags;

@@ -45,7 +45,7 @@ enum {
  * Laid out for the packet path: the first 104 bytes hold what a lookup
  * compares (the key's second half is the tunnel's: zero outside tunnels)
  * and the state bits; the next 80 bytes are the counters one packet
- * updates. 216 bytes in all: memory per flow matters as much as lines per
+ * updates, and their nanosecond remainders. 224 bytes in all: memory per flow matters as much as lines per
  * packet. (A record's flow id is given when it is exported.) */
 struct flow {
     struct flow_key key;
@@ -59,6 +59,8 @@ struct flow {
     /* -- second line: per-direction counters -- */
     struct nfp_flow c;          /* first/last packet time, packets, octets per direction
                                    (what plugins see: nfprobe/plugin.h) */
+    uint16_t first_sub_ns[2];   /* nanoseconds past c.first_us / c.last_us (0-999) */
+    uint16_t last_sub_ns[2];
     /* -- colder -- */
     uint64_t touch_us;          /* when it last moved to the lru tail */
     void *ext;                  /* cold per-flow data (DPI, plugins) */
@@ -134,7 +136,7 @@ static inline const struct flow *cache_chain_first(const struct flow_cache *c, u
     return i == FLOW_NONE ? NULL : &c->flows[i];
 }
 
-/* Ask for all the lines of a flow a packet reads and writes (216 bytes
+/* Ask for all the lines of a flow a packet reads and writes (224 bytes
  * straddle up to five lines). Read prefetches: for writes gcc emits nothing
  * unless the target has prefetchw (-march=x86-64 has not). always_inline:
  * gcc 12 takes a plain inline function that only loads and prefetches for

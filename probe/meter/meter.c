@@ -457,20 +457,25 @@ static void track_tcp_close(struct meter *m, struct flow *f, int dir, uint8_t fl
 
 /* A capture can hold packets out of time order (merged files, several capture
  * queues, a clock stepped back): a direction's first and last times are the
- * earliest and the latest of its packets, so a record never ends before it
- * starts. */
+ * earliest and the latest of its packets (to the nanosecond: µs time, then
+ * the ns past it), so a record never ends before it starts. A packet later
+ * than the last cannot be earlier than the first: in order, one comparison. */
 static void account(struct flow *f, int dir, const struct packet_view *pv)
 {
     uint64_t ts = pv->ts_us;
+    uint16_t sub = pv->ts_sub_ns;
     if (f->c.packets[dir] == 0) {
         f->c.first_us[dir] = ts;
         f->c.last_us[dir] = ts;
+        f->first_sub_ns[dir] = f->last_sub_ns[dir] = sub;
         f->icmp_type_code[dir] = pv->icmp_type_code;
-    }
-    if (ts < f->c.first_us[dir])
-        f->c.first_us[dir] = ts;
-    if (ts > f->c.last_us[dir])
+    } else if (ts > f->c.last_us[dir] || (ts == f->c.last_us[dir] && sub > f->last_sub_ns[dir])) {
         f->c.last_us[dir] = ts;
+        f->last_sub_ns[dir] = sub;
+    } else if (ts < f->c.first_us[dir] || (ts == f->c.first_us[dir] && sub < f->first_sub_ns[dir])) {
+        f->c.first_us[dir] = ts;
+        f->first_sub_ns[dir] = sub;
+    }
     f->c.packets[dir]++;
     f->c.ip_octets[dir] += pv->ip_len;
     f->c.l2_octets[dir] += pv->wirelen;
@@ -642,6 +647,7 @@ static void stage_packet(struct meter *m, int dlt, const struct capture_packet *
     s->src_end = -1;
     s->clock_us = pkt->clock_us ? pkt->clock_us : pkt->ts_us;
     enum decode_status st = decode_packet(dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_us, &s->pv);
+    s->pv.ts_sub_ns = pkt->ts_sub_ns;
     if (!count_packet(m, st, &s->pv))
         return;
     s->src_end = flowkey_from_packet(&s->pv, &s->key);

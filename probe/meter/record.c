@@ -9,6 +9,10 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
     for (int dir = 0; dir < 2; dir++) {
         r->first_ms[dir] = f->c.first_us[dir] / 1000;
         r->last_ms[dir] = f->c.packets[dir] ? f->c.last_us[dir] / 1000 : 0;
+        if (f->c.packets[dir]) {
+            r->first_ns[dir] = f->c.first_us[dir] * 1000 + f->first_sub_ns[dir];
+            r->last_ns[dir] = f->c.last_us[dir] * 1000 + f->last_sub_ns[dir];
+        }
         r->packets[dir] = f->c.packets[dir];
         r->ip_octets[dir] = f->c.ip_octets[dir];
         r->l2_octets[dir] = f->c.l2_octets[dir];
@@ -43,4 +47,14 @@ uint64_t record_first_ms(const struct flow_record *r)
 uint64_t record_last_ms(const struct flow_record *r)
 {
     return r->last_ms[0] > r->last_ms[1] ? r->last_ms[0] : r->last_ms[1];
+}
+
+uint64_t record_first_ns(const struct flow_record *r)
+{
+    return min_nonzero(r->first_ns[0], r->first_ns[1]);
+}
+
+uint64_t record_last_ns(const struct flow_record *r)
+{
+    return r->last_ns[0] > r->last_ns[1] ? r->last_ns[0] : r->last_ns[1];
 }

@@ -23,6 +23,8 @@ struct flow_record {
     uint64_t id;
     uint64_t first_ms[2];       /* per direction, 0 if the direction saw nothing */
     uint64_t last_ms[2];
+    uint64_t first_ns[2];       /* the same times in nanoseconds */
+    uint64_t last_ns[2];
     uint64_t packets[2];
     uint64_t ip_octets[2];
     uint64_t l2_octets[2];
@@ -43,5 +45,8 @@ void record_from_flow(const struct flow *f, enum end_reason reason, struct flow_
 /* Flow-level first and last packet time (ms), over both directions. */
 uint64_t record_first_ms(const struct flow_record *r);
 uint64_t record_last_ms(const struct flow_record *r);
+/* The same in nanoseconds. */
+uint64_t record_first_ns(const struct flow_record *r);
+uint64_t record_last_ns(const struct flow_record *r);
 
 #endif
