@@ -227,7 +227,18 @@ static int link_tree(const struct loader *ld, struct ec_ctx *c, unsigned last_li
 
     if (c->nnodes == 0)
         return load_error(ld, last_line, "empty tree: no nodes");
-    index = malloc((EC_MAX_ID + 1) * sizeof *index);
+    /* index[] spans the ids used, not all EC_MAX_ID + 1 of them: a small
+     * model costs a small table. */
+    uint32_t max_id = 0;
+    for (uint32_t i = 0; i < c->nnodes; i++) {
+        const struct ec_node *n = &c->nodes[i];
+        uint32_t most = n->feature == F_LEAF ? n->id : n->left_id > n->right_id ? n->left_id : n->right_id;
+        if (n->id > most)
+            most = n->id;
+        if (most > max_id)
+            max_id = most;
+    }
+    index = malloc(((size_t)max_id + 1) * sizeof *index);
     parent = malloc(c->nnodes * sizeof *parent);
     color = calloc(c->nnodes, 1);
     stack = malloc(c->nnodes * sizeof *stack);
@@ -235,7 +246,7 @@ static int link_tree(const struct loader *ld, struct ec_ctx *c, unsigned last_li
         load_error(ld, 0, "out of memory");
         goto out;
     }
-    for (uint32_t i = 0; i <= EC_MAX_ID; i++)
+    for (uint32_t i = 0; i <= max_id; i++)
         index[i] = UINT32_MAX;
     for (uint32_t i = 0; i < c->nnodes; i++) {
         struct ec_node *n = &c->nodes[i];
