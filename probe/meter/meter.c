@@ -84,9 +84,10 @@ int meter_reset(struct meter *m, const struct meter_config *cfg)
         return -1;
     struct meter kept = *m;
     meter_start(m, cfg, kept.sink, kept.sink_ctx);
-    /* The cache is small next to the fragment table and the extension
-     * blocks (one chunk of BLOCKS_PER_CHUNK), and its size may change:
-     * a new one. The blocks came back zeroed (slab_free_zeroed()). */
+    /* A new cache, as cfg may give it another size (and a large one costs
+     * only the pages its flows touch); the fragment table and the blocks
+     * (BLOCKS_PER_CHUNK at a time, back zeroed: slab_free_zeroed()) are
+     * what a fresh meter would fault in again. */
     cache_free(&kept.cache);
     m->frags = kept.frags;
     frag_reset(&m->frags);
