@@ -1,8 +1,8 @@
 /* fuzz_pipeline.c — the whole per-packet path on a sequence of packets:
  * decode -> fragments -> flow cache (a small one, so emergency expiry runs)
- * -> nDPI -> the built-in plugins (splt, flowstats, early-classify, events
- * to /dev/null) -> records -> the IPFIX (biflow, with the DPI's and
- * plugins' fields), NetFlow v9 and JSON encoders.
+ * -> the tunnel extension -> nDPI -> the built-in plugins (splt, flowstats,
+ * early-classify, events to /dev/null) -> records -> the IPFIX (biflow, with
+ * the tunnel's, DPI's and plugins' fields), NetFlow v9 and JSON encoders.
  *
  * Input: a byte choosing the link type (fuzz_link_type()), a byte of cache
  * size and timeouts, then packets, each a 2-byte length, a signed 2-byte
@@ -25,6 +25,7 @@
 #include "json.h"
 #include "meter.h"
 #include "plugin.h"
+#include "tunnel_fields.h"
 #include "util.h"
 
 #define BATCH 32
@@ -101,6 +102,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     char err[1024] = "";
     log_set_quiet(true);
+    /* The tunnel extension first, as main.c registers it (its elements
+     * come before DPI's). */
+    must(tunnel_fields_register(err, sizeof err) == 0, "tunnel fields", err);
     struct dpi_config dc = {10, 16, 0};
     env.dpi = dpi_new(&dc, err, sizeof err);
     must(env.dpi != NULL, "nDPI", err);
