@@ -228,15 +228,13 @@ static int link_tree(const struct loader *ld, struct ec_ctx *c, unsigned last_li
     if (c->nnodes == 0)
         return load_error(ld, last_line, "empty tree: no nodes");
     /* index[] spans the ids used, not all EC_MAX_ID + 1 of them: a small
-     * model costs a small table. */
+     * model costs a small table. (A leaf's child ids are 0: parse_node().) */
     uint32_t max_id = 0;
     for (uint32_t i = 0; i < c->nnodes; i++) {
-        const struct ec_node *n = &c->nodes[i];
-        uint32_t most = n->feature == F_LEAF ? n->id : n->left_id > n->right_id ? n->left_id : n->right_id;
-        if (n->id > most)
-            most = n->id;
-        if (most > max_id)
-            max_id = most;
+        const uint32_t ids[3] = {c->nodes[i].id, c->nodes[i].left_id, c->nodes[i].right_id};
+        for (int k = 0; k < 3; k++)
+            if (ids[k] > max_id)
+                max_id = ids[k];
     }
     index = malloc(((size_t)max_id + 1) * sizeof *index);
     parent = malloc(c->nnodes * sizeof *parent);
