@@ -72,8 +72,11 @@ int fuzz_link_type(uint8_t index)
 {
     /* Ethernet, Linux SLL and SLL2, raw IP (three numbers), IPv4, IPv6,
      * BSD loopback (two byte orders), PPP, PPP serial, PPPoE, Cisco HDLC,
-     * NFLOG: decode_link_supported()'s list. */
-    static const int types[] = {1, 113, 276, 12, 14, 101, 228, 229, 0, 108, 9, 50, 51, 104, 239};
+     * NFLOG, 802.11 bare, behind radiotap and behind PPI:
+     * decode_link_supported()'s list. New ones go at the end, so that the
+     * index bytes of the seeds and regression inputs keep their meaning. */
+    static const int types[] = {1, 113, 276, 12, 14, 101, 228, 229, 0, 108, 9, 50, 51, 104, 239,
+                                105, 127, 192};
     return types[index % (sizeof types / sizeof types[0])];
 }
 

@@ -15,6 +15,8 @@ rm -rf "$tmp"
 for t in decode pipeline export template model config flow_filter; do mkdir -p "$tmp/$t"; done
 shopt -s nullglob
 caps=("$captures"/*.pcap "$captures"/*.pcapng)
+# The 802.11 captures (radiotap, monitor mode) sit beside, in testdata/wlan.
+caps+=("$captures"/../wlan/*.pcap)
 [ ${#caps[@]} -gt 0 ] || echo "fuzz/seeds.sh: no captures in $captures: the packet targets start from nothing" >&2
 [ ${#caps[@]} -eq 0 ] || "$fuzzdir/seeds" "$tmp" "${caps[@]}"
 cp "$srcdir"/templates/*.tmpl "$tmp/template/"

@@ -611,19 +611,19 @@ static char *read_text_file(const char *path)
         log_error("cannot read config file %s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-    const char *read_error = buf && ferror(f) ? strerror(errno) : NULL;
+    size_t n = 0;
+    char *buf = read_stream_text(f, CONFIG_MAX_BYTES, &n);
+    const char *read_error = !buf && errno != ENOMEM && errno != EFBIG ? strerror(errno) : NULL;
+    bool too_large = !buf && errno == EFBIG;
     fclose(f);
-    const char *why = !buf ? "out of memory" : read_error ? read_error
-                    : n > CONFIG_MAX_BYTES ? "larger than 1 MiB"
+    const char *why = read_error ? read_error : too_large ? "larger than 1 MiB"
+                    : !buf ? "out of memory"
                     : memchr(buf, '\0', n) ? "not a text file (NUL byte)" : NULL;
     if (why) {
         log_error("cannot read config file %s: %s", path, why);
         free(buf);
         return NULL;
     }
-    buf[n] = '\0';
     return buf;
 }
 

@@ -191,3 +191,44 @@ void utf8_scrub(uint8_t *s, size_t n)
         i += k;
     }
 }
+
+char *read_stream_text(FILE *f, size_t max, size_t *len)
+{
+    size_t cap = max < 4096 ? max + 1 : 4096, n = 0;
+    char *text = malloc(cap);
+    if (!text) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (;;) {
+        n += fread(text + n, 1, cap - 1 - n, f);
+        if (n < cap - 1)                /* the end, or an error */
+            break;
+        if (cap == max + 1) {           /* max bytes read: is there one more? */
+            if (getc(f) != EOF) {
+                free(text);
+                errno = EFBIG;
+                return NULL;
+            }
+            break;
+        }
+        size_t grown_cap = cap - 1 > max / 2 ? max + 1 : 2 * cap;
+        char *grown = realloc(text, grown_cap);
+        if (!grown) {
+            free(text);
+            errno = ENOMEM;
+            return NULL;
+        }
+        text = grown;
+        cap = grown_cap;
+    }
+    if (ferror(f)) {
+        int e = errno ? errno : EIO;
+        free(text);
+        errno = e;
+        return NULL;
+    }
+    text[n] = '\0';
+    *len = n;
+    return text;
+}

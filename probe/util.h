@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* One-line messages to stderr, prefixed "nfprobe: " (and by the context, if
@@ -59,6 +60,12 @@ size_t utf8_sequence_len(const uint8_t *s, size_t n);
  * string elements (RFC 7011 section 6.1.6) and JSON text (RFC 8259 section
  * 8.1) must be UTF-8; '?' keeps the length, so every output says the same. */
 void utf8_scrub(uint8_t *s, size_t n);
+
+/* The rest of f (at most max bytes) in a buffer of malloc() with a NUL after
+ * it (*len: the bytes read), grown as it fills: a small file costs a small
+ * buffer. NULL with errno set: EFBIG when f holds more than max bytes,
+ * ENOMEM, or the read's error. */
+char *read_stream_text(FILE *f, size_t max, size_t *len);
 
 /* n rounded up to a multiple of align (a power of two). */
 static inline size_t align_up(size_t n, size_t align)

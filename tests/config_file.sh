@@ -45,6 +45,15 @@ expect_error "bad flag" 2 "^nfprobe: $conf:2: 'biflow' is a flag" -- --config "$
 printf 'config = /etc/nfprobe/other.conf\n' > "$conf"
 expect_error "config in a config" 2 "^nfprobe: $conf:1: 'config' is for the command line only" -- --config "$conf"
 expect_error "missing file" 2 "^nfprobe: cannot read config file $work/none.conf: No such file or directory" -- --config "$work/none.conf"
+# The 1 MiB bound: a file of exactly 1 MiB (comments after the options of 1.)
+# runs, one byte more is refused; a directory is a read error.
+size=$(wc -c < "$work/probe.conf")
+{ cat "$work/probe.conf"; yes '# padding' | head -c $((1048576 - size)); } > "$work/big.conf"
+"$NFPROBE" --config "$work/big.conf" > "$work/big.json" 2> /dev/null
+check "a config file of exactly 1 MiB is read whole" cmp "$work/cmdline.json" "$work/big.json"
+printf '#' >> "$work/big.conf"
+expect_error "config file over 1 MiB" 2 "^nfprobe: cannot read config file $work/big.conf: larger than 1 MiB\$" -- --config "$work/big.conf"
+expect_error "config file a directory" 2 "^nfprobe: cannot read config file $work: Is a directory\$" -- --config "$work"
 # A value the file's parser accepts but the whole does not: after the file.
 printf 'read = %s\nbiflow\n' "$pcap" > "$conf"
 expect_error "inconsistent with the command line" 2 "^nfprobe: --biflow needs IPFIX" -- --config "$conf" -V 9

@@ -266,6 +266,26 @@ START_TEST(entries_expire_after_the_timeout)
 }
 END_TEST
 
+START_TEST(reset_forgets_every_fragment_and_count)
+{
+    struct frag_table t;
+    ck_assert_int_eq(frag_init(&t, 64, 30 * SEC), 0);
+    for (uint16_t id = 0; id < 300; id++) {         /* every set, some evicted */
+        struct packet_view first = frag_view(10 * SEC, id, 0, 4444, 53);
+        frag_remember(&t, &first);
+    }
+    ck_assert_uint_gt(t.evicted, 0);
+    frag_reset(&t);
+    ck_assert_uint_eq(t.remembered + t.resolved + t.orphans + t.evicted, 0);
+    for (uint32_t i = 0; i < 64 * FRAG_WAYS; i++)
+        ck_assert_uint_eq(t.slots[i].expires_us, 0);
+    struct packet_view later = frag_view(11 * SEC, 299, 185, 0, 0);
+    ck_assert(!frag_resolve(&t, &later));
+    ck_assert_uint_eq(t.orphans, 1);
+    frag_free(&t);
+}
+END_TEST
+
 START_TEST(match_needs_same_addresses_protocol_id_and_version)
 {
     struct frag_table t;
@@ -462,6 +482,7 @@ Suite *frag_suite(void)
     tcase_add_test(tc, remembered_ports_resolve_a_later_fragment);
     tcase_add_test(tc, resolve_without_first_fragment_is_an_orphan);
     tcase_add_test(tc, entries_expire_after_the_timeout);
+    tcase_add_test(tc, reset_forgets_every_fragment_and_count);
     tcase_add_test(tc, match_needs_same_addresses_protocol_id_and_version);
     tcase_add_test(tc, full_set_evicts_the_entry_closest_to_expiry);
     tcase_add_test(tc, remembering_a_datagram_again_updates_its_entry);

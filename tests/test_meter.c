@@ -880,6 +880,65 @@ START_TEST(an_extension_can_export_its_flow_early)
 }
 END_TEST
 
+/* Three flows into a cache of two: an eviction, an active-timeout restart,
+ * extension states; then flushed. */
+static void reset_scenario(void)
+{
+    long_conversation();
+    send_view(view(T0 + 1 * SEC, 3, 5000, 4, 53, 17, 0, 40));
+    send_view(view(T0 + 2 * SEC, 5, 5001, 6, 53, 17, 0, 40));
+    b_to_a(T0 + 70 * SEC, TCPF_ACK);
+    meter_flush(&m);
+}
+
+START_TEST(reset_meter_makes_the_same_records_as_a_fresh_one)
+{
+    start_meter_with_ext(0, 0);
+    struct meter_config small = {30 * SEC, 60 * SEC, 5 * SEC, 2};
+    ck_assert_int_eq(meter_reset(&m, &small), 0);           /* no flow yet */
+    reset_scenario();
+    int first = nrecs;
+    struct meter_stats first_stats = m.stats;
+    ck_assert_int_ge(first, 4);
+    ck_assert_uint_eq(first_stats.records_by_reason[END_LACK_OF_RESOURCES], 1);
+
+    a_to_b(T0 + 100 * SEC, TCPF_ACK);
+    ck_assert_int_eq(meter_reset(&m, &small), -1);          /* a flow is left */
+    ck_assert_uint_eq(m.cache.used, 1);
+    meter_flush(&m);
+    first_stats = m.stats;
+    ck_assert_int_eq(meter_reset(&m, &small), 0);
+    struct meter_stats zero;
+    memset(&zero, 0, sizeof zero);
+    ck_assert_mem_eq(&m.stats, &zero, sizeof zero);
+    ck_assert_uint_eq(m.now_us, 0);
+    ck_assert_uint_eq(m.cache.capacity, 2);
+    ck_assert_uint_eq(m.blocks.in_use, 0);
+
+    int base = nrecs;
+    reset_scenario();
+    ck_assert_int_eq(nrecs - base, first);
+    for (int i = 0; i < first; i++) {
+        const struct flow_record *a = &recs[i], *b = &recs[base + i];
+        ck_assert_uint_eq(a->id, b->id);                    /* ids from 1 again */
+        ck_assert_uint_eq(a->end_reason, b->end_reason);
+        ck_assert_mem_eq(a->packets, b->packets, sizeof a->packets);
+        ck_assert_mem_eq(a->first_ms, b->first_ms, sizeof a->first_ms);
+        ck_assert_mem_eq(a->last_ms, b->last_ms, sizeof a->last_ms);
+        ck_assert_uint_eq(ext_log.packets_at_export[i], ext_log.packets_at_export[base + i]);
+    }
+    ck_assert_uint_eq(m.stats.records, (uint64_t)first);
+    ck_assert_uint_eq(m.stats.flows_created, first_stats.flows_created - 1);
+    ck_assert_uint_eq(ext_log.init, 2 * (int)m.stats.flows_created + 1);  /* probe_init saw zeroed states */
+
+    /* A bigger cache on the next reset: no eviction. */
+    struct meter_config big = {30 * SEC, 60 * SEC, 5 * SEC, 100};
+    ck_assert_int_eq(meter_reset(&m, &big), 0);
+    reset_scenario();
+    ck_assert_uint_eq(m.stats.records_by_reason[END_LACK_OF_RESOURCES], 0);
+}
+END_TEST
+
 Suite *meter_suite(void)
 {
     Suite *s = suite_create("meter");
@@ -909,6 +968,7 @@ Suite *meter_suite(void)
     tcase_add_test(tc, extension_callbacks_run_once_per_flow_packet_and_record);
     tcase_add_test(tc, an_extension_that_is_done_gets_no_more_packets);
     tcase_add_test(tc, an_extension_can_export_its_flow_early);
+    tcase_add_test(tc, reset_meter_makes_the_same_records_as_a_fresh_one);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("records");

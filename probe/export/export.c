@@ -34,16 +34,11 @@ static char *read_small_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "template '%s': not a built-in template, and %s", path, strerror(errno));
         return NULL;
     }
-    char *text = malloc(TEMPLATE_FILE_MAX + 1);
-    size_t n = text ? fread(text, 1, TEMPLATE_FILE_MAX + 1, f) : 0;
-    bool bad = !text || ferror(f) || n > TEMPLATE_FILE_MAX;
+    size_t n;
+    char *text = read_stream_text(f, TEMPLATE_FILE_MAX, &n);
     fclose(f);
-    if (bad) {
+    if (!text)
         snprintf(err, errlen, "template '%s': cannot read it (or larger than 1 MiB)", path);
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
     return text;
 }
 

@@ -476,6 +476,18 @@ static int setup_selector_templates(struct ipfix_encoder *e, char *err, size_t e
 
 /* ---- encoder ----------------------------------------------------------------- */
 
+/* libfixbuf's model of IANA's elements takes thousands of allocations to
+ * build; the encoders of a process share one (elements are only added to it,
+ * by name: ensure_in_model()), built with the first and never freed. The
+ * exporter makes its encoders in one thread. */
+static fbInfoModel_t *shared_model(void)
+{
+    static fbInfoModel_t *model;
+    if (!model)
+        model = fbInfoModelAlloc();
+    return model;
+}
+
 struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out, void *ctx,
                                 char *err, size_t errlen)
 {
@@ -489,7 +501,7 @@ struct ipfix_encoder *ipfix_new(const struct ipfix_config *cfg, ipfix_msg_fn out
     e->out_ctx = ctx;
     e->domain = cfg->domain;
     e->mtu = cfg->mtu;
-    e->model = fbInfoModelAlloc();
+    e->model = shared_model();
     e->session = fbSessionAlloc(e->model);
     fbSessionSetDomain(e->session, cfg->domain);
     if (setup_flow_template(e, cfg->tmpl, 4, TID_IPV4, &e->v4, err, errlen) < 0 ||
@@ -523,7 +535,6 @@ void ipfix_free(struct ipfix_encoder *e)
     if (!e)
         return;
     fBufFree(e->fbuf);          /* and the session it owns */
-    fbInfoModelFree(e->model);
     template_free(&e->v4.def);
     template_free(&e->v6.def);
     free(e->v4.ops);

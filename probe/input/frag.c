@@ -16,6 +16,15 @@ int frag_init(struct frag_table *t, uint32_t sets, uint64_t timeout_us)
     return 0;
 }
 
+void frag_reset(struct frag_table *t)
+{
+    /* Every entry is written by claim(), which counts it: none counted, none
+     * to clear (the table stays as calloc() gave it). */
+    if (t->remembered)
+        memset(t->slots, 0, (size_t)(t->set_mask + 1) * FRAG_WAYS * sizeof *t->slots);
+    t->remembered = t->resolved = t->orphans = t->evicted = 0;
+}
+
 void frag_free(struct frag_table *t)
 {
     free(t->slots);

@@ -37,6 +37,9 @@ struct frag_table {
 /* sets: a power of two; each set has FRAG_WAYS slots. 0 or -1. */
 int frag_init(struct frag_table *t, uint32_t sets, uint64_t timeout_us);
 void frag_free(struct frag_table *t);
+/* Forget every fragment and count: the table as frag_init() left it, its
+ * memory kept (see meter_reset()). */
+void frag_reset(struct frag_table *t);
 
 /* A first fragment (offset 0, more set): remember its ports. */
 void frag_remember(struct frag_table *t, const struct packet_view *pv);

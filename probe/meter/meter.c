@@ -45,7 +45,8 @@ static void adjust_idle_timeout(struct meter *m)
     m->idle_us = idle;
 }
 
-int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
+/* Everything but the tables: a meter with no flow, no count, its clock at 0. */
+static void meter_start(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -55,14 +56,46 @@ int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn s
     m->sink = sink;
     m->sink_ctx = ctx;
     m->alarm_us = UINT64_MAX;
-    if (cache_init(&m->cache, cfg->max_flows) < 0)
+}
+
+static int meter_cache_init(struct meter *m)
+{
+    if (cache_init(&m->cache, m->cfg.max_flows) < 0)
         return -1;
-    m->cache.use_fresh = cfg->dynamic_timeouts;
+    m->cache.use_fresh = m->cfg.dynamic_timeouts;
+    return 0;
+}
+
+int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx)
+{
+    meter_start(m, cfg, sink, ctx);
+    if (meter_cache_init(m) < 0)
+        return -1;
     if (frag_init(&m->frags, FRAG_SETS, FRAG_TIMEOUT_US) < 0) {
         cache_free(&m->cache);
         return -1;
     }
     return 0;
+}
+
+int meter_reset(struct meter *m, const struct meter_config *cfg)
+{
+    if (m->cache.used)
+        return -1;
+    struct meter kept = *m;
+    meter_start(m, cfg, kept.sink, kept.sink_ctx);
+    /* A new cache, as cfg may give it another size (and a large one costs
+     * only the pages its flows touch); the fragment table and the blocks
+     * (BLOCKS_PER_CHUNK at a time, back zeroed: slab_free_zeroed()) are
+     * what a fresh meter would fault in again. */
+    cache_free(&kept.cache);
+    m->frags = kept.frags;
+    frag_reset(&m->frags);
+    memcpy(m->ext, kept.ext, sizeof m->ext);
+    m->next = kept.next;
+    m->block_size = kept.block_size;
+    m->blocks = kept.blocks;
+    return meter_cache_init(m);
 }
 
 int meter_add_extension(struct meter *m, const struct extension *e, void *ctx, size_t *offset)

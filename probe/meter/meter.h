@@ -70,6 +70,13 @@ struct meter {
 
 int meter_init(struct meter *m, const struct meter_config *cfg, record_sink_fn sink, void *ctx);
 void meter_free(struct meter *m);
+/* The meter as meter_init() with cfg would leave it (no flow, fragment,
+ * count or alarm, its clock at 0, flow ids from 1), but with the same sink
+ * and extensions and the memory of its fragment table and extension blocks
+ * kept: for a process that meters many independent inputs in turn (the fuzz
+ * targets). Call it after meter_flush(): -1 while flows are left (nothing
+ * changed), or when the cache cannot be allocated (then only meter_free()). */
+int meter_reset(struct meter *m, const struct meter_config *cfg);
 
 /* Attach an extension to every flow created from now on; call before the
  * first packet. Its callbacks get ctx (each worker can have its own, e.g.

@@ -227,7 +227,16 @@ static int link_tree(const struct loader *ld, struct ec_ctx *c, unsigned last_li
 
     if (c->nnodes == 0)
         return load_error(ld, last_line, "empty tree: no nodes");
-    index = malloc((EC_MAX_ID + 1) * sizeof *index);
+    /* index[] spans the ids used, not all EC_MAX_ID + 1 of them: a small
+     * model costs a small table. (A leaf's child ids are 0: parse_node().) */
+    uint32_t max_id = 0;
+    for (uint32_t i = 0; i < c->nnodes; i++) {
+        const uint32_t ids[3] = {c->nodes[i].id, c->nodes[i].left_id, c->nodes[i].right_id};
+        for (int k = 0; k < 3; k++)
+            if (ids[k] > max_id)
+                max_id = ids[k];
+    }
+    index = malloc(((size_t)max_id + 1) * sizeof *index);
     parent = malloc(c->nnodes * sizeof *parent);
     color = calloc(c->nnodes, 1);
     stack = malloc(c->nnodes * sizeof *stack);
@@ -235,7 +244,7 @@ static int link_tree(const struct loader *ld, struct ec_ctx *c, unsigned last_li
         load_error(ld, 0, "out of memory");
         goto out;
     }
-    for (uint32_t i = 0; i <= EC_MAX_ID; i++)
+    for (uint32_t i = 0; i <= max_id; i++)
         index[i] = UINT32_MAX;
     for (uint32_t i = 0; i < c->nnodes; i++) {
         struct ec_node *n = &c->nodes[i];
