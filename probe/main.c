@@ -282,7 +282,7 @@ static void wait_for_workers(struct probe *p)
         if (drain(p))
             idle = 0;
         else
-            pool_backoff(&idle);
+            pool_backoff(&p->pool, &idle);
         tick_if_due(p);
     }
     drain(p);
@@ -301,8 +301,7 @@ static int run_reader(struct probe *p)
         unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &cr);
         since_tick += n;
         n = pool_select(&p->pool, batch, n, p->pool.dlt);
-        for (unsigned i = 0; i < n; i++)
-            pool_dispatch(&p->pool, &batch[i], exporter_record, &p->exporter);
+        pool_dispatch(&p->pool, batch, n, exporter_record, &p->exporter);
         rotate_if_due(p, p->pool.clock_us);
         if (cr == CAPTURE_END)
             break;
@@ -331,7 +330,7 @@ static int run_live_workers(struct probe *p)
         if (drain(p))
             idle = 0;
         else
-            pool_backoff(&idle);
+            pool_backoff(&p->pool, &idle);
         tick_if_due(p);
         if (pool_failed(&p->pool)) {
             rc = -1;
@@ -491,6 +490,7 @@ static int start_workers(struct probe *p)
                   exporter_record, &p->exporter) < 0)
         return -1;
     pool_set_selection(&p->pool, &p->opt.select);
+    pool_balance(&p->pool, p->opt.dissect);
     for (int i = 0; i < p->pool.n; i++) {
         struct worker *w = &p->pool.w[i];
         w->dpi = p->dpi[i];

@@ -21,7 +21,8 @@ int ring_init(struct ring *r, size_t size)
     size_t n = 4096;
     while (n < size)
         n <<= 1;
-    if (posix_memalign((void **)&r->buf, 64, n) != 0)
+    r->buf = alloc_large_table(n);
+    if (!r->buf)
         return -1;
     r->size = n;
     atomic_init(&r->head, 0);

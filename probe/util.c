@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -231,4 +232,21 @@ char *read_stream_text(FILE *f, size_t max, size_t *len)
     text[n] = '\0';
     *len = n;
     return text;
+}
+
+/* With 4 KiB pages, tables read at random (flows, buckets) would miss the
+ * TLB nearly every time, and a ring streamed through by two threads would
+ * take a page fault every 4 KiB (costly in a virtual machine): large ones
+ * are 2 MiB-aligned and asked to be backed by huge pages (a hint; without
+ * it they work the same). */
+void *alloc_large_table(size_t bytes)
+{
+    enum { HUGE_PAGE = 2 << 20 };
+    void *p;
+    if (bytes < HUGE_PAGE)
+        return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
 }

@@ -67,6 +67,11 @@ void utf8_scrub(uint8_t *s, size_t n);
  * ENOMEM, or the read's error. */
 char *read_stream_text(FILE *f, size_t max, size_t *len);
 
+/* bytes of malloc()-compatible memory (free() it), 64-byte aligned; from
+ * 2 MiB up, 2 MiB-aligned and backed by huge pages where the kernel
+ * grants them. NULL: out of memory. */
+void *alloc_large_table(size_t bytes);
+
 /* n rounded up to a multiple of align (a power of two). */
 static inline size_t align_up(size_t n, size_t align)
 {

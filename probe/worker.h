@@ -56,6 +56,11 @@ struct worker_pool {
     int dlt;                    /* file */
     uint64_t clock_us;          /* file: the latest packet time read */
     unsigned since_commit, since_clock;
+    bool live;
+    bool spin;                  /* a wait starts spinning (pool_backoff()) */
+    uint32_t reader_cut;        /* file: hashes below it are worker 0's */
+    struct capture_packet own[CAPTURE_BATCH_MAX];   /* file: worker 0's, of one batch */
+    unsigned nown;
     bool selecting;             /* --sample / --hash-select */
     struct packet_select select;    /* the reading thread's (file, or one live socket) */
 };
@@ -67,6 +72,11 @@ struct worker_pool {
  * a message printed. */
 int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx);
+/* Reading a file with several workers: with DPI on (dissecting), metering
+ * weighs more than the reading thread's own work; worker 0's share of the
+ * flows, which that thread meters, is set by it (the records are the same
+ * whatever the shares). */
+void pool_balance(struct worker_pool *p, bool dissecting);
 /* Packet selection (select.h) where packets are read: in the reading thread
  * (a file, or one live socket), or in each live worker (stream = its index). */
 void pool_set_selection(struct worker_pool *p, const struct select_config *c);
@@ -80,7 +90,7 @@ int pool_start(struct worker_pool *p, const int *cpus, int ncpus);
 
 /* Reading a file: hand one packet to its flow's worker (waits while that
  * worker's ring is full, handing records to sink meanwhile). */
-void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkt,
+void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkts, unsigned n,
                    record_sink_fn sink, void *ctx);
 /* Every packet has been handed over (or the run stops): the workers flush
  * and finish. */
@@ -100,6 +110,6 @@ void pool_free(struct worker_pool *p);
 
 /* Wait a little, longer the longer there was nothing to do (spins were
  * counted in *idle; reset it to 0 after work). */
-void pool_backoff(unsigned *idle);
+void pool_backoff(const struct worker_pool *p, unsigned *idle);
 
 #endif

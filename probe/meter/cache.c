@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
-#include <sys/mman.h>
+
+#include "util.h"
 
 _Static_assert(offsetof(struct flow, c) == 104, "packet counters follow the key and the state bits");
 _Static_assert(sizeof(struct flow) == 224, "a flow stays small");
@@ -55,21 +56,6 @@ static uint32_t buckets_for(uint32_t capacity)
     return n;
 }
 
-/* Flows and buckets are read at random: with 4 KiB pages nearly every packet
- * would also miss the TLB. Large tables are 2 MiB-aligned and asked to be
- * backed by huge pages (a hint; without it they work the same). */
-static void *alloc_table(size_t bytes)
-{
-    enum { HUGE_PAGE = 2 << 20 };
-    void *p;
-    if (bytes < HUGE_PAGE)
-        return posix_memalign(&p, 64, bytes) == 0 ? p : NULL;
-    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-        return NULL;
-    madvise(p, bytes, MADV_HUGEPAGE);
-    return p;
-}
-
 int cache_init(struct flow_cache *c, uint32_t capacity)
 {
     memset(c, 0, sizeof *c);
@@ -81,8 +67,8 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
     /* A large pool is mmap'd: its pages become resident only as flows are
      * handed out (in order, then reused from the free list), so a large
      * --max-flows costs address space, not memory. */
-    c->flows = alloc_table((size_t)capacity * sizeof *c->flows);
-    c->buckets = alloc_table((size_t)nb * sizeof *c->buckets);
+    c->flows = alloc_large_table((size_t)capacity * sizeof *c->flows);
+    c->buckets = alloc_large_table((size_t)nb * sizeof *c->buckets);
     if (!c->flows || !c->buckets) {
         cache_free(c);
         errno = ENOMEM;
