@@ -1,6 +1,7 @@
 /* main.c — options → wiring: capture → decode → meter → exporter. */
 #include <signal.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ struct probe {
     struct dpi *dpi[MAX_WORKERS];   /* each worker's; none with --no-dissect */
     size_t dpi_offset;              /* of its state in a flow's extension block */
     struct capture *cap;            /* the file, or the one live socket */
-    struct capture *live[MAX_WORKERS];  /* live with several workers: a socket each */
+    struct capture *inputs[MAX_WORKERS];    /* several workers: a socket or a file cursor each */
     struct worker_pool pool;
     struct exporter exporter;
     struct stats_sources stats;
@@ -126,13 +127,28 @@ static int open_fanout(struct probe *p)
     uint16_t group = (uint16_t)getpid();
     for (int i = 0; i < p->opt.workers; i++) {
         char err[512];
-        p->live[i] = open_one(&p->opt);
-        if (!p->live[i])
+        p->inputs[i] = open_one(&p->opt);
+        if (!p->inputs[i])
             return -1;
-        if (capture_join_fanout(p->live[i], group, err, sizeof err) < 0) {
+        if (capture_join_fanout(p->inputs[i], group, err, sizeof err) < 0) {
             log_error("%s", err);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* A file read in place, several workers: each reads all of it through a
+ * cursor of its own and meters its share of the flows (no thread hands
+ * packets to another, no packet crosses between cores). Other files go
+ * through the main thread (run_reader()). */
+static int open_cursors(struct probe *p)
+{
+    if (p->opt.workers == 1 || !capture_can_share(p->cap))
+        return 0;
+    if (capture_open_cursors(p->cap, p->opt.workers, p->inputs) < 0) {
+        log_error("out of memory");
+        return -1;
     }
     return 0;
 }
@@ -142,7 +158,7 @@ static int open_input(struct probe *p)
     if (several_live(&p->opt)) {
         if (open_fanout(p) < 0)
             return -1;
-    } else if (!(p->cap = open_one(&p->opt))) {
+    } else if (!(p->cap = open_one(&p->opt)) || open_cursors(p) < 0) {
         return -1;
     }
     /* Tests and init scripts wait on this line: capture is running. */
@@ -153,9 +169,9 @@ static int open_input(struct probe *p)
 
 static void close_input(struct probe *p)
 {
-    capture_close(p->cap);
     for (int i = 0; i < MAX_WORKERS; i++)
-        capture_close(p->live[i]);
+        capture_close(p->inputs[i]);
+    capture_close(p->cap);
 }
 
 static struct meter *single_meter(struct probe *p)
@@ -219,7 +235,7 @@ static void tick(struct probe *p)
         meter_advance(single_meter(p), now_wall_us());
     reopen_output_if_asked(p);
     if (p->pool.n > 1)
-        rotate_if_due(p, p->cap ? p->pool.clock_us : now_wall_us());
+        rotate_if_due(p, p->cap ? pool_file_clock(&p->pool) : now_wall_us());
     exporter_tick(&p->exporter, mono);
     /* stdout's reader went away (`nfprobe -r big.pcap | head`): it is done
      * with us, as with any filter; the flows metered so far still go to
@@ -321,31 +337,31 @@ static int run_reader(struct probe *p)
     return rc;
 }
 
-/* Several workers, live: each reads its own socket; the main thread exports. */
-static int run_live_workers(struct probe *p)
+/* Several workers, each reading its own socket (live) or cursor (a file):
+ * the main thread exports. A failed socket stops the run; a damaged file
+ * stops each cursor where the damage is, as it stops one reader. */
+static int run_workers(struct probe *p)
 {
-    unsigned idle = 0;
-    int rc = 0;
-    while (!stopping()) {
-        if (drain(p))
-            idle = 0;
-        else
-            pool_backoff(&p->pool, &idle);
+    bool live = p->pool.input == POOL_LIVE;
+    while (!stopping() && (live || !pool_finished(&p->pool))) {
+        /* the rings hold far more than a millisecond of records: waking
+         * less often leaves the workers their cores */
+        drain(p);
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
         tick_if_due(p);
-        if (pool_failed(&p->pool)) {
-            rc = -1;
+        if (live && pool_failed(&p->pool))
             atomic_store(&stop_requested, true);
-        }
     }
     wait_for_workers(p);
-    return rc;
+    return pool_failed(&p->pool) ? -1 : 0;
 }
 
 static int run(struct probe *p)
 {
     if (p->pool.n == 1)
         return run_single(p);
-    return p->cap ? run_reader(p) : run_live_workers(p);
+    return p->pool.input == POOL_FILE_READER ? run_reader(p) : run_workers(p);
 }
 
 /* -u: a user that does not exist fails before anything is opened. */
@@ -486,7 +502,8 @@ static int start_workers(struct probe *p)
     struct meter_config mc = {p->opt.idle_us, p->opt.active_us, p->opt.tcp_close_us, p->opt.max_flows,
                               p->opt.dynamic_timeouts};
     int dlt = p->cap ? capture_datalink(p->cap) : 0;
-    if (pool_init(&p->pool, p->opt.workers, &mc, p->opt.interface != NULL, dlt, &stop_requested,
+    enum pool_input input = p->opt.interface ? POOL_LIVE : p->inputs[0] ? POOL_FILE_CURSORS : POOL_FILE_READER;
+    if (pool_init(&p->pool, p->opt.workers, &mc, input, dlt, &stop_requested,
                   exporter_record, &p->exporter) < 0)
         return -1;
     pool_set_selection(&p->pool, &p->opt.select);
@@ -494,7 +511,7 @@ static int start_workers(struct probe *p)
     for (int i = 0; i < p->pool.n; i++) {
         struct worker *w = &p->pool.w[i];
         w->dpi = p->dpi[i];
-        w->cap = p->live[i];
+        w->cap = p->inputs[i];
         if (extend_attach(&w->meter, i) < 0) {
             log_error("cannot attach the DPI and plugin extensions");
             return -1;

@@ -11,7 +11,7 @@
 
 /* Rings sized for a few milliseconds of packets: the reader runs ahead of
  * the workers, and a worker's records wait for the exporter. */
-enum { IN_RING_BYTES = 8u << 20, OUT_RING_BYTES = 8u << 20 };
+enum { IN_RING_BYTES = 8u << 20, OUT_RING_BYTES = 2u << 20, OUT_RING_BYTES_LIVE = 8u << 20 };
 /* The reader publishes packets in groups (one shared write per group) and
  * tells every worker the time every CLOCK_EVERY packets, so a worker that
  * gets none of them still expires its flows. */
@@ -94,7 +94,7 @@ static void worker_record(void *ctx, const struct flow_record *r)
  * the cores, and no handoff between cores for those packets. */
 static bool metered_by_reader(const struct worker_pool *p, int i)
 {
-    return !p->live && i == 0;
+    return p->input == POOL_FILE_READER && i == 0;
 }
 
 size_t pool_drain(struct worker_pool *p, record_sink_fn sink, void *ctx)
@@ -190,12 +190,48 @@ static void run_live(struct worker *w, const atomic_bool *stop)
     }
 }
 
+static int worker_of(const struct worker_pool *p, const struct capture_packet *pkt);
+
+/* Reading a file through a cursor of its own: every packet is read, and
+ * moves the clock; this worker's share is metered. */
+static void run_cursor(struct worker *w, const atomic_bool *stop)
+{
+    struct worker_pool *p = w->pool;
+    struct capture_packet pkts[CAPTURE_BATCH_MAX], mine[CAPTURE_BATCH_MAX];
+    uint64_t clock_us = 0;
+    enum capture_result rc = CAPTURE_PACKET;
+    while (rc == CAPTURE_PACKET && !atomic_load_explicit(stop, memory_order_relaxed)) {
+        unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc), k = 0;
+        if (p->selecting)
+            n = select_packets(&w->select, p->dlt, pkts, n);
+        for (unsigned i = 0; i < n; i++) {
+            if (pkts[i].ts_us > clock_us)
+                clock_us = pkts[i].ts_us;
+            if (worker_of(p, &pkts[i]) == w->index) {
+                mine[k] = pkts[i];
+                mine[k++].clock_us = clock_us;
+            }
+        }
+        meter_packets(&w->meter, p->dlt, mine, k);
+        meter_advance(&w->meter, clock_us);
+        ring_commit(&w->out);
+        atomic_store_explicit(&w->clock_us, clock_us, memory_order_relaxed);
+    }
+    if (rc == CAPTURE_ERROR) {
+        if (w->index == 0)      /* every cursor meets the same damage */
+            log_error("%s", capture_error(w->cap));
+        atomic_store(&w->failed, true);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct worker_pool *p = w->pool;
-    if (w->cap)
+    if (p->input == POOL_LIVE)
         run_live(w, p->stop);
+    else if (p->input == POOL_FILE_CURSORS)
+        run_cursor(w, p->stop);
     else
         run_from_reader(w, p->dlt);
     meter_flush(&w->meter);
@@ -349,9 +385,11 @@ void pool_dispatch(struct worker_pool *p, const struct capture_packet *pkts, uns
 
 void pool_input_done(struct worker_pool *p, record_sink_fn sink, void *ctx)
 {
-    send_clock(p, sink, ctx);   /* the end: every worker's clock where the capture's stopped */
-    commit_inputs(p);
-    meter_flush(&p->w[0].meter);
+    if (p->input == POOL_FILE_READER) {
+        send_clock(p, sink, ctx);   /* the end: every worker's clock where the capture's stopped */
+        commit_inputs(p);
+        meter_flush(&p->w[0].meter);
+    }
     for (int i = 0; i < p->n; i++)
         atomic_store_explicit(&p->w[i].input_done, true, memory_order_release);
 }
@@ -374,11 +412,11 @@ static int online_cpus(void)
  * beside the rest. */
 void pool_balance(struct worker_pool *p, bool dissecting)
 {
-    double share = (dissecting ? 0.85 : 0.6) / p->n;
+    double share = (p->input == POOL_FILE_READER ? (dissecting ? 0.85 : 0.6) : 1.0) / p->n;
     p->reader_cut = (uint32_t)(share * 4294967296.0);
 }
 
-int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
+int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum pool_input input, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx)
 {
     memset(p, 0, sizeof *p);
@@ -390,9 +428,10 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool
     p->n = n;
     p->stop = stop;
     p->dlt = dlt;
-    p->live = live;
+    p->input = input;
+    bool live = input == POOL_LIVE;
     pool_balance(p, false);
-    p->spin = !live && n <= online_cpus();
+    p->spin = input == POOL_FILE_READER && n <= online_cpus();
     struct meter_config mc = *cfg;
     mc.max_flows = (cfg->max_flows + (uint32_t)n - 1) / (uint32_t)n;
     for (int i = 0; i < n; i++) {
@@ -406,8 +445,8 @@ int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool
             return -1;
         }
         meter_number_flows(&w->meter, (uint64_t)i, (uint64_t)n);
-        if (n > 1 && !own_sink && ((!live && ring_init(&w->in, IN_RING_BYTES) < 0) ||
-                                   ring_init(&w->out, OUT_RING_BYTES) < 0)) {
+        if (n > 1 && !own_sink && ((input == POOL_FILE_READER && ring_init(&w->in, IN_RING_BYTES) < 0) ||
+                                   ring_init(&w->out, live ? OUT_RING_BYTES_LIVE : OUT_RING_BYTES) < 0)) {
             log_error("out of memory");
             return -1;
         }
@@ -419,13 +458,26 @@ void pool_set_selection(struct worker_pool *p, const struct select_config *c)
 {
     p->selecting = select_active(c);
     select_init(&p->select, c, 0);
+    /* every cursor makes the reading thread's choices, packet by packet */
     for (int i = 0; i < p->n; i++)
-        select_init(&p->w[i].select, c, (unsigned)i + 1);
+        select_init(&p->w[i].select, c, p->input == POOL_LIVE ? (unsigned)i + 1 : 0);
 }
 
 unsigned pool_select(struct worker_pool *p, struct capture_packet *pkts, unsigned n, int dlt)
 {
     return p->selecting ? select_packets(&p->select, dlt, pkts, n) : n;
+}
+
+uint64_t pool_file_clock(const struct worker_pool *p)
+{
+    if (p->input != POOL_FILE_CURSORS)
+        return p->clock_us;
+    uint64_t low = UINT64_MAX;
+    for (int i = 0; i < p->n; i++) {
+        uint64_t c = atomic_load_explicit(&p->w[i].clock_us, memory_order_relaxed);
+        low = c < low ? c : low;
+    }
+    return low;
 }
 
 bool pool_finished(struct worker_pool *p)

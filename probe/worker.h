@@ -28,12 +28,19 @@ struct dpi;
 
 struct worker_pool;
 
+/* Where the workers' packets come from. */
+enum pool_input {
+    POOL_LIVE,              /* a socket each, in one fanout group */
+    POOL_FILE_READER,       /* a file read by the main thread, handed out through rings */
+    POOL_FILE_CURSORS,      /* a file read in place by every worker (capture_open_cursors()) */
+};
+
 struct worker {
     int index;
     struct worker_pool *pool;
     struct meter meter;
     struct dpi *dpi;            /* NULL with --no-dissect */
-    struct capture *cap;        /* live with several workers: its own socket */
+    struct capture *cap;        /* its own socket (live) or cursor (file) */
     struct ring in;             /* reading a file: packets from the reader */
     struct ring out;            /* records to the exporter */
     size_t record_max;          /* bytes of the largest record in out */
@@ -42,6 +49,7 @@ struct worker {
     atomic_bool input_done;     /* file: the reader handed over every packet */
     atomic_bool finished;       /* flushed: its last record is in out */
     atomic_bool failed;         /* its capture failed (message printed) */
+    _Atomic uint64_t clock_us;  /* file through a cursor: the capture's time it has reached */
     int cpu;                    /* pinned to this CPU, or -1 */
     struct packet_select select;    /* live with several workers: its own selection */
     bool started;
@@ -56,7 +64,7 @@ struct worker_pool {
     int dlt;                    /* file */
     uint64_t clock_us;          /* file: the latest packet time read */
     unsigned since_commit, since_clock;
-    bool live;
+    enum pool_input input;
     bool spin;                  /* a wait starts spinning (pool_backoff()) */
     uint32_t reader_cut;        /* file: hashes below it are worker 0's */
     struct capture_packet own[CAPTURE_BATCH_MAX];   /* file: worker 0's, of one batch */
@@ -70,7 +78,7 @@ struct worker_pool {
  * rings, drained by pool_drain(). live: a full ring drops records (counted)
  * rather than wait; else (a file of link type dlt) it waits. 0, or -1 with
  * a message printed. */
-int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, bool live, int dlt,
+int pool_init(struct worker_pool *p, int n, const struct meter_config *cfg, enum pool_input input, int dlt,
               const atomic_bool *stop, record_sink_fn sink, void *ctx);
 /* Reading a file with several workers: with DPI on (dissecting), metering
  * weighs more than the reading thread's own work; worker 0's share of the
@@ -100,6 +108,8 @@ void pool_input_done(struct worker_pool *p, record_sink_fn sink, void *ctx);
 size_t pool_drain(struct worker_pool *p, record_sink_fn sink, void *ctx);
 /* Every worker finished: one more pool_drain() hands over its last records. */
 bool pool_finished(struct worker_pool *p);
+/* Reading a file: the capture's time every worker has reached. */
+uint64_t pool_file_clock(const struct worker_pool *p);
 /* Records lost because the exporter fell behind (live). */
 uint64_t pool_records_lost(const struct worker_pool *p);
 /* A worker's capture failed. */

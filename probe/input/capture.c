@@ -6,12 +6,15 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "decode.h"
@@ -24,6 +27,7 @@ enum {
     PCAP_RECORD_HEADER = 16,
     PCAP_MAX_CAPLEN = 262144,   /* libpcap's MAXIMUM_SNAPLEN: a longer record is damage */
     MAP_WINDOW = 2 << 20,       /* the mapping's page tables are filled this far ahead */
+    MAX_LEAD = 64 << 20,        /* a cursor waits this far ahead of the last one */
     READ_AHEAD = 1024,          /* bytes of the file prefetched ahead of the record read */
 };
 #define PCAP_MAGIC_US 0xa1b2c3d4u
@@ -43,7 +47,31 @@ struct mapped_file {
     bool nano;
     bool filtered;
     struct bpf_program filter;
+    struct cursor_group *group;     /* read by several cursors (capture_open_cursors()) */
+    int cursor;                     /* this one's index in it */
 };
+
+/* Cursors reading one mapping: what was read is unmapped behind the last of
+ * them, and none runs more than MAX_LEAD ahead of it, so the mapped part of
+ * the file stays bounded whatever the cursors' paces. */
+struct cursor_group {
+    int n;
+    _Atomic size_t released;        /* unmapped below here */
+    _Atomic size_t populated;       /* page tables filled (or being filled) up to here */
+    _Atomic size_t *done;           /* [n]: each cursor's data before this are no longer used */
+    volatile sig_atomic_t *stopped; /* the origin's capture_break() stops every cursor */
+};
+
+/* Where the last cursor is: every cursor is done with the data before it. */
+static size_t last_cursor(const struct cursor_group *g)
+{
+    size_t low = SIZE_MAX;
+    for (int i = 0; i < g->n; i++) {
+        size_t d = atomic_load_explicit(&g->done[i], memory_order_acquire);
+        low = d < low ? d : low;
+    }
+    return low;
+}
 
 struct capture {
     pcap_t *p;
@@ -150,6 +178,14 @@ static void watch_for_shrinking(const struct mapped_file *m)
 
 static void unmap_file(struct mapped_file *m)
 {
+    if (m->group && m->cursor >= 0) {   /* a cursor: the origin owns the mapping */
+        memset(m, 0, sizeof *m);
+        return;
+    }
+    if (m->group) {
+        free(m->group->done);
+        free(m->group);
+    }
     if (m->filtered)
         pcap_freecode(&m->filter);
     if (m->base && bus_map.base == m->base)
@@ -269,7 +305,7 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
 bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size)
 {
     if (c->map.base) {          /* read in place: where the next record starts */
-        *done = c->map.off;
+        *done = c->map.group ? last_cursor(c->map.group) : c->map.off;
         *size = c->map.size;
         return true;
     }
@@ -456,8 +492,40 @@ static enum capture_result read_record(struct capture *c, struct pcap_pkthdr *h,
  * keeps it), so the process holds a window of the file, not all of it that
  * was read. Both only hints: where unsupported, pages fault in and stay. The
  * previous batch's data may go: it was valid until this call. */
+/* A cursor's share of the window's work: it says how far it is done, unmaps
+ * what every cursor is done with, and waits while it is too far ahead. */
+static void slide_group_window(struct mapped_file *m)
+{
+    struct cursor_group *g = m->group;
+    atomic_store_explicit(&g->done[m->cursor], m->off, memory_order_release);
+    size_t low = last_cursor(g), page = 4096, behind = low & ~(page - 1);
+    size_t released = atomic_load_explicit(&g->released, memory_order_relaxed);
+    if (behind > released + MAP_WINDOW &&
+        atomic_compare_exchange_strong(&g->released, &released, behind))
+        madvise((void *)(m->base + released), behind - released, MADV_DONTNEED);
+    while (m->off > low + MAX_LEAD && !*g->stopped) {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+        low = last_cursor(g);
+    }
+    /* the first cursor to near the end of the filled window fills the next */
+    size_t populated = atomic_load_explicit(&g->populated, memory_order_relaxed);
+    if (m->off + MAP_WINDOW / 2 < populated || populated >= m->size)
+        return;
+    size_t len = m->size - populated < MAP_WINDOW ? m->size - populated : MAP_WINDOW;
+    if (!atomic_compare_exchange_strong(&g->populated, &populated, populated + len))
+        return;
+#ifdef MADV_POPULATE_READ
+    madvise((void *)(m->base + populated), len, MADV_POPULATE_READ);
+#endif
+}
+
 static void slide_window(struct mapped_file *m)
 {
+    if (m->group) {
+        slide_group_window(m);
+        return;
+    }
     if (m->off + MAP_WINDOW / 2 < m->populated || m->populated >= m->size)
         return;
     size_t page = 4096, behind = m->off & ~(page - 1);
@@ -537,7 +605,7 @@ unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsi
 {
     if (max > CAPTURE_BATCH_MAX)
         max = CAPTURE_BATCH_MAX;
-    if (c->stopped) {
+    if (c->stopped || (c->map.group && *c->map.group->stopped)) {
         *rc = CAPTURE_END;
         return 0;
     }
@@ -572,12 +640,56 @@ void capture_break(struct capture *c)
     pcap_breakloop(c->p);
 }
 
+bool capture_can_share(const struct capture *c)
+{
+    return c->map.base && !c->map.group;
+}
+
+int capture_open_cursors(struct capture *c, int n, struct capture **cursors)
+{
+    struct cursor_group *g = calloc(1, sizeof *g);
+    _Atomic size_t *done = calloc((size_t)n, sizeof *done);
+    if (!g || !done) {
+        free(g);
+        free(done);
+        return -1;
+    }
+    g->n = n;
+    g->done = done;
+    g->stopped = &c->stopped;
+    atomic_init(&g->released, c->map.released);
+    atomic_init(&g->populated, c->map.populated);
+    for (int i = 0; i < n; i++)
+        atomic_init(&done[i], c->map.off);
+    for (int i = 0; i < n; i++) {
+        struct capture *k = capture_alloc(c->name, false);
+        if (!k) {
+            while (i--)
+                capture_close(cursors[i]);
+            free(done);
+            free(g);
+            return -1;
+        }
+        k->dlt = c->dlt;
+        k->ns_per_tick = c->ns_per_tick;
+        k->map = c->map;
+        k->map.group = g;
+        k->map.cursor = i;
+        k->file_size = c->file_size;
+        cursors[i] = k;
+    }
+    c->map.group = g;
+    c->map.cursor = -1;
+    return 0;
+}
+
 void capture_close(struct capture *c)
 {
     if (!c)
         return;
     unmap_file(&c->map);
-    pcap_close(c->p);
+    if (c->p)
+        pcap_close(c->p);
     free(c->stage);
     free(c);
 }

@@ -64,6 +64,16 @@ void capture_get_stats(struct capture *c, struct capture_stats *s);
  * False live, and for inputs of unknown size (a pipe, stdin). */
 bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size);
 void capture_break(struct capture *c);
+/* Close c; the cursors of a file (below) before the file itself. */
 void capture_close(struct capture *c);
+
+/* A classic pcap file read in place can be read by several threads at once,
+ * each with a cursor of its own over the one mapping (its page tables filled
+ * once): every cursor reads every packet. */
+bool capture_can_share(const struct capture *c);
+/* n cursors over file c (capture_can_share()), each a capture for one thread;
+ * c is then read only through them (capture_file_progress() and
+ * capture_break() on c still work). 0, or -1 (out of memory). */
+int capture_open_cursors(struct capture *c, int n, struct capture **cursors);
 
 #endif
