@@ -243,6 +243,10 @@ throughput() {  # name file
         if [ $HAVE_WORKERS = 1 ]; then
             measure "$name-$dpi-n2" "$NFPROBE" --workers "$N2" -r "$file" "${flag[@]}" -o /dev/null
             check_seen "$name-$dpi-n2" "$n"
+            # the machine's own ceiling: N2 copies of the N=1 run at once share
+            # nothing but the machine (memory, caches, the host's scheduling)
+            measure "$name-$dpi-ceiling" bash -c 'for i in $(seq "$1"); do "${@:2}" & done; wait' \
+                ceiling "$N2" "$NFPROBE" -r "$file" "${flag[@]}" -o /dev/null
         else
             M_NOTE[$name-$dpi-n2]=$NA_WORKERS
         fi
@@ -256,10 +260,20 @@ throughput() {  # name file
     echo "  DPI off:"
     fmt_row "nfprobe --no-dissect N=1" "$name-nodpi-n1" "$n" "$name-floor"
     fmt_row "nfprobe --no-dissect N=$N2" "$name-nodpi-n2" "$n" "$name-floor" "$name-nodpi-n1"
+    ceiling_row "$name-nodpi"
     echo "  DPI on:"
     [ $HAVE_NDPIREADER = 1 ] && fmt_row "ndpiReader -T 10 -U 16" "$name-ndpireader" "$n" "$name-floor"
     fmt_row "nfprobe N=1" "$name-dpi-n1" "$n" "$name-floor"
     fmt_row "nfprobe N=$N2" "$name-dpi-n2" "$n" "$name-floor" "$name-dpi-n1"
+    ceiling_row "$name-dpi"
+}
+
+# N2 runs of N=1 at once did N2 times the work in their wall time: the
+# speedup a perfectly parallel N=N2 could reach on this machine
+ceiling_row() {  # key prefix
+    [ -n "${M_WALL[$1-ceiling]:-}" ] && [ -n "${M_WALL[$1-n1]:-}" ] || return 0
+    awk -v n="$N2" -v a="${M_WALL[$1-n1]}" -v b="${M_WALL[$1-ceiling]}" 'BEGIN {
+        printf "  %-30s %7.3f %22.2fx  (%d N=1 runs at once: the machine'"'"'s ceiling)\n", "ceiling", b, n * a / b, n }'
 }
 
 throughput_targets() {  # name...
