@@ -218,7 +218,8 @@ static void run_cursor(struct worker *w, const atomic_bool *stop)
         atomic_store_explicit(&w->clock_us, clock_us, memory_order_relaxed);
     }
     if (rc == CAPTURE_ERROR) {
-        if (w->index == 0)      /* every cursor meets the same damage */
+        /* every cursor meets the same damage: one message */
+        if (!atomic_exchange(&p->error_logged, true))
             log_error("%s", capture_error(w->cap));
         atomic_store(&w->failed, true);
     }
@@ -256,13 +257,17 @@ static int pin(struct worker *w)
 }
 
 /* Signals (SIGINT, SIGTERM, SIGHUP) are the main thread's: the workers are
- * started with every signal blocked, and only look at the stop flag. */
+ * started with every signal but SIGBUS blocked, and only look at the stop
+ * flag. */
 int pool_start(struct worker_pool *p, const int *cpus, int ncpus)
 {
     if (p->n == 1)
         return 0;
     sigset_t all, before;
     sigfillset(&all);
+    /* but not SIGBUS: a worker reading a file that shrinks takes it
+     * (capture.c puts zeros there); blocked, the kernel would kill */
+    sigdelset(&all, SIGBUS);
     pthread_sigmask(SIG_BLOCK, &all, &before);
     int rc = start_threads(p, cpus, ncpus);
     pthread_sigmask(SIG_SETMASK, &before, NULL);
@@ -294,8 +299,9 @@ static int start_threads(struct worker_pool *p, const int *cpus, int ncpus)
 /* The worker of a packet's flow, from a symmetric hash of its two IP
  * addresses, as live capture spreads packets (capture_join_fanout()): the
  * same for both directions and for every fragment, ports or not, and cheap
- * enough for the one thread that reads for all workers (no full decode for
- * plain Ethernet). Packets that are not IP go to worker 0, which counts them. */
+ * enough to run on every packet of a file in every worker (no full decode
+ * for plain Ethernet). Packets that are not IP go to worker 0, which counts
+ * them. */
 static int worker_of(const struct worker_pool *p, const struct capture_packet *pkt)
 {
     uint8_t src[16], dst[16];

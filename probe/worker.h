@@ -5,11 +5,14 @@
  * packet path. Every packet of a flow, both directions and its non-first
  * fragments, reaches the same worker: live, the kernel spreads packets over
  * one capture socket per worker (PACKET_FANOUT, by a hash of the addresses:
- * capture_join_fanout()); reading a file, the reader hashes the addresses
- * the same way and hands the packet over through the worker's ring, with
- * the capture's clock, so every
- * worker expires flows as the capture's time moves. Finished records go back
- * through a second ring to the one exporter (the main thread). With one
+ * capture_join_fanout()); reading a classic pcap file, every worker reads
+ * all of it through a cursor of its own (capture_open_cursors()) and keeps
+ * the packets that the same kind of hash gives it; other files are read by
+ * the main thread, which meters worker 0's share and hands the rest over
+ * through each worker's ring. Either way every worker's clock follows the
+ * capture's, so it expires flows as the capture's time moves. Finished
+ * records go back through a second ring to the one exporter (the main
+ * thread). With one
  * worker none of this runs: the main thread meters and exports itself. */
 #ifndef NFPROBE_WORKER_H
 #define NFPROBE_WORKER_H
@@ -69,6 +72,7 @@ struct worker_pool {
     uint32_t reader_cut;        /* file: hashes below it are worker 0's */
     struct capture_packet own[CAPTURE_BATCH_MAX];   /* file: worker 0's, of one batch */
     unsigned nown;
+    atomic_bool error_logged;   /* file through cursors: the input's error was printed */
     bool selecting;             /* --sample / --hash-select */
     struct packet_select select;    /* the reading thread's (file, or one live socket) */
 };

@@ -46,6 +46,14 @@ check "truncated capture: error names the file" grep -q "$work/cut.pcap: truncat
 all=$("$NFPROBE" -r "$pcap" -q | python3 -c 'import json,sys; print(sum(j["src2dst_packets"]+j["dst2src_packets"] for j in map(json.loads, sys.stdin)))')
 cut=$(python3 -c 'import json,sys; print(sum(j["src2dst_packets"]+j["dst2src_packets"] for j in map(json.loads, open(sys.argv[1]))))' "$work/cut.json")
 check "truncated capture: all but the cut packet metered ($cut of $all)" test "$cut" -eq $((all - 1))
+# The same with two workers, each reading the file through a cursor of its
+# own: both stop at the cut, one message, the same packets metered.
+rc=0
+"$NFPROBE" -r "$work/cut.pcap" --workers 2 > "$work/cut2.json" 2> "$work/cut2.err" || rc=$?
+check "truncated capture, 2 workers: exit 1" test "$rc" -eq 1
+check "truncated capture, 2 workers: one error line" test "$(grep -c "$work/cut.pcap: truncated" "$work/cut2.err")" -eq 1
+cut2=$(python3 -c 'import json,sys; print(sum(j["src2dst_packets"]+j["dst2src_packets"] for j in map(json.loads, open(sys.argv[1]))))' "$work/cut2.json")
+check "truncated capture, 2 workers: the same packets metered ($cut2 of $cut)" test "$cut2" -eq "$cut"
 
 # Random bytes behind a valid pcap header, as packets: counted, no crash.
 python3 - "$work/junk.pcap" <<'PY'
@@ -69,20 +77,40 @@ check "random packets: 3000 seen" grep -q "packets: 3000 seen" "$work/junk.err"
 # place from a memory mapping, where that would raise SIGBUS): a clear
 # error, exit 1, the records of what was read exported. Deterministic: the
 # JSON goes to a FIFO nobody reads yet, so nfprobe stops early in the file
-# (blocked writing, its only wait reading a file); the file is cut to half,
-# then the FIFO is read.
-if "$top_builddir/bench/gen_pcap" "$work/shrink.pcap" 200000 10000 3 60 2> /dev/null; then
+# (blocked writing, its only wait reading a file; with workers, they wait
+# for room in their full record rings); the file is cut to half, then the
+# FIFO is read. The capture closes flows all along (gen_pcap --active), so
+# records fill the rings early. With two workers the fault is taken in a
+# worker's thread.
+stalled() {  # pid: the main thread blocked writing, every worker waiting
+    local t w
+    for t in /proc/"$1"/task/*; do
+        w=$(cat "$t/wchan" 2> /dev/null) || return 1
+        if [ "${t##*/}" = "$1" ]; then
+            case $w in *pipe_write*) ;; *) return 1 ;; esac
+        else
+            case $w in *nanosleep*) ;; *) return 1 ;; esac
+        fi
+    done
+}
+shrink_test() {  # label nfprobe-options...
+    local label=$1
+    shift
+    "$top_builddir/bench/gen_pcap" --active 1000 "$work/shrink.pcap" 600000 > /dev/null 2>&1 ||
+        { not_ok "shrinking file$label: cannot run bench/gen_pcap"; return; }
+    rm -f "$work/shrink.fifo"
     mkfifo "$work/shrink.fifo"
     exec 3<> "$work/shrink.fifo"        # a reader exists: nfprobe's open does not wait
-    "$NFPROBE" -r "$work/shrink.pcap" --no-dissect --idle-timeout 1 > "$work/shrink.fifo" \
+    "$NFPROBE" -r "$work/shrink.pcap" --no-dissect --idle-timeout 1 "$@" > "$work/shrink.fifo" \
         2> "$work/shrink.err" &
     shrink_pid=$!
     blocked=no
     for _ in $(seq 1 600); do
-        if grep -q "^State:.*S (sleeping)" "/proc/$shrink_pid/status" 2> /dev/null; then blocked=yes; break; fi
+        if stalled "$shrink_pid"; then blocked=yes; break; fi
         sleep 0.05
     done
-    check "shrinking file: nfprobe waits on the full FIFO" test "$blocked" = yes
+    check "shrinking file$label: nfprobe waits on the full FIFO" test "$blocked" = yes
+    [ "$blocked" = yes ] || { kill "$shrink_pid"; exec 3>&-; wait "$shrink_pid"; return; }
     truncate -s $(($(stat -c %s "$work/shrink.pcap") / 2)) "$work/shrink.pcap"
     cat "$work/shrink.fifo" 3>&- > "$work/shrink.json" &
     cat_pid=$!
@@ -90,11 +118,12 @@ if "$top_builddir/bench/gen_pcap" "$work/shrink.pcap" 200000 10000 3 60 2> /dev/
     rc=0
     wait "$shrink_pid" || rc=$?
     wait "$cat_pid"
-    check "shrinking file: exit 1, not a crash (got $rc)" test "$rc" -eq 1
-    check "shrinking file: the error says so" grep -q "shrank while it was read" "$work/shrink.err"
-    check "shrinking file: records of what was read" test "$(grep -c . "$work/shrink.json")" -gt 100
-else
-    not_ok "shrinking file: cannot run bench/gen_pcap"
-fi
+    check "shrinking file$label: exit 1, not a crash (got $rc)" test "$rc" -eq 1
+    check "shrinking file$label: the error says so, once" \
+        test "$(grep -c "shrank while it was read" "$work/shrink.err")" -eq 1
+    check "shrinking file$label: records of what was read" test "$(grep -c . "$work/shrink.json")" -gt 100
+}
+shrink_test ""
+shrink_test ", 2 workers" --workers 2
 
 finish
