@@ -217,6 +217,7 @@ static void run_cursor(struct worker *w, const atomic_bool *stop)
         ring_commit(&w->out);
         atomic_store_explicit(&w->clock_us, clock_us, memory_order_relaxed);
     }
+    capture_cursor_done(w->cap);
     if (rc == CAPTURE_ERROR) {
         /* every cursor meets the same damage: one message */
         if (!atomic_exchange(&p->error_logged, true))

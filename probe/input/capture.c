@@ -62,10 +62,11 @@ struct cursor_group {
     volatile sig_atomic_t *stopped; /* the origin's capture_break() stops every cursor */
 };
 
-/* Where the last cursor is: every cursor is done with the data before it. */
-static size_t last_cursor(const struct cursor_group *g)
+/* Where the last cursor is: every cursor is done with the data before it
+ * (a cursor that reads no more counts as at the end). */
+static size_t last_cursor(const struct cursor_group *g, size_t size)
 {
-    size_t low = SIZE_MAX;
+    size_t low = size;
     for (int i = 0; i < g->n; i++) {
         size_t d = atomic_load_explicit(&g->done[i], memory_order_acquire);
         low = d < low ? d : low;
@@ -305,7 +306,7 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
 bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size)
 {
     if (c->map.base) {          /* read in place: where the next record starts */
-        *done = c->map.group ? last_cursor(c->map.group) : c->map.off;
+        *done = c->map.group ? last_cursor(c->map.group, c->map.size) : c->map.off;
         *size = c->map.size;
         return true;
     }
@@ -498,7 +499,7 @@ static void slide_group_window(struct mapped_file *m)
 {
     struct cursor_group *g = m->group;
     atomic_store_explicit(&g->done[m->cursor], m->off, memory_order_release);
-    size_t low = last_cursor(g), page = 4096, behind = low & ~(page - 1);
+    size_t low = last_cursor(g, m->size), page = 4096, behind = low & ~(page - 1);
     size_t released = atomic_load_explicit(&g->released, memory_order_relaxed);
     if (behind > released + MAP_WINDOW &&
         atomic_compare_exchange_strong(&g->released, &released, behind))
@@ -506,7 +507,7 @@ static void slide_group_window(struct mapped_file *m)
     while (m->off > low + MAX_LEAD && !*g->stopped) {
         struct timespec ts = {0, 50000};
         nanosleep(&ts, NULL);
-        low = last_cursor(g);
+        low = last_cursor(g, m->size);
     }
     /* the first cursor to near the end of the filled window fills the next */
     size_t populated = atomic_load_explicit(&g->populated, memory_order_relaxed);
@@ -681,6 +682,12 @@ int capture_open_cursors(struct capture *c, int n, struct capture **cursors)
     c->map.group = g;
     c->map.cursor = -1;
     return 0;
+}
+
+void capture_cursor_done(struct capture *c)
+{
+    if (c->map.group && c->map.cursor >= 0)
+        atomic_store_explicit(&c->map.group->done[c->map.cursor], SIZE_MAX, memory_order_release);
 }
 
 void capture_close(struct capture *c)

@@ -75,5 +75,8 @@ bool capture_can_share(const struct capture *c);
  * c is then read only through them (capture_file_progress() and
  * capture_break() on c still work). 0, or -1 (out of memory). */
 int capture_open_cursors(struct capture *c, int n, struct capture **cursors);
+/* A cursor that reads no more (the input ended or failed, or the run
+ * stops): the others no longer wait for it. */
+void capture_cursor_done(struct capture *c);
 
 #endif
