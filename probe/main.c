@@ -31,14 +31,15 @@ enum { TICK_EVERY_PACKETS = 4096 };
 
 static atomic_bool stop_requested;
 static volatile sig_atomic_t reopen_requested;
-static struct capture *signal_capture;
+static _Atomic(struct capture *) signal_capture;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     atomic_store(&stop_requested, true);
-    if (signal_capture)
-        capture_break(signal_capture);
+    struct capture *c = atomic_load(&signal_capture);
+    if (c)
+        capture_break(c);
 }
 
 static void on_reopen_signal(int sig)
@@ -59,11 +60,10 @@ static void install_reopen_signal(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* cap: a capture whose blocked read a signal must interrupt (one thread
- * reads it); workers with their own sockets look at stop_requested. */
-static void install_signals(struct capture *cap)
+/* Before the input opens: a stop that comes while the run is set up (once
+ * "capturing on" is printed, say) is a clean stop, not a kill. */
+static void install_signals(void)
 {
-    signal_capture = cap;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -265,7 +265,10 @@ static int run_single(struct probe *p)
     struct meter *m = single_meter(p);
     unsigned since_tick = 0;
     struct capture_packet batch[CAPTURE_BATCH_MAX];
-    while (!stopping()) {
+    for (;;) {
+        /* the capture ends: live, after what the kernel had delivered */
+        if (stopping())
+            capture_break(p->cap);
         enum capture_result rc;
         unsigned n = capture_next_batch(p->cap, batch, CAPTURE_BATCH_MAX, &rc);
         since_tick += n;
@@ -591,6 +594,7 @@ int main(int argc, char **argv)
         stop_extensions(&p);
         return lrc < 0 ? EXIT_RUN_FAILED : 0;
     }
+    install_signals();
     if (open_input(&p) < 0 || exporter_open(&p.exporter, &p.opt) < 0 || drop_privileges(&p) < 0 ||
         start_workers(&p) < 0 || send_app_names(&p) < 0) {
         stop_all(&p);
@@ -601,7 +605,9 @@ int main(int argc, char **argv)
     p.stats = (struct stats_sources){&p.pool, p.cap, &p.exporter, now_wall_us() / 1000};
     p.next_stats_us = now_mono_us() + p.opt.stats_interval_us;
     progress_init(&p.progress, p.cap, p.opt.quiet, now_mono_us());
-    install_signals(p.pool.n == 1 ? p.cap : NULL);
+    /* one thread reads it: a signal ends a read in progress (the loops
+     * look at stop_requested between reads) */
+    atomic_store(&signal_capture, p.pool.n == 1 ? p.cap : NULL);
     if (pool_start(&p.pool, p.opt.cpus, p.opt.ncpus) < 0) {
         atomic_store(&stop_requested, true);
         pool_input_done(&p.pool, exporter_record, &p.exporter);

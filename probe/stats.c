@@ -58,6 +58,7 @@ static void add_capture(struct capture_stats *t, struct capture *c)
     t->received += cs.received;
     t->dropped += cs.dropped;
     t->if_dropped += cs.if_dropped;
+    t->unread += cs.unread;
 }
 
 static void add_select(struct select_stats *t, const struct select_stats *s)
@@ -172,7 +173,11 @@ static void print_dpi(FILE *out, const struct totals *t)
 static void print_kernel(FILE *out, const char *who, const struct capture_stats *cs)
 {
     fprintf(out, "nfprobe: kernel%s: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
-            " dropped by interface\n", who, cs->received, cs->dropped, cs->if_dropped);
+            " dropped by interface", who, cs->received, cs->dropped, cs->if_dropped);
+    /* at the end: those that came after the stop (capture_break()) */
+    if (cs->unread)
+        fprintf(out, ", %" PRIu64 " not read from the ring", cs->unread);
+    fputc('\n', out);
 }
 
 /* Live with a socket per worker: the kernel's counters of each, then the sum. */

@@ -167,7 +167,10 @@ static void run_live(struct worker *w, const atomic_bool *stop)
     int dlt = capture_datalink(w->cap);
     unsigned since_tick = 0;
     struct capture_packet pkts[CAPTURE_BATCH_MAX];
-    while (!atomic_load_explicit(stop, memory_order_relaxed)) {
+    for (;;) {
+        /* the socket ends after what the kernel had delivered at the stop */
+        if (atomic_load_explicit(stop, memory_order_relaxed))
+            capture_break(w->cap);
         enum capture_result rc;
         unsigned n = capture_next_batch(w->cap, pkts, CAPTURE_BATCH_MAX, &rc);
         if (w->pool->selecting)

@@ -151,4 +151,28 @@ ok = (sorted(last) == [0, 1] and sorted(kernel) == [0, 1] and drops > 0 and mete
               last[w]["packetTotalCount"] == kernel[w][0] - kernel[w][1] for w in (0, 1)))
 sys.exit(0 if ok else 1)
 PY
+
+# A stop loses nothing the kernel had received: nfprobe is stopped (SIGSTOP)
+# while tcpreplay sends the mix, so every frame waits in the rings; SIGTERM
+# comes before SIGCONT, so the probe is told to stop before it reads any.
+# Its records must still hold every frame, for one worker and for two.
+for n in 1 2; do
+    ip netns exec "$cap_ns" "$NFPROBE" -i vc --workers $n --no-dissect --idle-timeout 3600 \
+        > "$work/stop$n.json" 2> "$work/stop$n.err" &
+    nfprobe_pid=$!
+    pids+=($nfprobe_pid)
+    wait_for_line "$work/stop$n.err" "capturing on vc" 20 || fail_setup "nfprobe did not start: $(head -3 "$work/stop$n.err")"
+    kill -STOP "$nfprobe_pid"
+    ip netns exec "$send_ns" tcpreplay -q -i vs "$work/mix.pcap" > "$work/tcpreplay.out" 2>&1 \
+        || fail_setup "tcpreplay failed: $(cat "$work/tcpreplay.out")"
+    kill -TERM "$nfprobe_pid"
+    kill -CONT "$nfprobe_pid"
+    wait "$nfprobe_pid"
+    check "stop, --workers $n: nfprobe exits 0" test $? -eq 0
+    metered=$(python3 -c '
+import json, sys
+print(sum(r["src2dst_packets"] + r["dst2src_packets"] for r in map(json.loads, open(sys.argv[1]))))' "$work/stop$n.json")
+    check "stop, --workers $n: the records hold all $sent frames sent ($metered; $(grep '^nfprobe: kernel: ' "$work/stop$n.err"))" \
+        test "$metered" = "$sent"
+done
 finish

@@ -5,6 +5,7 @@
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@
 #include "tstamp.h"
 
 #define LIVE_TIMEOUT_MS 100
+/* Stopped live: how long to wait for the kernel to hand over a ring block it
+ * still fills (it retires one after LIVE_TIMEOUT_MS) before giving up on it. */
+#define DRAIN_WAIT_MS (4 * LIVE_TIMEOUT_MS)
 
 enum {
     PCAP_FILE_HEADER = 24,
@@ -80,6 +84,14 @@ struct capture {
     bool live;
     uint32_t ns_per_tick;       /* libpcap's tv_usec unit: 1 (nanosecond precision) or 1000 */
     volatile sig_atomic_t stopped;  /* capture_break() */
+    /* live: packets handed to the caller, modulo 2^32 as the kernel's counts;
+     * written by the reading thread, read by the one printing statistics */
+    _Atomic uint32_t read;
+    /* libpcap adds the kernel's counts (which reading resets) to its own:
+     * the reading thread and the statistics' must not read them at once */
+    pthread_mutex_t stats_lock;
+    bool draining;              /* live and stopped: reading what the ring held */
+    uint32_t drain_left;        /* of the packets the kernel had delivered at the stop */
     struct mapped_file map;
     /* libpcap's packets (live, pcapng) stay valid during its callback only:
      * the batch's are copied here, as pcap_next_ex() copied each before. */
@@ -99,6 +111,7 @@ static struct capture *capture_alloc(const char *name, bool live)
     if (c) {
         c->live = live;
         c->ns_per_tick = 1;
+        pthread_mutex_init(&c->stats_lock, NULL);
         snprintf(c->name, sizeof c->name, "%s", name);
     }
     return c;
@@ -203,6 +216,7 @@ static struct capture *fail(struct capture *c)
         if (c->p)
             pcap_close(c->p);
         free(c->stage);
+        pthread_mutex_destroy(&c->stats_lock);
     }
     free(c);
     return NULL;
@@ -415,10 +429,10 @@ int capture_join_fanout(struct capture *c, uint16_t group, char *err, size_t err
 /* Live and idle: wait for the ring to fill, at most LIVE_TIMEOUT_MS, so the
  * caller's clock work (idle expiry, statistics) runs when the link is quiet.
  * Only called when a non-blocking read found nothing: no syscall per packet. */
-static bool wait_readable(struct capture *c)
+static bool wait_readable(struct capture *c, int ms)
 {
     struct pollfd pfd = {pcap_get_selectable_fd(c->p), POLLIN, 0};
-    return pfd.fd >= 0 && poll(&pfd, 1, LIVE_TIMEOUT_MS) > 0;
+    return pfd.fd >= 0 && poll(&pfd, 1, ms) > 0;
 }
 
 /* libpcap at nanosecond precision: tv_usec holds nanoseconds (and
@@ -579,15 +593,21 @@ static void stage_packet(u_char *user, const struct pcap_pkthdr *h, const u_char
     fill_packet(c, &c->batch[c->batched++], &kept, copy);
 }
 
-static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+static int dispatch(struct capture *c, unsigned max)
+{
+    c->batched = 0;
+    c->stage_used = 0;
+    return pcap_dispatch(c->p, (int)max, stage_packet, (u_char *)c);
+}
+
+/* wait_ms: how long a live capture waits for packets when none are there */
+static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, unsigned max, int wait_ms,
                               enum capture_result *rc)
 {
     c->batch = pkts;
-    c->batched = 0;
-    c->stage_used = 0;
-    int n = pcap_dispatch(c->p, (int)max, stage_packet, (u_char *)c);
-    if (n == 0 && c->live && wait_readable(c))
-        n = pcap_dispatch(c->p, (int)max, stage_packet, (u_char *)c);
+    int n = dispatch(c, max);
+    if (n == 0 && c->live && wait_readable(c, wait_ms))
+        n = dispatch(c, max);
     if (n > 0)
         *rc = CAPTURE_PACKET;
     else if (n == 0)
@@ -598,7 +618,33 @@ static unsigned libpcap_batch(struct capture *c, struct capture_packet *pkts, un
         snprintf(c->error, sizeof c->error, "%s: %s", c->name, pcap_geterr(c->p));
         *rc = CAPTURE_ERROR;
     }
+    uint32_t read = atomic_load_explicit(&c->read, memory_order_relaxed);   /* one writer */
+    atomic_store_explicit(&c->read, read + c->batched, memory_order_relaxed);
     return c->batched;
+}
+
+/* A live capture told to stop still reads the packets the kernel had
+ * delivered by then, so a stop loses none it has counted as received; a
+ * block the kernel still fills arrives within its retire timeout. Those that
+ * arrive later are left, so a flood cannot hold the stop off. */
+static unsigned drain_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
+                            enum capture_result *rc)
+{
+    if (!c->draining) {
+        c->draining = true;
+        struct capture_stats cs;
+        capture_get_stats(c, &cs);
+        c->drain_left = (uint32_t)cs.unread;
+    }
+    unsigned n = 0;
+    *rc = CAPTURE_END;
+    if (c->drain_left) {
+        n = libpcap_batch(c, pkts, max < c->drain_left ? max : c->drain_left, DRAIN_WAIT_MS, rc);
+        c->drain_left = *rc == CAPTURE_PACKET && n < c->drain_left ? c->drain_left - n : 0;
+    }
+    if (!c->drain_left && *rc != CAPTURE_ERROR)
+        *rc = CAPTURE_END;
+    return n;
 }
 
 unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsigned max,
@@ -607,10 +653,12 @@ unsigned capture_next_batch(struct capture *c, struct capture_packet *pkts, unsi
     if (max > CAPTURE_BATCH_MAX)
         max = CAPTURE_BATCH_MAX;
     if (c->stopped || (c->map.group && *c->map.group->stopped)) {
+        if (c->live)
+            return drain_batch(c, pkts, max, rc);
         *rc = CAPTURE_END;
         return 0;
     }
-    return c->map.base ? mapped_batch(c, pkts, max, rc) : libpcap_batch(c, pkts, max, rc);
+    return c->map.base ? mapped_batch(c, pkts, max, rc) : libpcap_batch(c, pkts, max, LIVE_TIMEOUT_MS, rc);
 }
 
 enum capture_result capture_next(struct capture *c, struct capture_packet *pkt)
@@ -627,18 +675,28 @@ const char *capture_name(const struct capture *c) { return c->name; }
 void capture_get_stats(struct capture *c, struct capture_stats *s)
 {
     memset(s, 0, sizeof *s);
+    if (!c->live)
+        return;
     struct pcap_stat ps;
-    if (c->live && pcap_stats(c->p, &ps) == 0) {
-        s->received = ps.ps_recv;
-        s->dropped = ps.ps_drop;
-        s->if_dropped = ps.ps_ifdrop;
-    }
+    pthread_mutex_lock(&c->stats_lock);
+    int rc = pcap_stats(c->p, &ps);
+    pthread_mutex_unlock(&c->stats_lock);
+    if (rc < 0)
+        return;
+    s->received = ps.ps_recv;
+    s->dropped = ps.ps_drop;
+    s->if_dropped = ps.ps_ifdrop;
+    /* Linux counts the packets it dropped among those received
+     * (PACKET_STATISTICS); all counts wrap at 2^32 */
+    uint32_t unread = ps.ps_recv - ps.ps_drop - atomic_load_explicit(&c->read, memory_order_relaxed);
+    s->unread = unread > UINT32_MAX / 2 ? 0 : unread;   /* "negative": a kernel counting otherwise */
 }
 
 void capture_break(struct capture *c)
 {
     c->stopped = 1;
-    pcap_breakloop(c->p);
+    if (!c->live)   /* a live read never blocks in libpcap (see live_setup()) */
+        pcap_breakloop(c->p);
 }
 
 bool capture_can_share(const struct capture *c)
@@ -697,6 +755,7 @@ void capture_close(struct capture *c)
     unmap_file(&c->map);
     if (c->p)
         pcap_close(c->p);
+    pthread_mutex_destroy(&c->stats_lock);
     free(c->stage);
     free(c);
 }

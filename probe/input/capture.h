@@ -21,6 +21,7 @@ struct capture_stats {
     uint64_t received;      /* live: packets the kernel saw */
     uint64_t dropped;       /* live: dropped by the kernel (buffer full) */
     uint64_t if_dropped;    /* live: dropped by the interface/driver */
+    uint64_t unread;        /* live: received, not dropped, not yet read from the ring */
 };
 
 enum capture_result { CAPTURE_PACKET = 1, CAPTURE_TIMEOUT = 0, CAPTURE_END = -2, CAPTURE_ERROR = -1 };
@@ -59,10 +60,11 @@ int capture_datalink(const struct capture *c);
 bool capture_is_live(const struct capture *c);
 const char *capture_name(const struct capture *c);
 void capture_get_stats(struct capture *c, struct capture_stats *s);
-/* Make a blocked capture_next() return, and the input end (signal handlers). */
 /* How far a capture file has been read: bytes so far and the file's size.
  * False live, and for inputs of unknown size (a pipe, stdin). */
 bool capture_file_progress(const struct capture *c, uint64_t *done, uint64_t *size);
+/* End the input (safe in a signal handler): a file ends at once; a live
+ * capture returns the packets the kernel had delivered by then, then ends. */
 void capture_break(struct capture *c);
 /* Close c; the cursors of a file (below) before the file itself. */
 void capture_close(struct capture *c);
