@@ -19,7 +19,9 @@
 #   at once, the same packet count and, after a first round that opens K
 #   flows, the same flow creation rate), nfprobe N=1 --no-dissect: ns per
 #   packet over the whole capture and over its second half, and the ratio
-#   1M / 10k.
+#   1M / 10k; beside it the flow-table floor (bench/table_floor.c: the read
+#   floor plus a minimal table of the same flows, batched and prefetched),
+#   whose own ratio is what this machine's memory makes of the same growth.
 # Targets are printed with PASS/FAIL next to the numbers.
 #
 # Environment (all optional):
@@ -122,6 +124,7 @@ build_helper() {   # name source [libs...]
 }
 build_helper gen_pcap bench/gen_pcap.c
 build_helper pcap_floor bench/pcap_floor.c -lpcap
+build_helper table_floor bench/table_floor.c -lpcap
 
 meta() { sed -n "s/^$2=//p" "$1.meta"; }
 
@@ -303,14 +306,16 @@ throughput_targets() {  # name...
 # whole capture - CPU of its first half) / packets in the second half; the
 # first round (K flows opened with K packets), start-up and the flush at the
 # end are in both runs and cancel out
-marginal_ns() {   # k
-    awk -v a="${M_CPU[active-$1-n1]:-0}" -v b="${M_CPU[active-$1-half]:-0}" -v n="$2" -v h="$3" \
+marginal_ns() {   # KEY packets half-packets: the runs KEY and KEY-half
+    awk -v a="${M_CPU[$1]:-0}" -v b="${M_CPU[$1-half]:-0}" -v n="$2" -v h="$3" \
         'BEGIN { if (a > 0 && b > 0 && n > h) printf "%.1f", (a - b) / (n - h) * 1e9 }'
 }
 
+marg_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", a / b }'; }
+
 active_cost() {
     local k file half n nh
-    declare -A PEAK CREATED MARG
+    declare -A PEAK CREATED MARG TMARG
     for k in $ACTIVE; do
         file=$OUT/active-$k.pcap
         half=$OUT/active-$k-half.pcap
@@ -322,20 +327,25 @@ active_cost() {
         measure "active-$k-floor" "$OUT/pcap_floor" "$file"
         measure "active-$k-n1" "$NFPROBE" -r "$file" --no-dissect -o /dev/null --max-flows "$ACTIVE_MAX_FLOWS"
         check_seen "active-$k-n1" "$n"
-        measure "active-$k-half" "$NFPROBE" -r "$half" --no-dissect -o /dev/null --max-flows "$ACTIVE_MAX_FLOWS"
-        check_seen "active-$k-half" "$nh"
+        measure "active-$k-n1-half" "$NFPROBE" -r "$half" --no-dissect -o /dev/null --max-flows "$ACTIVE_MAX_FLOWS"
+        check_seen "active-$k-n1-half" "$nh"
+        measure "active-$k-table" "$OUT/table_floor" "$file" "$ACTIVE_MAX_FLOWS"
+        measure "active-$k-table-half" "$OUT/table_floor" "$half" "$ACTIVE_MAX_FLOWS"
         PEAK[$k]=$(sed -n 's/.*active (peak \([0-9]*\)).*/\1/p' "$OUT/runs/active-$k-n1.err" | head -n 1)
         CREATED[$k]=$(sed -n 's/.*flows: \([0-9]*\) created.*/\1/p' "$OUT/runs/active-$k-n1.err" | head -n 1)
-        MARG[$k]=$(marginal_ns "$k" "$n" "$nh")
+        MARG[$k]=$(marginal_ns "active-$k-n1" "$n" "$nh")
+        TMARG[$k]=$(marginal_ns "active-$k-table" "$n" "$nh")
     done
     echo
     echo "per-packet cost against flows open at once: gen_pcap --active K, $ACTIVE_PACKETS packets, 3-packet"
     echo "TCP flows (after a first round that opens K flows, a third of the packets open a flow whatever K:"
     echo "created = nfprobe's flows created); nfprobe N=1 --no-dissect -o /dev/null"
     echo "--max-flows $ACTIVE_MAX_FLOWS; medians of $RUNS runs. 2nd half = CPU ns per packet of the second"
-    echo "half alone (whole run's CPU - the CPU of a run over the first half): steady state, first round out"
-    printf '  %-10s %12s %10s %9s %11s %11s %10s %10s %8s\n' "K" "probe peak" "created" "wall s" "wall ns/pkt" \
-        "CPU ns/pkt" "2nd half" "floor ns" "RSS MB"
+    echo "half alone (whole run's CPU - the CPU of a run over the first half): steady state, first round out."
+    echo "floor ns: the read floor's wall ns/pkt; table, table 2: the flow-table floor's CPU ns/pkt (whole,"
+    echo "second half)"
+    printf '  %-10s %12s %10s %9s %11s %11s %10s %10s %8s %7s %7s\n' "K" "probe peak" "created" "wall s" \
+        "wall ns/pkt" "CPU ns/pkt" "2nd half" "floor ns" "RSS MB" "table" "table 2"
     for k in $ACTIVE; do
         n=$(meta "$OUT/active-$k.pcap" packets)
         if [ -z "${M_WALL[active-$k-n1]:-}" ]; then
@@ -345,8 +355,9 @@ active_cost() {
         awk -v k="$k" -v p="${PEAK[$k]:-?}" -v cr="${CREATED[$k]:-?}" -v w="${M_WALL[active-$k-n1]}" \
             -v f="${M_WALL[active-$k-floor]}" -v c="${M_CPU[active-$k-n1]}" -v m="${MARG[$k]:--}" \
             -v r="${M_RSS[active-$k-n1]}" -v n="$n" -v note="${M_NOTE[active-$k-n1]:-}" \
-            'BEGIN { printf "  %-10s %12s %10s %9.3f %11.1f %11.1f %10s %10.1f %8.1f  %s\n", k, p, cr, w, w / n * 1e9,
-                     c / n * 1e9, m, f / n * 1e9, r / 1024, note }'
+            -v t="${M_CPU[active-$k-table]:-0}" -v tm="${TMARG[$k]:--}" \
+            'BEGIN { printf "  %-10s %12s %10s %9.3f %11.1f %11.1f %10s %10.1f %8.1f %7.1f %7s  %s\n", k, p, cr, w,
+                     w / n * 1e9, c / n * 1e9, m, f / n * 1e9, r / 1024, t / n * 1e9, tm, note }'
     done
     local lo hi rc rw rm
     # word splitting of BENCH_ACTIVE is intended
@@ -356,12 +367,19 @@ active_cost() {
     hi=$(printf '%s\n' $ACTIVE | sort -n | tail -n 1)
     rw=$(ratio "active-$hi-n1" "active-$lo-n1")
     rc=$(cpu_ratio "active-$hi-n1" "active-$lo-n1")
-    rm=$(awk -v a="${MARG[$hi]:-}" -v b="${MARG[$lo]:-}" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", a / b }')
+    rm=$(marg_ratio "${MARG[$hi]:-}" "${MARG[$lo]:-}")
     echo
     echo "targets (one thread: its CPU time is the work; wall time adds waiting for a CPU on a busy machine):"
     [ -n "$rc" ] && verdict "$rc" "<=" 1.5 "CPU per packet at $hi flows / at $lo flows"
     [ -n "$rm" ] && verdict "$rm" "<=" 1.5 "  the same, second halves (steady state)"
     [ -n "$rw" ] && verdict "$rw" "<=" 1.5 "wall per packet at $hi flows / at $lo flows"
+    # the same growth in the flow-table floor: what the machine's memory
+    # alone makes of it (no target: a reference for the lines above)
+    rc=$(cpu_ratio "active-$hi-table" "active-$lo-table")
+    rm=$(marg_ratio "${TMARG[$hi]:-}" "${TMARG[$lo]:-}")
+    echo "the machine (flow-table floor, bench/table_floor.c):"
+    [ -n "$rc" ] && printf '  %-58s %6.2f\n' "CPU per packet at $hi flows / at $lo flows" "$rc"
+    [ -n "$rm" ] && printf '  %-58s %6.2f\n' "  the same, second halves (steady state)" "$rm"
     return 0
 }
 
