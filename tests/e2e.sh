@@ -21,6 +21,11 @@ start_collector udp "$udp_port" "$work/udp.jsonl" --seq-check
 start_collector tcp "$tcp_port" "$work/tcp.jsonl" --seq-check
 
 NEVER=100000000   # seconds: no timeout inside a capture
+# A run failed: an exit other than 0, unless its capture is cut short
+# (exit 1 with "truncated": the records read before the cut still count).
+run_failed() {  # rc stderr-file
+    [ "$1" -ne 0 ] && ! grep -q 'truncated' "$2"
+}
 i=0
 declare -A domain_of
 for pcap in $pcaps; do
@@ -45,7 +50,7 @@ for pcap in $pcaps; do
         fi
         continue
     fi
-    if [ "$rc" -ne 0 ] && ! grep -q 'truncated' "$work/$i.err"; then
+    if run_failed "$rc" "$work/$i.err"; then
         not_ok "$name: nfprobe exit $rc: $(head -3 "$work/$i.err")"
         continue
     fi
@@ -56,10 +61,16 @@ for pcap in $pcaps; do
     check "$name: IPFIX records = JSON, field by field" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.json" "$work/$i.file.jsonl"
 
     # RFC 5103 biflow records carry the same flows.
+    rc=0
     "$NFPROBE" -r "$pcap" -q --json --biflow -O "$i" \
         --idle-timeout $NEVER --active-timeout $NEVER --tcp-close-timeout $NEVER \
-        -o "$work/$i.bi.ipfix" > "$work/$i.bi.json" 2> /dev/null
-    "$COLLECTOR" -r "$work/$i.bi.ipfix" > "$work/$i.bi.jsonl" 2> /dev/null
+        -o "$work/$i.bi.ipfix" > "$work/$i.bi.json" 2> "$work/$i.bi.err" || rc=$?
+    if run_failed "$rc" "$work/$i.bi.err"; then
+        not_ok "$name: nfprobe --biflow exit $rc: $(head -3 "$work/$i.bi.err")"
+        continue
+    fi
+    "$COLLECTOR" -r "$work/$i.bi.ipfix" > "$work/$i.bi.jsonl" 2> "$work/$i.bi.file.err" ||
+        not_ok "$name: collector-test cannot read the biflow IPFIX file: $(head -2 "$work/$i.bi.file.err")"
     check "$name: --biflow records = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.bi.jsonl" --format ipfix
     check "$name: --biflow records = JSON" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.bi.json" "$work/$i.bi.jsonl" --biflow
 done
