@@ -209,16 +209,10 @@ static void unmap_file(struct mapped_file *m)
     memset(m, 0, sizeof *m);
 }
 
+/* An open that failed half way: everything it set up so far is undone. */
 static struct capture *fail(struct capture *c)
 {
-    if (c) {
-        unmap_file(&c->map);
-        if (c->p)
-            pcap_close(c->p);
-        free(c->stage);
-        pthread_mutex_destroy(&c->stats_lock);
-    }
-    free(c);
+    capture_close(c);
     return NULL;
 }
 
