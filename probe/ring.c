@@ -21,10 +21,10 @@ int ring_init(struct ring *r, size_t size)
     size_t n = 4096;
     while (n < size)
         n <<= 1;
+    r->size = n;
     r->buf = alloc_large_table(n);
     if (!r->buf)
         return -1;
-    r->size = n;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
     return 0;
@@ -32,7 +32,7 @@ int ring_init(struct ring *r, size_t size)
 
 void ring_free(struct ring *r)
 {
-    free(r->buf);
+    free_large_table(r->buf, r->size);
     r->buf = NULL;
 }
 

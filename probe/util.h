@@ -67,10 +67,12 @@ void utf8_scrub(uint8_t *s, size_t n);
  * ENOMEM, or the read's error. */
 char *read_stream_text(FILE *f, size_t max, size_t *len);
 
-/* bytes of malloc()-compatible memory (free() it), 64-byte aligned; from
- * 2 MiB up, 2 MiB-aligned and backed by huge pages where the kernel
- * grants them. NULL: out of memory. */
+/* bytes of memory, 64-byte aligned; from 2 MiB up, 2 MiB-aligned, zeroed,
+ * resident only as its pages are first touched and backed by huge pages
+ * where the kernel grants them. NULL: out of memory. Given back with
+ * free_large_table() and the same size. */
 void *alloc_large_table(size_t bytes);
+void free_large_table(void *p, size_t bytes);
 
 /* n rounded up to a multiple of align (a power of two). */
 static inline size_t align_up(size_t n, size_t align)

@@ -64,6 +64,8 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
         return -1;
     }
     uint32_t nb = buckets_for(capacity);
+    c->capacity = capacity;
+    c->bucket_mask = nb - 1;
     /* A large pool is mmap'd: its pages become resident only as flows are
      * handed out (in order, then reused from the free list), so a large
      * --max-flows costs address space, not memory. */
@@ -75,8 +77,6 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
         return -1;
     }
     memset(c->buckets, 0xFF, (size_t)nb * sizeof *c->buckets);
-    c->capacity = capacity;
-    c->bucket_mask = nb - 1;
     c->free_head = FLOW_NONE;
     c->removal_hinted[0] = c->removal_hinted[1] = FLOW_NONE;
     list_init(&c->lru);
@@ -88,8 +88,8 @@ int cache_init(struct flow_cache *c, uint32_t capacity)
 
 void cache_free(struct flow_cache *c)
 {
-    free(c->flows);
-    free(c->buckets);
+    free_large_table(c->flows, (size_t)c->capacity * sizeof *c->flows);
+    free_large_table(c->buckets, ((size_t)c->bucket_mask + 1) * sizeof *c->buckets);
     c->flows = NULL;
     c->buckets = NULL;
 }
