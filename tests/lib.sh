@@ -38,7 +38,6 @@ trap cleanup EXIT
 if [ -x /usr/bin/python3 ]; then
     mkdir "$work/bin" && ln -s /usr/bin/python3 "$work/bin/python3" && PATH=$work/bin:$PATH
 fi
-DEBIAN_PYTHON=python3
 
 ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }

@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 command -v mosquitto > /dev/null || { echo "1..0 # SKIP mosquitto (Debian package mosquitto) not installed"; exit 77; }
-"$DEBIAN_PYTHON" -c 'import paho.mqtt.client' 2> /dev/null ||
+python3 -c 'import paho.mqtt.client' 2> /dev/null ||
     { echo "1..0 # SKIP python3-paho-mqtt not installed"; exit 77; }
 
 # A test CA and the broker's certificate (for 127.0.0.1), and another CA.
@@ -61,7 +61,7 @@ stop_broker() {
 subscribers=0
 start_subscriber() {   # topic out
     subscribers=$((subscribers + 1))
-    "$DEBIAN_PYTHON" "$TOOLS/mqtt_sub.py" "$port" "$1" "$2" "nfprobe-test-$subscribers" > "$work/sub.$subscribers.log" 2>&1 &
+    python3 "$TOOLS/mqtt_sub.py" "$port" "$1" "$2" "nfprobe-test-$subscribers" > "$work/sub.$subscribers.log" 2>&1 &
     sub_pid=$!
     collector_pids+=("$sub_pid")
     wait_for_line "$work/sub.$subscribers.log" subscribed 10 || fail_setup "subscriber not ready: $(cat "$work/sub.$subscribers.log")"

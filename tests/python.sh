@@ -5,8 +5,7 @@
 # and the parameters: python/tests, run by Debian's python3-pytest.
 . "$(dirname "$0")/lib.sh"
 
-py=/usr/bin/python3     # Debian's, with its packages (another python3 may come first on PATH)
-"$py" -c 'import pytest, pandas' 2>/dev/null || { echo "# needs Debian's python3-pytest and python3-pandas: skipped"; exit 77; }
+python3 -c 'import pytest, pandas' 2>/dev/null || { echo "# needs Debian's python3-pytest and python3-pandas: skipped"; exit 77; }
 [ -f "$top_builddir/examples/packets666.so" ] || fail_setup "examples/packets666.so not built"
 
 # A capture big enough that nfprobe's JSON cannot all sit in the pipe: the
@@ -15,5 +14,5 @@ synthetic_pcap "$work/big.pcap" 300000 100000 1 60 || fail_setup "cannot make a 
 
 export NFPROBE EXAMPLE_PLUGIN="$top_builddir/examples/packets666.so"
 export DATA top_srcdir BIG_CAPTURE="$work/big.pcap" PYTHONDONTWRITEBYTECODE=1
-check "python/tests (pytest)" bash -c 'cd "$1" && "$2" -m pytest -q -p no:cacheprovider "$3/python/tests"' _ "$work" "$py" "$top_srcdir"
+check "python/tests (pytest)" bash -c 'cd "$1" && python3 -m pytest -q -p no:cacheprovider "$2/python/tests"' _ "$work" "$top_srcdir"
 finish

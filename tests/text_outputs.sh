@@ -15,7 +15,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-"$DEBIAN_PYTHON" -c 'import pandas' 2> /dev/null || { echo "1..0 # SKIP python3-pandas not installed"; exit 77; }
+python3 -c 'import pandas' 2> /dev/null || { echo "1..0 # SKIP python3-pandas not installed"; exit 77; }
 fields="$top_srcdir/../shared/testdata/ecs/fields.csv"
 [ -f "$fields" ] || fields="$DATA/../ecs/fields.csv"
 [ -f "$fields" ] || { echo "1..0 # SKIP no ECS field list (../shared/testdata/ecs/fields.csv)"; exit 77; }
@@ -47,7 +47,7 @@ pairs+=("$work/plugins.csv" "$work/plugins.jsonl")
 ecs_pairs+=("$work/plugins.ecs" "$work/plugins.jsonl")
 
 # ---- CSV
-"$DEBIAN_PYTHON" "$TOOLS/csv_vs_json.py" "${pairs[@]}" > "$work/compare.out" 2>&1
+python3 "$TOOLS/csv_vs_json.py" "${pairs[@]}" > "$work/compare.out" 2>&1
 runs=$(grep -c ': ok, ' "$work/compare.out")
 bad=$((bad + $(grep -c ': differs, ' "$work/compare.out")))
 grep -v ': ok, ' "$work/compare.out" | head -20 | sed 's/^/# /'
@@ -71,7 +71,7 @@ expect_error "--csv -o in a missing directory" 1 "cannot create" -- -q -r "$pcap
 
 
 # ---- ECS
-out=$("$DEBIAN_PYTHON" "$TOOLS/ecs_check.py" "$fields" "$top_srcdir/README" "${ecs_pairs[@]}" 2>&1)
+out=$(python3 "$TOOLS/ecs_check.py" "$fields" "$top_srcdir/README" "${ecs_pairs[@]}" 2>&1)
 rc=$?
 echo "$out" | head -21 | sed 's/^/# /'
 check "ECS: $((${#ecs_pairs[@]} / 2)) runs: names, types, mapping table, values ($(echo "$out" | tail -1))" \
