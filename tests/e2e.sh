@@ -54,11 +54,11 @@ for pcap in $pcaps; do
         not_ok "$name: nfprobe exit $rc: $(head -3 "$work/$i.err")"
         continue
     fi
-    check "$name: JSON flows = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.json" --format nfprobe
+    check_py "$name: JSON flows = tshark's" "$TOOLS/compare_flows.py" "$expected" "$work/$i.json" --format nfprobe
     "$COLLECTOR" -r "$work/$i.ipfix" > "$work/$i.file.jsonl" 2> "$work/$i.file.err" ||
         not_ok "$name: collector-test cannot read the IPFIX file: $(head -2 "$work/$i.file.err")"
-    check "$name: IPFIX file records = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.file.jsonl" --format ipfix
-    check "$name: IPFIX records = JSON, field by field" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.json" "$work/$i.file.jsonl"
+    check_py "$name: IPFIX file records = tshark's" "$TOOLS/compare_flows.py" "$expected" "$work/$i.file.jsonl" --format ipfix
+    check_py "$name: IPFIX records = JSON, field by field" "$TOOLS/json_vs_ipfix.py" "$work/$i.json" "$work/$i.file.jsonl"
 
     # RFC 5103 biflow records carry the same flows.
     rc=0
@@ -71,8 +71,8 @@ for pcap in $pcaps; do
     fi
     "$COLLECTOR" -r "$work/$i.bi.ipfix" > "$work/$i.bi.jsonl" 2> "$work/$i.bi.file.err" ||
         not_ok "$name: collector-test cannot read the biflow IPFIX file: $(head -2 "$work/$i.bi.file.err")"
-    check "$name: --biflow records = tshark's" python3 "$TOOLS/compare_flows.py" "$expected" "$work/$i.bi.jsonl" --format ipfix
-    check "$name: --biflow records = JSON" python3 "$TOOLS/json_vs_ipfix.py" "$work/$i.bi.json" "$work/$i.bi.jsonl" --biflow
+    check_py "$name: --biflow records = tshark's" "$TOOLS/compare_flows.py" "$expected" "$work/$i.bi.jsonl" --format ipfix
+    check_py "$name: --biflow records = JSON" "$TOOLS/json_vs_ipfix.py" "$work/$i.bi.json" "$work/$i.bi.jsonl" --biflow
 done
 
 # Every record of every run must reach the UDP collector before comparing.

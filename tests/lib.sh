@@ -43,15 +43,42 @@ ok() { passed=$((passed + 1)); echo "ok $((passed + failed)) - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok $((passed + failed)) - $*"; }
 fail_setup() { echo "setup failed: $*" >&2; exit 99; }
 
+# report DESCRIPTION STATUS OUTPUT: ok when STATUS is 0; else not ok, and
+# the output's first lines as comments.
+report() {
+    if [ "$2" -eq 0 ]; then ok "$1"; else not_ok "$1"; echo "$3" | head -30 | sed 's/^/#   /'; fi
+}
+
 # check DESCRIPTION COMMAND...: ok when the command succeeds; its output is
 # shown only on failure.
 check() {
     local what=$1; shift
-    local out
-    if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what"; echo "$out" | head -30 | sed 's/^/#   /'; fi
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    report "$what" "$rc" "$out"
+}
+
+# check_py DESCRIPTION SCRIPT ARGS...: check with python3 SCRIPT ARGS, queued;
+# py_checks (or finish) runs the queue in one python process and reports
+# each in order (tests/tools/pybatch.py: a python start costs more than
+# most such checks). The files a queued check reads must stay as they are
+# until then.
+check_py() {
+    local what=$1; shift
+    printf '%s\0' "$what" "$#" "$@" >> "$work/py-queue"
+}
+
+py_checks() {
+    [ -s "$work/py-queue" ] || return 0
+    local status what out
+    while IFS= read -r -d '' status && IFS= read -r -d '' what && IFS= read -r -d '' out; do
+        report "$what" "$status" "$out"
+    done < <(python3 "$TOOLS/pybatch.py" "$work/py-queue" || printf '1\0pybatch.py itself failed\0\0')
+    rm -f "$work/py-queue"
 }
 
 finish() {
+    py_checks
     echo "# $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
