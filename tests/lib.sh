@@ -384,6 +384,12 @@ netns_start() {
     local p net4= net6= deadline
     [ "$(id -u)" -eq 0 ] || { echo "# not root: skipped"; exit 77; }
     ip netns list > /dev/null 2>&1 || { echo "# ip netns unavailable: skipped"; exit 77; }
+    # Tests run at once (make -j): one at a time picks an unused prefix and
+    # puts it on its veth, else two pick the same and each one's packets
+    # may be routed into the other's namespace.
+    local lock
+    exec {lock}> "${TMPDIR:-/tmp}/nfprobe-test-netns.lock" && flock -w "$(bound 30)" "$lock" ||
+        fail_setup "cannot lock ${TMPDIR:-/tmp}/nfprobe-test-netns.lock"
     for p in 192.0.2 198.51.100 10.253.77; do
         if [ -z "$(ip -4 addr show to "$p.0/24")" ] && [ -z "$(ip -4 route show to match "$p.1" | grep -v '^default')" ]; then net4=$p; break; fi
     done
@@ -401,6 +407,7 @@ netns_start() {
     ip addr add "$H4/24" dev "$vh" && ip addr add "$H6/64" dev "$vh" nodad && ip link set "$vh" up &&
         inns ip addr add "$N4/24" dev "$vn" && inns ip addr add "$N6/64" dev "$vn" nodad &&
         inns ip link set lo up && inns ip link set "$vn" up || fail_setup "cannot configure the veth pair"
+    exec {lock}>&-
     deadline=$(deadline_in 10)
     until ip link show "$vh" | grep -q 'LOWER_UP' && inns ip link show "$vn" | grep -q 'LOWER_UP'; do
         [ $SECONDS -lt $deadline ] || fail_setup "veth pair not up"
