@@ -390,6 +390,7 @@ START_TEST(fragments_join_the_flow_of_their_first_fragment)
 {
     struct meter m;
     struct meter_config cfg = {60 * SEC, 600 * SEC, 5 * SEC, 100};
+    nrecs = 0;
     ck_assert_int_eq(meter_init(&m, &cfg, sink, NULL), 0);
     uint64_t octets = 0;
     static const struct { uint16_t id, offset; int more, udp; } seq[] = {
@@ -445,6 +446,7 @@ START_TEST(ipv6_fragments_with_options_after_the_fragment_header_join_one_flow)
 {
     struct meter m;
     struct meter_config cfg = {60 * SEC, 600 * SEC, 5 * SEC, 100};
+    nrecs = 0;
     ck_assert_int_eq(meter_init(&m, &cfg, sink, NULL), 0);
     for (int i = 0; i < 3; i++) {
         uint32_t len = ip6_fragment_with_dstopts((uint16_t)(i * 10), i < 2);
